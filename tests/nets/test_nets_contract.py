@@ -1,0 +1,52 @@
+"""The contract every registered network meets, driven by the registry.
+
+Graph construction only (no forward pass): variable names, shapes and dtypes
+against the original's manifest, end-point keys and static shapes, trainable
+parameter count, and the factory's attributes.
+"""
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from nets.registry import NETWORKS
+from tests.nets import nets_harness as harness
+
+tf1 = tf.compat.v1
+
+NAMES = sorted(NETWORKS)
+
+
+@pytest.mark.parametrize('name', NAMES)
+def test_matches_manifest(name):
+  entry = harness.manifest()[name]
+  with tf.Graph().as_default():
+    _, logits, end_points = harness.build(name, entry['input_shape'])
+    expected = [v for v in entry['variables']
+                if not harness.is_stray_global_step(v[0])]
+    got = harness.variable_table()
+    missing = sorted(v[0] for v in expected if v not in got)
+    extra = sorted(v[0] for v in got if v not in expected)
+    assert not missing and not extra, (
+        f'{name}: missing {missing[:10]} ({len(missing)}), '
+        f'extra {extra[:10]} ({len(extra)})')
+    assert len(got) == len(expected)
+    trainable = sum(int(np.prod(v.shape.as_list()))
+                    for v in tf1.trainable_variables())
+    assert trainable == entry['trainable_params']
+    got_end_points = {k: v.shape.as_list() for k, v in end_points.items()}
+    assert got_end_points == entry['end_points']
+    assert logits.shape.as_list() == entry['logits_shape']
+
+
+@pytest.mark.parametrize('name', NAMES)
+def test_factory_record(name):
+  entry = harness.manifest()[name]
+  from nets import nets_factory
+  fn = nets_factory.get_network_fn(name, 10)
+  assert fn.default_image_size == entry['default_image_size']
+
+
+def test_unknown_name_lists_valid_names():
+  from nets import nets_factory
+  with pytest.raises(ValueError, match='inception_v3'):
+    nets_factory.get_network_fn('inception_v9', 10)
