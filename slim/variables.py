@@ -78,7 +78,8 @@ def create_global_step(graph=None):
 def get_or_create_global_step(graph=None):
   """Returns the graph's global step, creating it if needed."""
   graph = graph or tf1.get_default_graph()
-  return get_global_step(graph) or create_global_step(graph)
+  global_step = get_global_step(graph)
+  return global_step if global_step is not None else create_global_step(graph)
 
 
 # ------------------------------------------------------------------ creation
