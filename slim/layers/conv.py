@@ -1,0 +1,615 @@
+"""Convolution layers: N-d convolution, in-plane, transposed and separable.
+
+Same arguments, defaults, scope names, variable names (`weights`, `biases`,
+`depthwise_weights`, `pointwise_weights`) and op names (`<scope>/Conv2D`,
+`<scope>/BiasAdd`, `<scope>/Relu`) as TF-Slim, built from `tf.nn` ops.
+"""
+import tensorflow as tf
+
+from slim import initializers
+from slim import variables
+from slim.layers import utils
+from slim.scopes import add_arg_scope
+
+tf1 = tf.compat.v1
+
+__all__ = [
+    'conv1d', 'conv2d', 'conv2d_in_plane', 'conv2d_transpose', 'conv3d',
+    'conv3d_transpose', 'convolution', 'convolution1d', 'convolution2d',
+    'convolution2d_in_plane', 'convolution2d_transpose', 'convolution3d',
+    'convolution3d_transpose', 'separable_conv2d', 'separable_convolution2d',
+]
+
+# data_format values accepted by `convolution`, by input rank.
+_CONV_DATA_FORMATS = {3: ('NWC', 'NCW'), 4: ('NHWC', 'NCHW'),
+                      5: ('NDHWC', 'NCDHW')}
+_ALL_CONV_DATA_FORMATS = (None, 'NWC', 'NCW', 'NHWC', 'NCHW', 'NDHWC',
+                          'NCDHW')
+_CONV_OP_NAMES = {1: 'Conv1D', 2: 'Conv2D', 3: 'Conv3D'}
+
+
+def _channels_first(data_format):
+  return bool(data_format) and data_format.startswith('NC')
+
+
+def _spatial_strides(values, data_format):
+  """[1, *values, 1] for channels last, [1, 1, *values] for channels first."""
+  if _channels_first(data_format):
+    return [1, 1] + list(values)
+  return [1] + list(values) + [1]
+
+
+def _make_weights(name, shape, dtype, initializer, regularizer,
+                  variables_collections, role, trainable):
+  return variables.model_variable(
+      name, shape=shape, dtype=dtype, initializer=initializer,
+      regularizer=regularizer, trainable=trainable,
+      collections=utils.get_variable_collections(variables_collections,
+                                                 role))
+
+
+def _finish(outputs, num_outputs, dtype, data_format, activation_fn,
+            normalizer_fn, normalizer_params, biases_initializer,
+            biases_regularizer, variables_collections, trainable):
+  """Normalizer or biases, then activation: the tail every conv layer shares."""
+  if normalizer_fn is not None:
+    outputs = normalizer_fn(outputs, **(normalizer_params or {}))
+  elif biases_initializer is not None:
+    biases = _make_weights('biases', [num_outputs], dtype, biases_initializer,
+                           biases_regularizer, variables_collections,
+                           'biases', trainable)
+    outputs = tf.nn.bias_add(
+        outputs, biases,
+        data_format='NC...' if _channels_first(data_format) else None)
+  if activation_fn is not None:
+    outputs = activation_fn(outputs)
+  return outputs
+
+
+def _check_num_outputs(num_outputs, layer):
+  if isinstance(num_outputs, bool) or not isinstance(num_outputs, int) or (
+      num_outputs <= 0):
+    raise ValueError(f'{layer}: num_outputs must be a positive int; received '
+                     f'{num_outputs!r}.')
+
+
+@add_arg_scope
+def convolution(inputs,
+                num_outputs,
+                kernel_size,
+                stride=1,
+                padding='SAME',
+                data_format=None,
+                rate=1,
+                activation_fn=tf.nn.relu,
+                normalizer_fn=None,
+                normalizer_params=None,
+                weights_initializer=initializers.xavier_initializer(),
+                weights_regularizer=None,
+                biases_initializer=tf1.zeros_initializer(),
+                biases_regularizer=None,
+                reuse=None,
+                variables_collections=None,
+                outputs_collections=None,
+                trainable=True,
+                scope=None,
+                conv_dims=None):
+  """An N-d convolution (N = 1, 2 or 3, from the rank of `inputs`).
+
+  Creates `weights` of shape `kernel_size + [in_channels, num_outputs]`
+  and, unless a `normalizer_fn` is given or `biases_initializer` is None,
+  `biases` of shape `[num_outputs]`. Then applies `normalizer_fn` and
+  `activation_fn`.
+
+  Args:
+    inputs: a tensor of rank N+2, `[batch] + spatial + [channels]` (or
+      channels first when `data_format` starts with 'NC').
+    num_outputs: the number of output channels.
+    kernel_size: an int or a list of N ints.
+    stride: an int or a list of N ints.
+    padding: 'SAME' or 'VALID' (any case).
+    data_format: None (channels last) or one of 'NWC', 'NCW', 'NHWC',
+      'NCHW', 'NDHWC', 'NCDHW', matching the rank of `inputs`.
+    rate: the dilation rate, an int or a list of N ints. `rate` > 1 and
+      `stride` > 1 cannot be combined.
+    activation_fn: applied last; None for a linear layer.
+    normalizer_fn: e.g. `slim.batch_norm`; when set, no biases are made.
+    normalizer_params: kwargs for `normalizer_fn`.
+    weights_initializer: initializer of the weights.
+    weights_regularizer: optional regularizer of the weights.
+    biases_initializer: initializer of the biases; None for no biases.
+    biases_regularizer: optional regularizer of the biases.
+    reuse: whether to reuse the layer's variables (`scope` must be given).
+    variables_collections: extra collections for the variables: a list, or
+      a dict keyed by 'weights' / 'biases'.
+    outputs_collections: collections to add the output to (alias: the
+      scope name).
+    trainable: whether the variables are trainable.
+    scope: the variable scope; default 'Conv'.
+    conv_dims: if set, the required N; checked against the input rank.
+
+  Returns:
+    The output tensor.
+
+  Raises:
+    ValueError: for a bad rank, `data_format`, `padding`, `kernel_size`,
+      `stride`, `rate` or unknown channel dimension.
+  """
+  if data_format not in _ALL_CONV_DATA_FORMATS:
+    raise ValueError(f'convolution: data_format must be one of '
+                     f'{list(_ALL_CONV_DATA_FORMATS)}; received '
+                     f'{data_format!r}.')
+  with tf1.variable_scope(scope, 'Conv', [inputs], reuse=reuse) as sc:
+    inputs = tf.convert_to_tensor(inputs)
+    input_rank = inputs.shape.rank
+    if conv_dims is not None and input_rank != conv_dims + 2:
+      raise ValueError(
+          f'convolution{conv_dims}d: inputs must have rank {conv_dims + 2}; '
+          f'received a tensor of rank {input_rank} (shape {inputs.shape}).')
+    rank = utils.check_rank(inputs, (3, 4, 5), 'convolution')
+    if data_format is not None and data_format not in _CONV_DATA_FORMATS[rank]:
+      raise ValueError(
+          f'convolution: data_format must be one of '
+          f'{list(_CONV_DATA_FORMATS[rank])} or None for inputs of rank '
+          f'{rank}; received {data_format!r}.')
+    _check_num_outputs(num_outputs, 'convolution')
+    n = rank - 2
+    kernel = utils.n_positive_integers(n, kernel_size, 'kernel_size')
+    strides = utils.n_positive_integers(n, stride, 'stride')
+    dilations = utils.n_positive_integers(n, rate, 'rate')
+    if max(strides) > 1 and max(dilations) > 1:
+      raise ValueError(f'convolution: stride > 1 cannot be combined with '
+                       f'rate > 1; received stride={stride!r}, '
+                       f'rate={rate!r}.')
+    padding = utils.normalize_padding(padding)
+    dtype = inputs.dtype.base_dtype
+    num_filters_in = utils.channel_dimension(inputs.shape, data_format)
+    weights = _make_weights(
+        'weights', list(kernel) + [num_filters_in, num_outputs], dtype,
+        weights_initializer, weights_regularizer, variables_collections,
+        'weights', trainable)
+    outputs = tf.nn.convolution(inputs, weights, strides=list(strides),
+                                padding=padding, data_format=data_format,
+                                dilations=list(dilations),
+                                name=_CONV_OP_NAMES[n])
+    use_bias = not normalizer_fn and biases_initializer
+    outputs = _finish(outputs, num_outputs, dtype, data_format, activation_fn,
+                      normalizer_fn, normalizer_params,
+                      biases_initializer if use_bias else None,
+                      biases_regularizer, variables_collections, trainable)
+    return utils.collect_named_outputs(outputs_collections, sc.name, outputs)
+
+
+def _fixed_rank_convolution(conv_dims, doc_name):
+  """Makes `convolution{conv_dims}d`: `convolution` with a fixed rank."""
+
+  def convolution_nd(inputs,
+                     num_outputs,
+                     kernel_size,
+                     stride=1,
+                     padding='SAME',
+                     data_format=None,
+                     rate=1,
+                     activation_fn=tf.nn.relu,
+                     normalizer_fn=None,
+                     normalizer_params=None,
+                     weights_initializer=initializers.xavier_initializer(),
+                     weights_regularizer=None,
+                     biases_initializer=tf1.zeros_initializer(),
+                     biases_regularizer=None,
+                     reuse=None,
+                     variables_collections=None,
+                     outputs_collections=None,
+                     trainable=True,
+                     scope=None):
+    return convolution(
+        inputs, num_outputs, kernel_size, stride=stride, padding=padding,
+        data_format=data_format, rate=rate, activation_fn=activation_fn,
+        normalizer_fn=normalizer_fn, normalizer_params=normalizer_params,
+        weights_initializer=weights_initializer,
+        weights_regularizer=weights_regularizer,
+        biases_initializer=biases_initializer,
+        biases_regularizer=biases_regularizer, reuse=reuse,
+        variables_collections=variables_collections,
+        outputs_collections=outputs_collections, trainable=trainable,
+        scope=scope, conv_dims=conv_dims)
+
+  convolution_nd.__name__ = doc_name
+  convolution_nd.__qualname__ = doc_name
+  convolution_nd.__doc__ = (
+      f'`convolution` on inputs of rank {conv_dims + 2} '
+      f'({conv_dims}-d); see `convolution` for the arguments.')
+  return add_arg_scope(convolution_nd)
+
+
+convolution1d = _fixed_rank_convolution(1, 'convolution1d')
+convolution2d = _fixed_rank_convolution(2, 'convolution2d')
+convolution3d = _fixed_rank_convolution(3, 'convolution3d')
+
+
+@add_arg_scope
+def convolution2d_in_plane(
+    inputs,
+    kernel_size,
+    stride=1,
+    padding='SAME',
+    activation_fn=tf.nn.relu,
+    normalizer_fn=None,
+    normalizer_params=None,
+    weights_initializer=initializers.xavier_initializer(),
+    weights_regularizer=None,
+    biases_initializer=tf1.zeros_initializer(),
+    biases_regularizer=None,
+    reuse=None,
+    variables_collections=None,
+    outputs_collections=None,
+    trainable=True,
+    scope=None):
+  """The same 2-D filter applied to every channel of an NHWC input.
+
+  Creates `weights` of shape `[kh, kw, 1, 1]` (tiled over the channels) and
+  `biases` of shape `[channels]`.
+
+  Args:
+    inputs: a 4-D NHWC tensor.
+    kernel_size: an int or a list of 2 ints.
+    stride: an int or a list of 2 ints.
+    padding: 'SAME' or 'VALID' (any case).
+    activation_fn: applied last; None for linear.
+    normalizer_fn: e.g. `slim.batch_norm`; when set, no biases are made.
+    normalizer_params: kwargs for `normalizer_fn`.
+    weights_initializer: initializer of the weights.
+    weights_regularizer: optional regularizer of the weights.
+    biases_initializer: initializer of the biases; None for no biases.
+    biases_regularizer: optional regularizer of the biases.
+    reuse: whether to reuse the layer's variables.
+    variables_collections: a list, or a dict keyed by 'weights'/'biases'.
+    outputs_collections: collections to add the output to.
+    trainable: whether the variables are trainable.
+    scope: the variable scope; default 'ConvInPlane'.
+
+  Returns:
+    The output tensor.
+
+  Raises:
+    ValueError: for a bad rank, `padding`, `kernel_size` or `stride`.
+  """
+  with tf1.variable_scope(scope, 'ConvInPlane', [inputs], reuse=reuse) as sc:
+    inputs = tf.convert_to_tensor(inputs)
+    utils.check_rank(inputs, (4,), 'convolution2d_in_plane')
+    dtype = inputs.dtype.base_dtype
+    kernel_h, kernel_w = utils.two_element_tuple(kernel_size, 'kernel_size')
+    stride_h, stride_w = utils.two_element_tuple(stride, 'stride')
+    padding = utils.normalize_padding(padding)
+    num_filters_in = utils.last_dimension(inputs.shape, min_rank=4)
+    weights = _make_weights('weights', [kernel_h, kernel_w, 1, 1], dtype,
+                            weights_initializer, weights_regularizer,
+                            variables_collections, 'weights', trainable)
+    depthwise_weights = tf.tile(weights, [1, 1, num_filters_in, 1])
+    outputs = tf1.nn.depthwise_conv2d(inputs, depthwise_weights,
+                                      [1, stride_h, stride_w, 1], padding)
+    outputs = _finish(outputs, num_filters_in, dtype, 'NHWC', activation_fn,
+                      normalizer_fn, normalizer_params, biases_initializer,
+                      biases_regularizer, variables_collections, trainable)
+    return utils.collect_named_outputs(outputs_collections, sc.name, outputs)
+
+
+def _deconv_length(length, kernel, stride, padding):
+  """Output length of a transposed convolution (Python int or tensor)."""
+  if padding == 'VALID':
+    return length * stride + max(kernel - stride, 0)
+  return length * stride
+
+
+def _transpose_conv(inputs, num_outputs, kernel_size, stride, padding,
+                    data_format, n, layer):
+  """Checks the arguments of a transposed convolution; computes its shape."""
+  utils.check_rank(inputs, (n + 2,), layer)
+  _check_num_outputs(num_outputs, layer)
+  kernel = utils.n_positive_integers(n, kernel_size, 'kernel_size')
+  strides = utils.n_positive_integers(n, stride, 'stride')
+  padding = utils.normalize_padding(padding)
+  dtype = inputs.dtype.base_dtype
+  num_filters_in = utils.channel_dimension(inputs.shape, data_format)
+  channels_first = _channels_first(data_format)
+  spatial_axes = list(range(2, n + 2)) if channels_first else list(
+      range(1, n + 1))
+  dynamic_shape = tf.shape(inputs)
+  static_shape = inputs.shape.as_list()
+  out_spatial, out_static = [], []
+  for axis, k, s in zip(spatial_axes, kernel, strides):
+    static = static_shape[axis]
+    length = static if static is not None else dynamic_shape[axis]
+    out_spatial.append(_deconv_length(length, k, s, padding))
+    out_static.append(
+        _deconv_length(static, k, s, padding) if static is not None else None)
+  if channels_first:
+    output_shape = [dynamic_shape[0], num_outputs] + out_spatial
+    static_out = [static_shape[0], num_outputs] + out_static
+  else:
+    output_shape = [dynamic_shape[0]] + out_spatial + [num_outputs]
+    static_out = [static_shape[0]] + out_static + [num_outputs]
+  return kernel, strides, padding, dtype, num_filters_in, (
+      tf.stack(output_shape), static_out)
+
+
+def _transpose_layer(inputs, num_outputs, kernel_size, stride, padding,
+                     data_format, activation_fn, normalizer_fn,
+                     normalizer_params, weights_initializer,
+                     weights_regularizer, biases_initializer,
+                     biases_regularizer, variables_collections, trainable, n):
+  """`conv{n}d_transpose` inside its variable scope."""
+  layer = f'convolution{n}d_transpose'
+  inputs = tf.convert_to_tensor(inputs)
+  kernel, strides, padding, dtype, num_filters_in, shapes = _transpose_conv(
+      inputs, num_outputs, kernel_size, stride, padding, data_format, n,
+      layer)
+  output_shape, static_out = shapes
+  weights = _make_weights(
+      'weights', list(kernel) + [num_outputs, num_filters_in], dtype,
+      weights_initializer, weights_regularizer, variables_collections,
+      'weights', trainable)
+  full_strides = _spatial_strides(strides, data_format)
+  if n == 2:
+    outputs = tf1.nn.conv2d_transpose(
+        inputs, weights, output_shape, full_strides, padding=padding,
+        data_format=data_format, name='conv2d_transpose')
+  else:
+    outputs = tf1.nn.conv3d_transpose(
+        inputs, weights, output_shape, full_strides, padding=padding,
+        data_format=data_format, name='conv3d_transpose')
+  outputs.set_shape(static_out)
+  use_bias = not normalizer_fn and biases_initializer
+  return _finish(outputs, num_outputs, dtype, data_format, activation_fn,
+                 normalizer_fn, normalizer_params,
+                 biases_initializer if use_bias else None, biases_regularizer,
+                 variables_collections, trainable)
+
+
+@add_arg_scope
+def convolution2d_transpose(
+    inputs,
+    num_outputs,
+    kernel_size,
+    stride=1,
+    padding='SAME',
+    data_format='NHWC',
+    activation_fn=tf.nn.relu,
+    normalizer_fn=None,
+    normalizer_params=None,
+    weights_initializer=initializers.xavier_initializer(),
+    weights_regularizer=None,
+    biases_initializer=tf1.zeros_initializer(),
+    biases_regularizer=None,
+    reuse=None,
+    variables_collections=None,
+    outputs_collections=None,
+    trainable=True,
+    scope=None):
+  """A 2-D transposed convolution ("deconvolution").
+
+  Creates `weights` of shape `[kh, kw, num_outputs, in_channels]` and
+  `biases` of shape `[num_outputs]`. The output size is `in * stride` for
+  'SAME' and `in * stride + max(kernel - stride, 0)` for 'VALID'.
+
+  Args:
+    inputs: a 4-D tensor, NHWC or NCHW.
+    num_outputs: the number of output channels.
+    kernel_size: an int or a list of 2 ints.
+    stride: an int or a list of 2 ints.
+    padding: 'SAME' or 'VALID' (any case).
+    data_format: 'NHWC' or 'NCHW'.
+    activation_fn: applied last; None for linear.
+    normalizer_fn: e.g. `slim.batch_norm`; when set, no biases are made.
+    normalizer_params: kwargs for `normalizer_fn`.
+    weights_initializer: initializer of the weights.
+    weights_regularizer: optional regularizer of the weights.
+    biases_initializer: initializer of the biases; None for no biases.
+    biases_regularizer: optional regularizer of the biases.
+    reuse: whether to reuse the layer's variables.
+    variables_collections: a list, or a dict keyed by 'weights'/'biases'.
+    outputs_collections: collections to add the output to.
+    trainable: whether the variables are trainable.
+    scope: the variable scope; default 'Conv2d_transpose'.
+
+  Returns:
+    The output tensor.
+
+  Raises:
+    ValueError: for a bad rank, `data_format`, `padding`, `kernel_size` or
+      `stride`.
+  """
+  with tf1.variable_scope(scope, 'Conv2d_transpose', [inputs],
+                          reuse=reuse) as sc:
+    utils.check_data_format(data_format, ('NHWC', 'NCHW'))
+    outputs = _transpose_layer(
+        inputs, num_outputs, kernel_size, stride, padding, data_format,
+        activation_fn, normalizer_fn, normalizer_params, weights_initializer,
+        weights_regularizer, biases_initializer, biases_regularizer,
+        variables_collections, trainable, 2)
+    return utils.collect_named_outputs(outputs_collections, sc.name, outputs)
+
+
+@add_arg_scope
+def convolution3d_transpose(
+    inputs,
+    num_outputs,
+    kernel_size,
+    stride=1,
+    padding='SAME',
+    data_format='NDHWC',
+    activation_fn=tf.nn.relu,
+    normalizer_fn=None,
+    normalizer_params=None,
+    weights_initializer=initializers.xavier_initializer(),
+    weights_regularizer=None,
+    biases_initializer=tf1.zeros_initializer(),
+    biases_regularizer=None,
+    reuse=None,
+    variables_collections=None,
+    outputs_collections=None,
+    trainable=True,
+    scope=None):
+  """A 3-D transposed convolution; see `convolution2d_transpose`.
+
+  Creates `weights` of shape `[kd, kh, kw, num_outputs, in_channels]`.
+
+  Args:
+    inputs: a 5-D tensor, NDHWC or NCDHW.
+    num_outputs: the number of output channels.
+    kernel_size: an int or a list of 3 ints.
+    stride: an int or a list of 3 ints.
+    padding: 'SAME' or 'VALID' (any case).
+    data_format: 'NDHWC' or 'NCDHW'.
+    activation_fn: applied last; None for linear.
+    normalizer_fn: e.g. `slim.batch_norm`; when set, no biases are made.
+    normalizer_params: kwargs for `normalizer_fn`.
+    weights_initializer: initializer of the weights.
+    weights_regularizer: optional regularizer of the weights.
+    biases_initializer: initializer of the biases; None for no biases.
+    biases_regularizer: optional regularizer of the biases.
+    reuse: whether to reuse the layer's variables.
+    variables_collections: a list, or a dict keyed by 'weights'/'biases'.
+    outputs_collections: collections to add the output to.
+    trainable: whether the variables are trainable.
+    scope: the variable scope; default 'Conv3d_transpose'.
+
+  Returns:
+    The output tensor.
+
+  Raises:
+    ValueError: for a bad rank, `data_format`, `padding`, `kernel_size` or
+      `stride`.
+  """
+  with tf1.variable_scope(scope, 'Conv3d_transpose', [inputs],
+                          reuse=reuse) as sc:
+    utils.check_data_format(data_format, ('NDHWC', 'NCDHW'))
+    outputs = _transpose_layer(
+        inputs, num_outputs, kernel_size, stride, padding, data_format,
+        activation_fn, normalizer_fn, normalizer_params, weights_initializer,
+        weights_regularizer, biases_initializer, biases_regularizer,
+        variables_collections, trainable, 3)
+    return utils.collect_named_outputs(outputs_collections, sc.name, outputs)
+
+
+@add_arg_scope
+def separable_convolution2d(
+    inputs,
+    num_outputs,
+    kernel_size,
+    depth_multiplier=1,
+    stride=1,
+    padding='SAME',
+    data_format='NHWC',
+    rate=1,
+    activation_fn=tf.nn.relu,
+    normalizer_fn=None,
+    normalizer_params=None,
+    weights_initializer=initializers.xavier_initializer(),
+    pointwise_initializer=None,
+    weights_regularizer=None,
+    biases_initializer=tf1.zeros_initializer(),
+    biases_regularizer=None,
+    reuse=None,
+    variables_collections=None,
+    outputs_collections=None,
+    trainable=True,
+    scope=None):
+  """A depthwise-separable 2-D convolution, or a depthwise one alone.
+
+  With `num_outputs` set: a depthwise convolution (`depthwise_weights`,
+  `[kh, kw, in, depth_multiplier]`) followed by a 1x1 pointwise one
+  (`pointwise_weights`, `[1, 1, in * depth_multiplier, num_outputs]`).
+  With `num_outputs=None`: the depthwise convolution only, giving
+  `in * depth_multiplier` channels. Biases are `[channels out]`.
+
+  Args:
+    inputs: a 4-D tensor, NHWC or NCHW.
+    num_outputs: output channels of the pointwise convolution, or None to
+      skip it.
+    kernel_size: an int or a list of 2 ints.
+    depth_multiplier: depthwise output channels per input channel.
+    stride: an int or a list of 2 ints.
+    padding: 'SAME' or 'VALID' (any case).
+    data_format: 'NHWC' or 'NCHW'.
+    rate: the depthwise dilation rate, an int or a list of 2 ints.
+    activation_fn: applied last; None for linear.
+    normalizer_fn: e.g. `slim.batch_norm`; when set, no biases are made.
+    normalizer_params: kwargs for `normalizer_fn`.
+    weights_initializer: initializer of the depthwise weights (and of the
+      pointwise weights when `pointwise_initializer` is None).
+    pointwise_initializer: initializer of the pointwise weights.
+    weights_regularizer: optional regularizer of both weights.
+    biases_initializer: initializer of the biases; None for no biases.
+    biases_regularizer: optional regularizer of the biases.
+    reuse: whether to reuse the layer's variables.
+    variables_collections: a list, or a dict keyed by 'weights'/'biases'.
+    outputs_collections: collections to add the output to.
+    trainable: whether the variables are trainable.
+    scope: the variable scope; default 'SeparableConv2d'.
+
+  Returns:
+    The output tensor.
+
+  Raises:
+    ValueError: for a bad rank, `data_format`, `padding`, `kernel_size`,
+      `stride`, `rate` or `depth_multiplier`.
+  """
+  utils.check_data_format(data_format, ('NHWC', 'NCHW'))
+  with tf1.variable_scope(scope, 'SeparableConv2d', [inputs],
+                          reuse=reuse) as sc:
+    inputs = tf.convert_to_tensor(inputs)
+    utils.check_rank(inputs, (4,), 'separable_convolution2d')
+    if num_outputs is not None:
+      _check_num_outputs(num_outputs, 'separable_convolution2d')
+    if isinstance(depth_multiplier, bool) or not isinstance(
+        depth_multiplier, int) or depth_multiplier <= 0:
+      raise ValueError('separable_convolution2d: depth_multiplier must be a '
+                       f'positive int; received {depth_multiplier!r}.')
+    if pointwise_initializer is None:
+      pointwise_initializer = weights_initializer
+    dtype = inputs.dtype.base_dtype
+    kernel_h, kernel_w = utils.two_element_tuple(kernel_size, 'kernel_size')
+    stride_h, stride_w = utils.two_element_tuple(stride, 'stride')
+    rates = utils.two_element_tuple(rate, 'rate')
+    if max(stride_h, stride_w) > 1 and max(rates) > 1:
+      raise ValueError('separable_convolution2d: stride > 1 cannot be '
+                       f'combined with rate > 1; received stride={stride!r}, '
+                       f'rate={rate!r}.')
+    padding = utils.normalize_padding(padding)
+    num_filters_in = utils.channel_dimension(inputs.shape, data_format,
+                                             min_rank=4)
+    strides = _spatial_strides((stride_h, stride_w), data_format)
+    depthwise_weights = _make_weights(
+        'depthwise_weights',
+        [kernel_h, kernel_w, num_filters_in, depth_multiplier], dtype,
+        weights_initializer, weights_regularizer, variables_collections,
+        'weights', trainable)
+    if num_outputs is not None:
+      pointwise_weights = _make_weights(
+          'pointwise_weights',
+          [1, 1, depth_multiplier * num_filters_in, num_outputs], dtype,
+          pointwise_initializer, weights_regularizer, variables_collections,
+          'weights', trainable)
+      outputs = tf1.nn.separable_conv2d(
+          inputs, depthwise_weights, pointwise_weights, strides, padding,
+          rate=list(rates), data_format=data_format)
+    else:
+      num_outputs = depth_multiplier * num_filters_in
+      outputs = tf1.nn.depthwise_conv2d(
+          inputs, depthwise_weights, strides, padding, rate=list(rates),
+          data_format=data_format)
+    outputs = _finish(outputs, num_outputs, dtype, data_format, activation_fn,
+                      normalizer_fn, normalizer_params, biases_initializer,
+                      biases_regularizer, variables_collections, trainable)
+    return utils.collect_named_outputs(outputs_collections, sc.name, outputs)
+
+
+# Simple aliases, as in TF-Slim.
+conv1d = convolution1d
+conv2d = convolution2d
+conv3d = convolution3d
+conv2d_in_plane = convolution2d_in_plane
+conv2d_transpose = convolution2d_transpose
+conv3d_transpose = convolution3d_transpose
+separable_conv2d = separable_convolution2d
