@@ -1,0 +1,32 @@
+"""The Visual Wake Words dataset (person / no person, from COCO).
+
+Files `<split>.record-<shard>` for the splits train and val; JPEGs of
+varying size, 2 classes, plus `object/bbox` boxes.
+"""
+import tensorflow as tf
+
+from datasets.descriptor import DatasetDescriptor
+from slim.data import tfexample_decoder
+
+_BBOX_PREFIX = 'image/object/bbox/'
+
+DESCRIPTOR = DatasetDescriptor(
+    name='visualwakewords',
+    file_pattern='%s.record-*',
+    splits_to_sizes={'train': 82783, 'val': 40504},
+    num_classes=2,
+    items_to_descriptions={
+        'image': 'A color image of varying height and width.',
+        'label': 'The label id of the image, an integer in {0, 1}',
+        'object/bbox': 'A list of bounding boxes.',
+    },
+    default_format='jpeg',
+    extra_features={_BBOX_PREFIX + side: tf.io.VarLenFeature(tf.float32)
+                    for side in ('xmin', 'ymin', 'xmax', 'ymax')},
+    extra_handlers={
+        'object/bbox': tfexample_decoder.BoundingBox(
+            ['ymin', 'xmin', 'ymax', 'xmax'], _BBOX_PREFIX),
+    },
+)
+
+get_split = DESCRIPTOR.get_split
