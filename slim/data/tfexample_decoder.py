@@ -5,9 +5,9 @@ A `TFExampleDecoder` pairs the features to parse (`keys_to_features`, the
 handlers that turn parsed features into items:
 
     keys_to_features = {
-        'image/encoded': tf.io.FixedLenFeature((), tf.string, default_value=''),
-        'image/format': tf.io.FixedLenFeature((), tf.string, default_value='png'),
-        'image/class/label': tf.io.FixedLenFeature((), tf.int64, default_value=0),
+        'image/encoded': tf.io.FixedLenFeature((), tf.string, ''),
+        'image/format': tf.io.FixedLenFeature((), tf.string, 'png'),
+        'image/class/label': tf.io.FixedLenFeature((), tf.int64, 0),
     }
     items_to_handlers = {
         'image': Image(),                       # image/encoded + image/format
