@@ -27,6 +27,12 @@ def manifest():
     return json.load(f)
 
 
+@functools.lru_cache(maxsize=None)
+def output_nodes():
+  with open(os.path.join(COMPAT, 'output_nodes.json')) as f:
+    return json.load(f)
+
+
 def golden_names():
   return sorted(f[:-4] for f in os.listdir(GOLDENS) if f.endswith('.npz'))
 

@@ -50,3 +50,18 @@ def test_unknown_name_lists_valid_names():
   from nets import nets_factory
   with pytest.raises(ValueError, match='inception_v3'):
     nets_factory.get_network_fn('inception_v9', 10)
+
+
+@pytest.mark.parametrize('name', NAMES)
+def test_inference_graph_node_names(name):
+  """The op names users pass to freeze_graph and label_image."""
+  nodes = harness.output_nodes()[name]
+  entry = harness.manifest()[name]
+  shape = [1] + list(entry['input_shape'][1:])
+  with tf.Graph().as_default():
+    images, logits, end_points = harness.build(name, shape, is_training=False)
+    assert images.op.name == nodes['input']
+    assert logits.op.name == nodes['logits']
+    if nodes['predictions_key']:
+      assert end_points[nodes['predictions_key']].op.name == \
+          nodes['predictions']
