@@ -1,0 +1,170 @@
+"""What the Inception family shares: its arg_scope and the stage helpers.
+
+`inception_arg_scope` is the original's, argument for argument. The helpers
+below replace the idioms the original repeated inline in every base network:
+
+* `build_stages` runs a network written as a table of `(end point, layer)`
+  stages, records every end point and stops at `final_endpoint` (the
+  original's three-line `end_points[...] = net; if ...: return` copied 28
+  times per network).
+* `conv`, `max_pool`, `avg_pool` make stages out of slim layers.
+* `depth_fn` is the `depth_multiplier` / `min_depth` channel rule.
+* `reduced_kernel_size_for_small_input` shrinks a pooling kernel to fit the
+  feature map (the original's `_reduced_kernel_size_for_small_input`).
+"""
+import tensorflow as tf
+
+import slim
+
+tf1 = tf.compat.v1
+
+__all__ = ['inception_arg_scope', 'trunc_normal', 'depth_fn', 'build_stages',
+           'conv', 'max_pool', 'avg_pool',
+           'reduced_kernel_size_for_small_input']
+
+
+def trunc_normal(stddev):
+  """Truncated normal initializer of mean 0, as the original's `trunc_normal`."""
+  return tf1.truncated_normal_initializer(0.0, stddev)
+
+
+def depth_fn(depth_multiplier, min_depth):
+  """Returns depth(d) = max(int(d * depth_multiplier), min_depth).
+
+  Args:
+    depth_multiplier: float multiplier for the number of channels of every
+      convolution; must be greater than zero.
+    min_depth: the smallest number of channels a thinned layer keeps.
+
+  Returns:
+    The function mapping a nominal channel count to the thinned one.
+
+  Raises:
+    ValueError: if depth_multiplier <= 0.
+  """
+  if depth_multiplier <= 0:
+    raise ValueError('depth_multiplier must be greater than zero. '
+                     f'Received: {depth_multiplier!r}.')
+  return lambda d: max(int(d * depth_multiplier), min_depth)
+
+
+def build_stages(net, stages, final_endpoint, network):
+  """Runs `stages` in order, recording end points, up to `final_endpoint`.
+
+  Args:
+    net: the input tensor.
+    stages: sequence of `(name, fn)` with `fn(net, scope) -> tensor`. `fn` is
+      called with `scope=name`; a stage whose name is None records no end
+      point (the original built some layers between end points, such as
+      Inception-ResNet-v2's repeated residual blocks).
+    final_endpoint: the name of the last stage to build.
+    network: the network's name, for the error message.
+
+  Returns:
+    (net, end_points): the output of `final_endpoint` and a dict from each
+    built stage's name to its output.
+
+  Raises:
+    ValueError: if `final_endpoint` names no stage. Checked before anything
+      is built.
+  """
+  names = [name for name, _ in stages if name is not None]
+  if final_endpoint not in names:
+    raise ValueError(f'{network}: unknown final_endpoint {final_endpoint!r}. '
+                     f'Valid values: {", ".join(names)}.')
+  end_points = {}
+  for name, fn in stages:
+    net = fn(net, scope=name)
+    if name is not None:
+      end_points[name] = net
+      if name == final_endpoint:
+        break
+  return net, end_points
+
+
+def conv(num_outputs, kernel_size, **kwargs):
+  """A stage applying slim.conv2d(net, num_outputs, kernel_size, **kwargs)."""
+  return lambda net, scope: slim.conv2d(net, num_outputs, kernel_size,
+                                        scope=scope, **kwargs)
+
+
+def max_pool(kernel_size, **kwargs):
+  """A stage applying slim.max_pool2d(net, kernel_size, **kwargs)."""
+  return lambda net, scope: slim.max_pool2d(net, kernel_size, scope=scope,
+                                            **kwargs)
+
+
+def avg_pool(kernel_size, **kwargs):
+  """A stage applying slim.avg_pool2d(net, kernel_size, **kwargs)."""
+  return lambda net, scope: slim.avg_pool2d(net, kernel_size, scope=scope,
+                                            **kwargs)
+
+
+def reduced_kernel_size_for_small_input(input_tensor, kernel_size):
+  """Shrinks `kernel_size` to the spatial size of `input_tensor` if smaller.
+
+  Used by the classification heads so that inputs smaller than the default
+  image size still pool to 1 x 1. If the spatial size is unknown, the
+  kernel is returned unchanged (and the pooling needs a large enough input).
+
+  Args:
+    input_tensor: a [batch, height, width, channels] tensor.
+    kernel_size: [kernel_height, kernel_width].
+
+  Returns:
+    [min(height, kernel_height), min(width, kernel_width)].
+  """
+  shape = input_tensor.get_shape().as_list()
+  if shape[1] is None or shape[2] is None:
+    return kernel_size
+  return [min(shape[1], kernel_size[0]), min(shape[2], kernel_size[1])]
+
+
+def inception_arg_scope(
+    weight_decay=0.00004,
+    use_batch_norm=True,
+    batch_norm_decay=0.9997,
+    batch_norm_epsilon=0.001,
+    activation_fn=tf.nn.relu,
+    batch_norm_updates_collections=tf1.GraphKeys.UPDATE_OPS,
+    batch_norm_scale=False):
+  """Defines the default arg scope for Inception models.
+
+  Args:
+    weight_decay: the weight decay (L2) for conv2d and fully_connected
+      weights.
+    use_batch_norm: whether conv2d is followed by batch norm.
+    batch_norm_decay: decay of the batch-norm moving averages.
+    batch_norm_epsilon: small float added to the variance to avoid dividing
+      by zero.
+    activation_fn: activation function of conv2d.
+    batch_norm_updates_collections: collection for the moving-average
+      update ops.
+    batch_norm_scale: whether batch norm learns a scale (gamma). The
+      published checkpoints have none.
+
+  Returns:
+    An `arg_scope` to use for the Inception models.
+  """
+  batch_norm_params = {
+      'decay': batch_norm_decay,
+      'epsilon': batch_norm_epsilon,
+      'updates_collections': batch_norm_updates_collections,
+      'fused': None,  # Use fused batch norm if possible.
+      'scale': batch_norm_scale,
+  }
+  if use_batch_norm:
+    normalizer_fn = slim.batch_norm
+    normalizer_params = batch_norm_params
+  else:
+    normalizer_fn = None
+    normalizer_params = {}
+  with slim.arg_scope([slim.conv2d, slim.fully_connected],
+                      weights_regularizer=slim.l2_regularizer(weight_decay)):
+    with slim.arg_scope(
+        [slim.conv2d],
+        weights_initializer=slim.variance_scaling_initializer(),
+        activation_fn=activation_fn,
+        normalizer_fn=normalizer_fn,
+        normalizer_params=normalizer_params) as sc:
+      return sc
