@@ -798,8 +798,9 @@ class _TrainingLoop:
       bad_step = int(sess.run(self.global_step))
       kept = (tf1.train.latest_checkpoint(self.logdir)
               if self.logdir is not None else None)
-      message = (f'Loss is NaN or Inf at global step {bad_step} (check_numerics '
-                 'on the total loss); training stopped without saving. '
+      message = (f'Loss is NaN or Inf at global step {bad_step} '
+                 '(check_numerics on the total loss); training stopped '
+                 'without saving. '
                  f'Latest checkpoint kept: {kept}. Try a lower learning rate '
                  'or gradient clipping.')
       logging.error(message)
