@@ -208,9 +208,8 @@ def _gate_gradients_on(grads_and_vars, dependency):
   gated = []
   for grad, var in grads_and_vars:
     if grad is not None:
-      with tf1.colocate_with(_grad_values(grad)):
-        with tf.control_dependencies([dependency]):
-          grad = _map_grad(grad, tf.identity)
+      with tf.control_dependencies([dependency]):
+        grad = _map_grad(grad, tf.identity)
     gated.append((grad, var))
   return gated
 
@@ -475,6 +474,10 @@ def train(train_op, logdir, train_step_fn=train_step,
   the current global step is written (by the chief). Any other error
   (including a NaN/Inf loss caught by `check_numerics`) propagates without
   writing a checkpoint, so the latest checkpoint stays the last good one.
+
+  As with tf_slim's Supervisor, the graph is finalized before training: ops
+  used by `init_fn`, `train_step_fn` or `should_stop_fn` must be created
+  beforehand, and a second `train` call needs a freshly built graph.
 
   Args:
     train_op: The tensor (from `create_train_op`) that runs one step and
@@ -748,14 +751,34 @@ class _TrainingLoop:
                               self.logdir, 'graph.pbtxt')
         if self.summary_writer is not None:
           self.summary_writer.add_graph(self.graph)
-      return self._loop(sess, stop_event)
-    finally:
-      coord.request_stop()
-      try:
-        coord.join(threads, stop_grace_period_secs=120,
-                   ignore_live_threads=self.ignore_live_threads)
-      finally:
-        sess.close()
+      total_loss = self._loop(sess, stop_event)
+    except BaseException:
+      self._shutdown(sess, coord, threads, raise_errors=False)
+      raise
+    self._shutdown(sess, coord, threads, raise_errors=True)
+    return total_loss
+
+  def _shutdown(self, sess, coord, threads, raise_errors):
+    """Stops the queue-runner threads and closes the session.
+
+    Queue runners fed by queues exit as soon as the stop is requested (their
+    queues are closed). A thread blocked on another op, like the chief queue
+    runner of a SyncReplicasOptimizer waiting for gradients, only exits when
+    closing the session cancels that op; so the session is closed after a
+    short grace period, before joining.
+    """
+    coord.request_stop()
+    deadline = time.time() + 2.0
+    for thread in threads:
+      thread.join(max(0.0, deadline - time.time()))
+    sess.close()
+    try:
+      coord.join(threads, stop_grace_period_secs=120,
+                 ignore_live_threads=self.ignore_live_threads)
+    except Exception as e:  # pylint: disable=broad-except
+      if raise_errors:
+        raise
+      logging.warning('Ignoring an error while stopping threads: %s', e)
 
   def _loop(self, sess, stop_event):
     step = int(sess.run(self.global_step))

@@ -379,3 +379,41 @@ def test_trace_every_n_steps_writes_chrome_trace(tmp_path):
   with open(traces[0]) as f:
     names = {e['name'] for e in json.load(f)['traceEvents']}
   assert any('MatMul' in n for n in names)
+
+
+def test_train_stops_at_end_of_input_through_prefetch_queue(tmp_path):
+  # 3 batches of 2 examples; no number_of_steps: the end of the tf.data
+  # input (through a prefetch queue and its queue runner) ends training.
+  logdir = str(tmp_path)
+  with tf.Graph().as_default():
+    x, y = tf1.data.make_one_shot_iterator(
+        tf.data.Dataset.from_tensor_slices((X[:6], Y[:6])).batch(2)
+    ).get_next()
+    queue = slim.prefetch_queue.prefetch_queue([x, y], capacity=2)
+    x, y = queue.dequeue()
+    w = slim.variables.model_variable(
+        'w', shape=[3, 1], initializer=tf1.constant_initializer(W0))
+    loss = tf.reduce_mean(tf.square(tf.matmul(x, w) - y))
+    train_op = learning.create_train_op(loss, sgd())
+    learning.train(train_op, logdir, save_summaries_secs=0)
+  assert latest_step(logdir) == 3
+  w = W0.astype(np.float64)
+  for i in range(3):
+    xb, yb = X[2 * i:2 * i + 2], Y[2 * i:2 * i + 2]
+    w = w - LR * 2.0 / 2 * xb.T @ (xb @ w - yb)
+  np.testing.assert_allclose(checkpoint_w(logdir), w, rtol=1e-5)
+
+
+def test_train_with_sync_replicas_optimizer_single_replica(tmp_path):
+  logdir = str(tmp_path)
+  with tf.Graph().as_default():
+    loss, _ = build_model()
+    opt = tf1.train.SyncReplicasOptimizer(sgd(), replicas_to_aggregate=1,
+                                          total_num_replicas=1)
+    train_op = learning.create_train_op(loss, opt)
+    loss_value = learning.train(train_op, logdir, number_of_steps=3,
+                                sync_optimizer=opt)
+  assert latest_step(logdir) == 3
+  # One replica, one gradient per step: plain gradient descent.
+  np.testing.assert_allclose(loss_value, np_gd(3)[1], rtol=1e-5)
+  np.testing.assert_allclose(checkpoint_w(logdir), np_gd(3)[0], rtol=1e-5)
