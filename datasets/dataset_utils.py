@@ -1,0 +1,257 @@
+"""TF-Example feature helpers and label files, as in tf-slim's dataset_utils.
+
+The functions and signatures of `research/slim/datasets/dataset_utils.py` are
+kept (`int64_feature`, `bytes_feature`, `float_feature`, `image_to_tfexample`,
+`download_and_uncompress_tarball`, `write_label_file`, `has_labels`,
+`read_label_file`, ...). What changed underneath: downloads are resumable and
+checksummed (`datasets/download.py`), extraction refuses unsafe members
+(`datasets/extract.py`), and the label file is written atomically.
+"""
+import json
+import os
+
+import tensorflow as tf
+
+from datasets import download
+from datasets import extract
+
+LABELS_FILENAME = 'labels.txt'
+
+
+def _as_list(values):
+  return list(values) if isinstance(values, (tuple, list)) else [values]
+
+
+def _as_bytes(value):
+  return value.encode('utf-8') if isinstance(value, str) else value
+
+
+def int64_feature(values):
+  """Returns a TF-Feature of int64s.
+
+  Args:
+    values: an int or a list/tuple of ints.
+
+  Returns:
+    A `tf.train.Feature`.
+  """
+  return tf.train.Feature(int64_list=tf.train.Int64List(
+      value=_as_list(values)))
+
+
+def bytes_feature(values):
+  """Returns a TF-Feature of bytes.
+
+  Args:
+    values: a bytes (or str, UTF-8 encoded) or a list/tuple of them.
+
+  Returns:
+    A `tf.train.Feature`.
+  """
+  return tf.train.Feature(bytes_list=tf.train.BytesList(
+      value=[_as_bytes(v) for v in _as_list(values)]))
+
+
+def bytes_list_feature(values):
+  """Returns a TF-Feature of a list of bytes (upstream name)."""
+  return bytes_feature(list(values))
+
+
+def float_feature(values):
+  """Returns a TF-Feature of floats.
+
+  Args:
+    values: a float or a list/tuple of floats.
+
+  Returns:
+    A `tf.train.Feature`.
+  """
+  return tf.train.Feature(float_list=tf.train.FloatList(
+      value=_as_list(values)))
+
+
+def float_list_feature(values):
+  """Returns a TF-Feature of a list of floats (upstream name)."""
+  return float_feature(list(values))
+
+
+def image_to_tfexample(image_data, image_format, height, width, class_id):
+  """Returns the TF-Example of one encoded image with its class.
+
+  Args:
+    image_data: the encoded image bytes.
+    image_format: bytes such as b'jpg' or b'png'.
+    height: image height in pixels.
+    width: image width in pixels.
+    class_id: integer label.
+
+  Returns:
+    A `tf.train.Example` with the keys image/encoded, image/format,
+    image/class/label, image/height and image/width.
+  """
+  return tf.train.Example(features=tf.train.Features(feature={
+      'image/encoded': bytes_feature(image_data),
+      'image/format': bytes_feature(image_format),
+      'image/class/label': int64_feature(class_id),
+      'image/height': int64_feature(height),
+      'image/width': int64_feature(width),
+  }))
+
+
+def download_url(url, dataset_dir, sha256=None, mirror=None,
+                 verify_checksums=True):
+  """Downloads `url` into `dataset_dir` (resumable, checksummed).
+
+  Args:
+    url: the default URL.
+    dataset_dir: destination folder.
+    sha256: expected hex SHA-256, or None.
+    mirror: optional URL prefix replacing everything before the file name.
+    verify_checksums: whether to check `sha256`.
+
+  Returns:
+    The local path of the downloaded file.
+
+  Raises:
+    DatasetError: the download failed or did not verify.
+  """
+  return download.download_file(url, dataset_dir, sha256=sha256, mirror=mirror,
+                                verify_checksums=verify_checksums)
+
+
+def download_and_uncompress_tarball(tarball_url, dataset_dir, sha256=None,
+                                    mirror=None, verify_checksums=True):
+  """Downloads `tarball_url` and safely uncompresses it into `dataset_dir`.
+
+  Args:
+    tarball_url: the default URL of the tarball.
+    dataset_dir: folder receiving the tarball and its contents.
+    sha256: expected hex SHA-256, or None.
+    mirror: optional URL prefix replacing everything before the file name.
+    verify_checksums: whether to check `sha256`.
+
+  Returns:
+    The local path of the tarball.
+
+  Raises:
+    DatasetError: the download failed or did not verify, or the archive has
+      an unsafe member.
+  """
+  path = download_url(tarball_url, dataset_dir, sha256=sha256, mirror=mirror,
+                      verify_checksums=verify_checksums)
+  extract.safe_extract(path, dataset_dir)
+  return path
+
+
+def write_label_file(labels_to_class_names, dataset_dir,
+                     filename=LABELS_FILENAME):
+  """Writes a file with one `label:class_name` a line, atomically.
+
+  The file appears complete or not at all, so converters write it last as the
+  mark of a finished dataset.
+
+  Args:
+    labels_to_class_names: a dict from int labels to class names.
+    dataset_dir: the folder in which to write the labels file.
+    filename: the file name.
+  """
+  path = os.path.join(dataset_dir, filename)
+  temp_path = path + '.incomplete'
+  with tf.io.gfile.GFile(temp_path, 'w') as f:
+    for label in labels_to_class_names:
+      f.write('%d:%s\n' % (label, labels_to_class_names[label]))
+  tf.io.gfile.rename(temp_path, path, overwrite=True)
+
+
+def has_labels(dataset_dir, filename=LABELS_FILENAME):
+  """Whether `dataset_dir` holds a labels file.
+
+  Args:
+    dataset_dir: the folder to look in.
+    filename: the file name.
+
+  Returns:
+    True if the file exists.
+  """
+  return tf.io.gfile.exists(os.path.join(dataset_dir, filename))
+
+
+def read_label_file(dataset_dir, filename=LABELS_FILENAME):
+  """Reads a labels file written by `write_label_file`.
+
+  Args:
+    dataset_dir: the folder holding the file.
+    filename: the file name.
+
+  Returns:
+    A dict from int labels to class names.
+  """
+  with tf.io.gfile.GFile(os.path.join(dataset_dir, filename), 'rb') as f:
+    lines = f.read().decode('utf-8').split('\n')
+  labels_to_class_names = {}
+  for line in filter(None, lines):
+    index = line.index(':')
+    labels_to_class_names[int(line[:index])] = line[index + 1:]
+  return labels_to_class_names
+
+
+def open_sharded_output_tfrecords(exit_stack, base_path, num_shards):
+  """Opens `num_shards` TFRecord writers named `base_path-0000N-of-0000M`.
+
+  Args:
+    exit_stack: a `contextlib.ExitStack` that closes the writers.
+    base_path: the path prefix of the shards.
+    num_shards: the number of shards.
+
+  Returns:
+    The list of `tf.io.TFRecordWriter`s.
+  """
+  return [
+      exit_stack.enter_context(tf.io.TFRecordWriter(
+          '{}-{:05d}-of-{:05d}'.format(base_path, idx, num_shards)))
+      for idx in range(num_shards)
+  ]
+
+
+META_FILENAME = 'dataset_meta.json'
+
+
+def write_dataset_meta(meta, dataset_dir, filename=META_FILENAME):
+  """Writes the metadata file of a converted folder dataset, atomically.
+
+  The custom and shapes converters write it last, as the mark of a finished
+  dataset. Readers use `num_classes`, `splits` (split name -> number of
+  records) and `file_pattern` (with one '%s' for the split name); other keys
+  record how the dataset was made.
+
+  Args:
+    meta: a JSON-serializable dict.
+    dataset_dir: the dataset folder.
+    filename: the file name.
+  """
+  path = os.path.join(dataset_dir, filename)
+  temp_path = path + '.incomplete'
+  with tf.io.gfile.GFile(temp_path, 'w') as f:
+    f.write(json.dumps(meta, indent=2, sort_keys=True) + '\n')
+  tf.io.gfile.rename(temp_path, path, overwrite=True)
+
+
+def read_dataset_meta(dataset_dir, filename=META_FILENAME):
+  """Returns the metadata dict of a converted dataset, or None if absent.
+
+  Args:
+    dataset_dir: the dataset folder.
+    filename: the file name.
+
+  Returns:
+    The dict written by `write_dataset_meta`, or None if there is no file or
+    it is not valid JSON.
+  """
+  path = os.path.join(dataset_dir, filename)
+  if not tf.io.gfile.exists(path):
+    return None
+  with tf.io.gfile.GFile(path, 'r') as f:
+    try:
+      return json.loads(f.read())
+    except ValueError:
+      return None
