@@ -728,6 +728,8 @@ class _TrainingLoop:
     return bool(self.should_stop_fn is not None and self.should_stop_fn())
 
   def run(self, stop_event):
+    if self.is_chief and self.logdir is not None:
+      tf.io.gfile.makedirs(self.logdir)
     logging.info('Starting Session.')
     sess = self._create_session()
     coord = tf1.train.Coordinator()
@@ -799,15 +801,13 @@ class _TrainingLoop:
               step_sess, self.train_op, self.global_step,
               self.train_step_kwargs)
           elapsed = time.time() - start
-          if (self.step_callback is not None or self.saver is not None
-              or self.summary_op is not None):
-            step = int(sess.run(self.global_step))
           if self.step_callback is not None:
-            self.step_callback(step, total_loss, elapsed)
+            self.step_callback(int(sess.run(self.global_step)), total_loss,
+                               elapsed)
           if should_stop:
             logging.info('Stopping Training.')
             break
-          self._periodic(sess, step)
+          self._periodic(sess)
         else:
           logging.info('Stop requested: stopping training at global step %d.',
                        int(sess.run(self.global_step)))
@@ -837,13 +837,20 @@ class _TrainingLoop:
         self._save(sess, step)
     return total_loss
 
-  def _periodic(self, sess, step):
+  def _periodic(self, sess):
+    """Writes summaries and checkpoints when their interval has passed."""
     now = time.time()
-    if (self.summary_op is not None and self.summary_writer is not None
+    summary_due = (
+        self.summary_op is not None and self.summary_writer is not None
         and self.save_summaries_secs
         and (self.last_summary_time is None
-             or now - self.last_summary_time >= self.save_summaries_secs)):
+             or now - self.last_summary_time >= self.save_summaries_secs))
+    save_due = (self.saver is not None and self.save_interval_secs
+                and now - self.last_save_time >= self.save_interval_secs)
+    if not (summary_due or save_due):
+      return
+    step = int(sess.run(self.global_step))
+    if summary_due:
       self._summarize(sess, step)
-    if (self.saver is not None and self.save_interval_secs
-        and now - self.last_save_time >= self.save_interval_secs):
+    if save_due:
       self._save(sess, step)

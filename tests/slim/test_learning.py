@@ -360,6 +360,13 @@ def test_log_line_format_and_examples_per_sec(tmp_path, caplog):
   assert 'sec/step, ' in lines[0] and 'examples/sec)' in lines[0]
 
 
+def test_train_creates_logdir_without_summary_writer(tmp_path):
+  logdir = str(tmp_path / 'new' / 'dir')
+  train_regression(logdir, 2, summary_writer=None)
+  assert latest_step(logdir) == 2
+  assert not glob.glob(os.path.join(logdir, 'events.*'))
+
+
 def test_train_without_logdir_and_argument_errors(tmp_path):
   assert train_regression(None, 2) is not None
   with pytest.raises(ValueError, match='number_of_steps'):
