@@ -1,0 +1,71 @@
+"""Tests of the MNIST converter on tiny IDX files in the real format."""
+import gzip
+import os
+
+import numpy as np
+import pytest
+
+from datasets import dataset_utils
+from datasets import download_and_convert_mnist as mnist
+from datasets.errors import DatasetError
+from tests.datasets.archive_server import decode
+from tests.datasets.archive_server import feature
+from tests.datasets.archive_server import idx_gz
+from tests.datasets.archive_server import read_records
+from tests.datasets.archive_server import server  # pylint: disable=unused-import
+
+
+def _serve(server, rng, counts=(5, 3)):
+  expected, checksums = {}, {}
+  for split, prefix, count in (('train', 'train', counts[0]),
+                               ('test', 't10k', counts[1])):
+    images = rng.integers(0, 256, size=(count, 28, 28), dtype=np.uint8)
+    labels = rng.integers(0, 10, size=count).astype(np.uint8)
+    name = '%s-images-idx3-ubyte.gz' % prefix
+    checksums[name] = server.add(name, idx_gz(images, 2051))
+    name = '%s-labels-idx1-ubyte.gz' % prefix
+    checksums[name] = server.add(name, idx_gz(labels, 2049))
+    expected[split] = (images, labels)
+  return expected, checksums
+
+
+def test_records_decode_to_the_source_pixels_and_labels(server, tmp_path):
+  expected, checksums = _serve(server, np.random.default_rng(1))
+  mnist.run(str(tmp_path), mirror=server.url, checksums=checksums,
+            num_workers=0)
+  assert sorted(os.listdir(tmp_path)) == [
+      'labels.txt', 'mnist_test.tfrecord', 'mnist_train.tfrecord']
+  assert dataset_utils.read_label_file(str(tmp_path)) == dict(enumerate(
+      ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight',
+       'nine']))
+  for split, (images, labels) in expected.items():
+    examples = read_records(str(tmp_path / ('mnist_%s.tfrecord' % split)))
+    assert len(examples) == len(images)
+    for example, image, label in zip(examples, images, labels):
+      pixels = decode(example)
+      assert pixels.shape == (28, 28, 1)
+      np.testing.assert_array_equal(pixels[:, :, 0], image)
+      assert feature(example, 'image/class/label') == [label]
+      assert feature(example, 'image/format') == [b'png']
+      assert (feature(example, 'image/height'),
+              feature(example, 'image/width')) == ([28], [28])
+
+
+def test_wrong_magic_number_is_a_clear_error(server, tmp_path):
+  _, checksums = _serve(server, np.random.default_rng(2))
+  bad = idx_gz(np.zeros((5, 28, 28), np.uint8), 1234)
+  checksums['train-images-idx3-ubyte.gz'] = server.add(
+      'train-images-idx3-ubyte.gz', bad)
+  with pytest.raises(DatasetError, match='expected magic number 2051'):
+    mnist.run(str(tmp_path), mirror=server.url, checksums=checksums,
+              num_workers=0)
+
+
+def test_truncated_file_is_a_clear_error(server, tmp_path):
+  _, checksums = _serve(server, np.random.default_rng(3))
+  full = gzip.decompress(server.files['t10k-labels-idx1-ubyte.gz'])
+  checksums['t10k-labels-idx1-ubyte.gz'] = server.add(
+      't10k-labels-idx1-ubyte.gz', gzip.compress(full[:-1]))
+  with pytest.raises(DatasetError, match='truncated'):
+    mnist.run(str(tmp_path), mirror=server.url, checksums=checksums,
+              num_workers=0)
