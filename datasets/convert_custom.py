@@ -1,0 +1,276 @@
+"""Converts your own folder of images (one subfolder per class) to TFRecords.
+
+  python download_and_convert_data.py --dataset_name=custom \\
+      --source_dir=~/photos --dataset_dir=/tmp/photos_tfrecord
+  python train_image_classifier.py --dataset_name=custom \\
+      --dataset_dir=/tmp/photos_tfrecord --model_name=...
+
+`--source_dir` holds one subfolder per class (`photos/cats/*.jpg`,
+`photos/dogs/*.png`, ...; nested folders inside a class are included). Class
+ids follow the sorted subfolder names. RGB or grayscale JPEG and PNG files are
+stored byte for byte; BMP, GIF, WebP, TIFF, CMYK JPEG, ... are re-encoded as
+PNG. Every image is fully decoded first: unreadable ones are skipped, logged
+and listed in `skipped_images.txt`.
+
+Output: `custom_train_0000N-of-0000M.tfrecord`,
+`custom_validation_0000N-of-0000K.tfrecord`, labels.txt, and
+dataset_meta.json (class count, split sizes, file pattern), written last and
+read by the `custom` dataset descriptor. The validation split takes
+`--validation_fraction` of each class (stratified); `--seed` fixes the split
+and the order. A rerun on an unchanged source folder with the same settings
+does nothing.
+"""
+import hashlib
+import math
+import os
+import random
+
+from absl import logging
+
+from datasets import dataset_utils
+from datasets import image_coding
+from datasets import tfrecord_writer
+from datasets.errors import DatasetError
+
+NAME = 'custom'
+FILE_PATTERN = NAME + '_%s_*.tfrecord'
+IMAGE_EXTENSIONS = ('.bmp', '.gif', '.jpeg', '.jpg', '.pbm', '.pgm', '.png',
+                    '.ppm', '.tif', '.tiff', '.webp')
+SKIPPED_FILENAME = 'skipped_images.txt'
+DEFAULT_VALIDATION_FRACTION = 0.1
+DEFAULT_SEED = 0
+IMAGES_PER_SHARD = 1000  # When num_shards is None.
+_SPLITS = ('train', 'validation')
+
+
+def _visible(name):
+  return not name.startswith('.')
+
+
+def list_images(source_dir):
+  """Lists the class folders of `source_dir` and their image files.
+
+  Args:
+    source_dir: folder with one subfolder per class.
+
+  Returns:
+    (class_names, files_by_class): the sorted class names and, for each, the
+    sorted paths of its files with an image extension.
+
+  Raises:
+    DatasetError: `source_dir` is missing or not a folder, has no class
+      subfolders, or a class folder has no image files.
+  """
+  if not source_dir:
+    raise DatasetError('--source_dir is required with --dataset_name=custom: '
+                       'pass a folder with one subfolder of images per class')
+  if not os.path.isdir(source_dir):
+    raise DatasetError('--source_dir=%s is not a folder; pass a folder with '
+                       'one subfolder of images per class' % source_dir)
+  class_names = sorted(
+      name for name in os.listdir(source_dir)
+      if _visible(name) and os.path.isdir(os.path.join(source_dir, name)))
+  if not class_names:
+    raise DatasetError(
+        '--source_dir=%s has no class subfolders; expected one subfolder per '
+        'class, e.g. %s' % (source_dir, os.path.join(source_dir, 'cats',
+                                                     'img1.jpg')))
+  files_by_class = {}
+  for class_name in class_names:
+    files = []
+    for root, dirs, names in os.walk(os.path.join(source_dir, class_name)):
+      dirs[:] = sorted(d for d in dirs if _visible(d))
+      files.extend(os.path.join(root, name) for name in sorted(names)
+                   if _visible(name) and
+                   os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS)
+    if not files:
+      raise DatasetError(
+          "class folder '%s' in --source_dir=%s has no image files; "
+          'accepted extensions: %s' % (class_name, source_dir,
+                                       ', '.join(IMAGE_EXTENSIONS)))
+    files_by_class[class_name] = files
+  return class_names, files_by_class
+
+
+def split_files(class_names, files_by_class, validation_fraction, seed):
+  """Splits every class into train and validation tasks, stratified.
+
+  Each class gives round(n * validation_fraction) images to validation, but
+  always keeps at least one for training. Both splits are then shuffled.
+
+  Args:
+    class_names: the sorted class names (their index is the label).
+    files_by_class: dict class name -> sorted file paths.
+    validation_fraction: float in [0, 1).
+    seed: int seed of the shuffles.
+
+  Returns:
+    {'train': [(path, label)], 'validation': [(path, label)]}.
+  """
+  rng = random.Random(seed)
+  splits = {name: [] for name in _SPLITS}
+  for label, class_name in enumerate(class_names):
+    files = list(files_by_class[class_name])
+    rng.shuffle(files)
+    num_validation = min(int(math.floor(len(files) * validation_fraction
+                                        + 0.5)), len(files) - 1)
+    splits['validation'].extend((p, label) for p in files[:num_validation])
+    splits['train'].extend((p, label) for p in files[num_validation:])
+  for tasks in splits.values():
+    rng.shuffle(tasks)
+  return splits
+
+
+def source_fingerprint(source_dir, files_by_class):
+  """Returns a digest of the listed files' names, sizes and times."""
+  digest = hashlib.sha256()
+  for class_name in sorted(files_by_class):
+    for path in files_by_class[class_name]:
+      info = os.stat(path)
+      digest.update(('%s\0%d\0%d\n' % (os.path.relpath(path, source_dir),
+                                       info.st_size, info.st_mtime_ns))
+                    .encode('utf-8', 'surrogateescape'))
+  return digest.hexdigest()
+
+
+def _shard_counts(num_shards, num_train, num_validation):
+  train = num_shards or max(1, math.ceil(num_train / IMAGES_PER_SHARD))
+  validation = max(1, math.ceil(train * num_validation / max(num_train, 1)))
+  return {'train': train, 'validation': validation}
+
+
+def _finished(dataset_dir, source):
+  meta = dataset_utils.read_dataset_meta(dataset_dir)
+  if not meta or meta.get('source') != source:
+    return False
+  return dataset_utils.has_labels(dataset_dir) and all(
+      os.path.exists(path)
+      for split, count in meta['num_shards'].items()
+      for path in tfrecord_writer.shard_filenames(dataset_dir, NAME, split,
+                                                  count))
+
+
+def _check_args(dataset_dir, source_dir, validation_fraction, num_shards):
+  if not 0.0 <= validation_fraction < 1.0:
+    raise DatasetError('--validation_fraction must be in [0, 1); received %r'
+                       % validation_fraction)
+  if num_shards is not None and num_shards < 1:
+    raise DatasetError('--num_shards must be >= 1; received %d' % num_shards)
+  source = os.path.realpath(source_dir)
+  target = os.path.realpath(dataset_dir)
+  if target != source and target.startswith(source + os.sep):
+    raise DatasetError('--dataset_dir=%s is inside --source_dir=%s, where it '
+                       'would become a class; choose a folder outside it'
+                       % (dataset_dir, source_dir))
+
+
+def _to_example(result):
+  return dataset_utils.image_to_tfexample(
+      result.data, result.format, result.height, result.width, result.label)
+
+
+def _write_skipped_report(dataset_dir, source_dir, skipped):
+  path = os.path.join(dataset_dir, SKIPPED_FILENAME)
+  if not skipped:
+    if os.path.exists(path):
+      os.remove(path)
+    return
+  with open(path, 'w', encoding='utf-8', errors='surrogateescape') as f:
+    for item in skipped:
+      f.write('%s\t%s\n' % (os.path.relpath(item.name, source_dir),
+                            item.reason))
+  logging.warning('Skipped %d unreadable file(s), listed in %s; first: %s %s',
+                  len(skipped), path, skipped[0].name, skipped[0].reason)
+
+
+def run(dataset_dir, source_dir, validation_fraction=DEFAULT_VALIDATION_FRACTION,
+        num_shards=None, seed=None, num_workers=None):
+  """Converts the image folder `source_dir` into a dataset in `dataset_dir`.
+
+  Args:
+    dataset_dir: output folder (created if needed); not inside `source_dir`.
+    source_dir: folder with one subfolder of images per class.
+    validation_fraction: share of each class put in the validation split.
+    num_shards: training shards (None: one per 1000 images); validation gets
+      a proportional count.
+    seed: seed of the split and the shuffles (None: 0).
+    num_workers: worker processes (None: automatic; 0 or 1: none).
+
+  Returns:
+    The metadata dict written to dataset_meta.json.
+
+  Raises:
+    DatasetError: a flag is invalid, the folder is empty, a class has no
+      readable image, or the disk is full.
+  """
+  seed = DEFAULT_SEED if seed is None else seed
+  class_names, files_by_class = list_images(source_dir)
+  _check_args(dataset_dir, source_dir, validation_fraction, num_shards)
+  source = {
+      'source_dir': os.path.abspath(source_dir),
+      'fingerprint': source_fingerprint(source_dir, files_by_class),
+      'validation_fraction': validation_fraction,
+      'seed': seed,
+      'requested_num_shards': num_shards,
+  }
+  os.makedirs(dataset_dir, exist_ok=True)
+  if _finished(dataset_dir, source):
+    logging.info('%s already holds this conversion of %s; nothing to do.',
+                 dataset_dir, source_dir)
+    return dataset_utils.read_dataset_meta(dataset_dir)
+  meta_path = os.path.join(dataset_dir, dataset_utils.META_FILENAME)
+  if os.path.exists(meta_path):
+    os.remove(meta_path)  # From now on the folder is not a finished dataset.
+
+  splits = split_files(class_names, files_by_class, validation_fraction, seed)
+  shard_counts = _shard_counts(num_shards, len(splits['train']),
+                               len(splits['validation']))
+  sizes, skipped, written_paths = {}, [], []
+  seconds = 0.0
+  for split_name in _SPLITS:
+    tasks = splits[split_name]
+    paths = tfrecord_writer.shard_filenames(dataset_dir, NAME, split_name,
+                                            shard_counts[split_name])
+    shards = [(path, tasks[start:end]) for path, (start, end) in zip(
+        paths, tfrecord_writer.shard_ranges(len(tasks), len(paths)))]
+    stats = tfrecord_writer.write_shards(
+        shards, image_coding.read_any_image, _to_example,
+        num_workers=num_workers, desc='custom ' + split_name)
+    written_paths.extend(paths)
+    sizes[split_name] = stats.num_written
+    skipped.extend(stats.skipped)
+    seconds += stats.seconds
+
+  _write_skipped_report(dataset_dir, source_dir, skipped)
+  skipped_paths = {item.name for item in skipped}
+  for label, class_name in enumerate(class_names):
+    if all(path in skipped_paths for path in files_by_class[class_name]):
+      for path in written_paths:
+        os.remove(path)
+      raise DatasetError(
+          "class folder '%s' in --source_dir=%s has no readable images (%d "
+          'file(s) skipped, listed in %s); fix or remove them, or remove the '
+          'folder' % (class_name, source_dir, len(files_by_class[class_name]),
+                      os.path.join(dataset_dir, SKIPPED_FILENAME)))
+  for split_name in _SPLITS:
+    tfrecord_writer.remove_stale_shards(
+        dataset_dir, NAME, split_name, tfrecord_writer.shard_filenames(
+            dataset_dir, NAME, split_name, shard_counts[split_name]))
+
+  meta = {
+      'num_classes': len(class_names),
+      'splits': sizes,
+      'file_pattern': FILE_PATTERN,
+      'num_shards': shard_counts,
+      'num_skipped': len(skipped),
+      'source': source,
+  }
+  dataset_utils.write_label_file(dict(enumerate(class_names)), dataset_dir)
+  dataset_utils.write_dataset_meta(meta, dataset_dir)
+  total = sum(sizes.values())
+  logging.info('Converted %d images of %d classes from %s into %s (train %d, '
+               'validation %d, skipped %d) in %.1f s (%.0f images/sec).',
+               total, len(class_names), source_dir, dataset_dir,
+               sizes['train'], sizes['validation'], len(skipped), seconds,
+               total / max(seconds, 1e-9))
+  return meta
