@@ -30,6 +30,7 @@ _SUBMODULES = {
     'data_provider': 'slim.data.data_provider',
     'tfexample_decoder': 'slim.data.tfexample_decoder',
     'dataset_data_provider': 'slim.data.dataset_data_provider',
+    'utils': 'slim.layers.utils',
     'nets': 'nets',
 }
 

@@ -1,0 +1,227 @@
+"""Evaluates a trained image classifier: the research/slim command line.
+
+    python eval_image_classifier.py \
+      --checkpoint_path=/tmp/shapes-cifarnet --eval_dir=/tmp/shapes-eval \
+      --dataset_name=shapes --dataset_split_name=validation \
+      --dataset_dir=/tmp/shapes --model_name=cifarnet
+
+Streams top-1 `Accuracy` and top-5 `Recall_5` over the split (each example
+counted once; --max_num_batches evaluates fewer), shows a progress bar,
+prints one `Name: value` line per metric, writes TensorBoard summaries
+(`eval/Accuracy`, `eval/Recall_5`) at the checkpoint's global step and
+`<eval_dir>/metrics.json` with the values, the global step and the
+checkpoint. --checkpoint_path may be a file prefix or a directory (its
+latest checkpoint). --wait_for_checkpoints evaluates every new checkpoint
+of the directory as training writes it.
+"""
+import math
+import os
+import sys
+
+from absl import flags
+import tensorflow as tf
+import tqdm
+
+import slim
+from datasets import dataset_factory
+from image_classifier import cli
+from image_classifier import inputs
+from nets import nets_factory
+from nets.registry import NETWORKS
+from preprocessing import preprocessing_factory
+from slim.data import dataset_data_provider
+
+tf1 = tf.compat.v1
+
+# ------------------------------------------------------- original flags
+flags.DEFINE_integer('batch_size', 100, 'The number of samples in each '
+                     'batch.')
+flags.DEFINE_integer('max_num_batches', None, 'Max number of batches to '
+                     'evaluate; by default the whole split.')
+flags.DEFINE_string('master', '', 'The address of the TensorFlow master.')
+flags.DEFINE_string('checkpoint_path', '/tmp/tfmodel/', 'The checkpoint, or '
+                    'a directory whose latest checkpoint is evaluated.')
+flags.DEFINE_string('eval_dir', '/tmp/tfmodel/', 'Directory where the '
+                    'results (summaries, metrics.json) are saved.')
+flags.DEFINE_integer('num_preprocessing_threads', 4,
+                     'Number of parallel preprocessing calls.')
+flags.DEFINE_string('dataset_name', 'imagenet', 'The name of the dataset to '
+                    'load.')
+flags.DEFINE_string('dataset_split_name', 'test', 'The split to evaluate.')
+flags.DEFINE_string('dataset_dir', None, 'The directory holding the dataset '
+                    'files.')
+flags.DEFINE_integer('labels_offset', 0, 'Subtracted from every label; 1 for '
+                     '1000-class networks on 1001-class (background) data.')
+flags.DEFINE_string('model_name', 'inception_v3', 'The name of the network '
+                    'to evaluate.')
+flags.DEFINE_string('preprocessing_name', None, 'The preprocessing to use; '
+                    'None uses the model_name\'s.')
+flags.DEFINE_float('moving_average_decay', None, 'Evaluate the moving '
+                   'averages of the weights kept with this decay.')
+flags.DEFINE_integer('eval_image_size', None, 'Eval image size; None uses '
+                     'the network\'s default.')
+flags.DEFINE_bool('quantize', False, 'Evaluate a quantized graph (not '
+                  'supported yet).')
+flags.DEFINE_bool('use_grayscale', False, 'Convert images to grayscale in '
+                  'preprocessing.')
+
+# ------------------------------------------------------------ new flags
+flags.DEFINE_bool('wait_for_checkpoints', False, 'Keep evaluating each new '
+                  'checkpoint in --checkpoint_path (a directory) as '
+                  'training writes it.')
+flags.DEFINE_integer('eval_interval_secs', 60, 'With --wait_for_checkpoints: '
+                     'minimum seconds between two evaluations.')
+flags.DEFINE_integer('eval_timeout_secs', None, 'With '
+                     '--wait_for_checkpoints: stop after this many seconds '
+                     'without a new checkpoint.')
+flags.DEFINE_integer('max_number_of_evaluations', None, 'With '
+                     '--wait_for_checkpoints: stop after this many '
+                     'evaluations.')
+flags.DEFINE_bool('progress_bar', True, 'Show a progress bar over batches.')
+
+FLAGS = flags.FLAGS
+
+METRICS_FILENAME = 'metrics.json'
+
+
+def checkpoint_global_step(checkpoint_path):
+  """The global step stored in a checkpoint (0 if it has none)."""
+  reader = tf.train.load_checkpoint(checkpoint_path)
+  if reader.has_tensor('global_step'):
+    return int(reader.get_tensor('global_step'))
+  return 0
+
+
+def build_eval_graph(values):
+  """Builds input, network and metrics in the current graph.
+
+  Returns:
+    (names_to_values, names_to_updates, variables_to_restore, provider,
+    num_batches) where num_batches is the number of batches the bar shows.
+  """
+  with cli.user_input('--model_name'):
+    nets_factory.get_network_fn(values.model_name, 1)  # Checks the name.
+  if NETWORKS[values.model_name].is_video:
+    cli.fail(f'--model_name={values.model_name} is a video model; '
+             'eval_image_classifier.py evaluates image models.')
+  global_step = slim.get_or_create_global_step()
+  with cli.user_input():
+    dataset = dataset_factory.get_dataset(
+        values.dataset_name, values.dataset_split_name, values.dataset_dir)
+  network_fn = nets_factory.get_network_fn(
+      values.model_name, num_classes=dataset.num_classes - values.labels_offset,
+      is_training=False)
+  with cli.user_input('--preprocessing_name'):
+    preprocessing_fn = preprocessing_factory.get_preprocessing(
+        values.preprocessing_name or values.model_name, is_training=False,
+        use_grayscale=values.use_grayscale)
+  image_size = values.eval_image_size or network_fn.default_image_size
+  with cli.user_input('--dataset_dir'):
+    provider = inputs.eval_provider(dataset, values.batch_size)
+  batches = inputs.batched(
+      provider, preprocessing_fn, image_size, values.batch_size,
+      labels_offset=values.labels_offset,
+      num_threads=values.num_preprocessing_threads, drop_remainder=False)
+  images, labels = inputs.iterator_get_next(batches)
+  logits, _ = network_fn(images)
+
+  if values.moving_average_decay:
+    averages = tf1.train.ExponentialMovingAverage(values.moving_average_decay,
+                                                  global_step)
+    variables_to_restore = averages.variables_to_restore(
+        slim.get_model_variables())
+    variables_to_restore[global_step.op.name] = global_step
+  else:
+    variables_to_restore = slim.get_variables_to_restore()
+
+  predictions = tf.argmax(logits, 1)
+  names_to_values, names_to_updates = slim.metrics.aggregate_metric_map({
+      'Accuracy': slim.metrics.streaming_accuracy(predictions, labels),
+      'Recall_5': slim.metrics.streaming_recall_at_k(logits, labels, 5),
+  })
+  for name, value in names_to_values.items():
+    tf1.summary.scalar('eval/' + name, value)
+
+  num_batches = math.ceil(dataset.num_samples / values.batch_size)
+  if values.max_num_batches:
+    num_batches = min(num_batches, values.max_num_batches)
+  return (names_to_values, names_to_updates, variables_to_restore, provider,
+          num_batches)
+
+
+def evaluate(values, checkpoint_path):
+  """Evaluates one checkpoint; returns {metric: value} plus step and path."""
+  with tf.Graph().as_default():
+    (names_to_values, names_to_updates, variables_to_restore, provider,
+     num_batches) = build_eval_graph(values)
+    bar = tqdm.tqdm(total=num_batches, desc='eval', unit='batch',
+                    disable=not values.progress_bar, file=sys.stderr)
+    try:
+      metrics = slim.evaluation.evaluate_once(
+          values.master, checkpoint_path, logdir=values.eval_dir,
+          num_evals=values.max_num_batches,
+          eval_op=list(names_to_updates.values()),
+          final_op=names_to_values,
+          variables_to_restore=variables_to_restore,
+          session_config=tf1.ConfigProto(allow_soft_placement=True),
+          progress_fn=lambda done, total: bar.update(1))
+    except tf.errors.DataLossError as e:
+      message = dataset_data_provider.corrupt_record_message(
+          provider.data_files)
+      cli.fail(message or f'Unreadable input data: {e.message}')
+    except tf.errors.InvalidArgumentError as e:
+      if 'Assign requires shapes' not in e.message and (
+          'shape' not in e.message or 'restore' not in e.message.lower()):
+        raise
+      cli.fail(f'--checkpoint_path={checkpoint_path} does not fit '
+               f'--model_name={values.model_name} with this dataset\'s '
+               'classes (check --labels_offset and --dataset_name): '
+               f'{e.message.splitlines()[0]}')
+    finally:
+      bar.close()
+  result = {name: float(value) for name, value in metrics.items()}
+  result['global_step'] = checkpoint_global_step(checkpoint_path)
+  result['checkpoint'] = checkpoint_path
+  return result
+
+
+def report(result, eval_dir):
+  """Prints `Name: value` lines and writes metrics.json atomically."""
+  for name in ('Accuracy', 'Recall_5'):
+    print(f'{name}: {result[name]:.4f}', flush=True)
+  cli.write_json_atomic(os.path.join(eval_dir, METRICS_FILENAME), result)
+
+
+def checkpoints_to_evaluate(values):
+  """The checkpoint prefixes to evaluate, one or a stream of new ones."""
+  if not values.wait_for_checkpoints:
+    with cli.user_input('--checkpoint_path'):
+      yield slim.variables.resolve_checkpoint_path(values.checkpoint_path)
+    return
+  if not os.path.isdir(values.checkpoint_path):
+    cli.fail('--wait_for_checkpoints needs --checkpoint_path to be the '
+             f'training directory; {values.checkpoint_path} is not a '
+             'directory.')
+  yield from slim.evaluation.checkpoints_iterator(
+      values.checkpoint_path, min_interval_secs=values.eval_interval_secs,
+      timeout=values.eval_timeout_secs)
+
+
+def main(argv):
+  if len(argv) > 1:
+    cli.fail(f'unexpected arguments {argv[1:]}; all options are --flags.')
+  if not FLAGS.dataset_dir:
+    cli.fail('You must supply the dataset directory with --dataset_dir.')
+  if FLAGS.quantize:
+    cli.fail('--quantize is not supported yet (tf.contrib.quantize no longer '
+             'exists).')
+  cli.ensure_writable_dir(FLAGS.eval_dir, '--eval_dir')
+  for count, checkpoint_path in enumerate(checkpoints_to_evaluate(FLAGS), 1):
+    report(evaluate(FLAGS, checkpoint_path), FLAGS.eval_dir)
+    if (FLAGS.max_number_of_evaluations
+        and count >= FLAGS.max_number_of_evaluations):
+      break
+
+
+if __name__ == '__main__':
+  cli.run(main)

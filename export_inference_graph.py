@@ -1,0 +1,121 @@
+"""Writes a network's inference GraphDef: the research/slim command line.
+
+    python export_inference_graph.py --model_name=inception_v3 \
+      --output_file=/tmp/inception_v3_inf_graph.pb
+
+The graph has a float32 placeholder named `input` of shape
+[batch_size, image_size, image_size, channels] ([batch, frames, H, W, C] for
+video models) and the network's nodes under the original names
+(e.g. `InceptionV3/Predictions/Reshape_1`), so freeze_graph
+(tools/freeze_graph.py) and label_image (tools/label_image.py) take the same
+--output_node_names / --output_layer as before. It holds no weights.
+
+Unlike the original, it needs no network and no dataset files: the class
+count comes from the dataset's descriptor (only `custom` and `shapes` read
+it from --dataset_dir/dataset_meta.json).
+"""
+import os
+
+from absl import flags
+import tensorflow as tf
+
+from datasets import dataset_factory
+from image_classifier import cli
+from nets import nets_factory
+from nets.registry import NETWORKS
+from tools import graph_io
+
+tf1 = tf.compat.v1
+
+flags.DEFINE_string('model_name', 'inception_v3', 'The name of the network '
+                    'to export.')
+flags.DEFINE_boolean('is_training', False, 'Export the training graph.')
+flags.DEFINE_integer('image_size', None, 'Input image size; None uses the '
+                     'network\'s default.')
+flags.DEFINE_integer('batch_size', None, 'Static batch size of the input; '
+                     'None leaves it dynamic.')
+flags.DEFINE_string('dataset_name', 'imagenet', 'The dataset whose class '
+                    'count the network is built for.')
+flags.DEFINE_integer('labels_offset', 0, 'Subtracted from the dataset\'s '
+                     'class count; 1 for 1000-class networks on ImageNet.')
+flags.DEFINE_string('output_file', '', 'Where to save the resulting file.')
+flags.DEFINE_string('dataset_dir', '', 'Directory of the dataset; read only '
+                    'for datasets whose class count is stored there.')
+flags.DEFINE_bool('quantize', False, 'Export a quantized graph (not '
+                  'supported yet).')
+flags.DEFINE_bool('is_video_model', False, 'Whether the network takes '
+                  '[batch, frames, height, width, channels] input.')
+flags.DEFINE_integer('num_frames', None, 'Frames of a video model\'s input.')
+flags.DEFINE_bool('write_text_graphdef', False, 'Write a text GraphDef.')
+flags.DEFINE_bool('use_grayscale', False, 'One input channel instead of 3.')
+
+FLAGS = flags.FLAGS
+
+
+def dataset_num_classes(dataset_name, dataset_dir):
+  """The class count of a dataset, from its descriptor (or meta file)."""
+  descriptor = dataset_factory.get_descriptor(dataset_name)
+  if descriptor.num_classes is not None:
+    return descriptor.num_classes
+  if not dataset_dir:
+    raise ValueError(f'--dataset_name={dataset_name} stores its class count '
+                     'in dataset_meta.json: pass --dataset_dir.')
+  return descriptor.read_meta(dataset_dir)[1]
+
+
+def build_inference_graph(model_name, num_classes, is_training=False,
+                          image_size=None, batch_size=None,
+                          is_video_model=False, num_frames=None,
+                          use_grayscale=False):
+  """Builds the network on an `input` placeholder in the current graph.
+
+  Returns:
+    (placeholder, logits, end_points).
+  """
+  network_fn = nets_factory.get_network_fn(model_name, num_classes,
+                                           is_training=is_training)
+  image_size = image_size or network_fn.default_image_size
+  channels = 1 if use_grayscale else 3
+  if is_video_model:
+    shape = [batch_size, num_frames, image_size, image_size, channels]
+  else:
+    shape = [batch_size, image_size, image_size, channels]
+  placeholder = tf1.placeholder(tf.float32, shape=shape, name='input')
+  logits, end_points = network_fn(placeholder)
+  return placeholder, logits, end_points
+
+
+def main(argv):
+  if len(argv) > 1:
+    cli.fail(f'unexpected arguments {argv[1:]}; all options are --flags.')
+  if not FLAGS.output_file:
+    cli.fail('You must supply the path to save to with --output_file.')
+  if FLAGS.quantize:
+    cli.fail('--quantize is not supported yet (tf.contrib.quantize no longer '
+             'exists).')
+  with cli.user_input('--model_name'):
+    nets_factory.get_network_fn(FLAGS.model_name, 1)  # Checks the name.
+  is_video = FLAGS.is_video_model or NETWORKS[FLAGS.model_name].is_video
+  if is_video and not FLAGS.num_frames:
+    cli.fail(f'--model_name={FLAGS.model_name} is a video model: pass '
+             '--num_frames (and --is_video_model).')
+  with cli.user_input():
+    num_classes = dataset_num_classes(FLAGS.dataset_name, FLAGS.dataset_dir)
+  with tf.Graph().as_default() as graph:
+    build_inference_graph(
+        FLAGS.model_name, num_classes - FLAGS.labels_offset,
+        is_training=FLAGS.is_training, image_size=FLAGS.image_size,
+        batch_size=FLAGS.batch_size, is_video_model=is_video,
+        num_frames=FLAGS.num_frames, use_grayscale=FLAGS.use_grayscale)
+    graph_def = graph.as_graph_def()
+  output_dir = os.path.dirname(os.path.abspath(FLAGS.output_file))
+  cli.ensure_writable_dir(output_dir, '--output_file')
+  graph_io.write_graph_def(graph_def, FLAGS.output_file,
+                           as_text=FLAGS.write_text_graphdef)
+  print(f'Wrote the {FLAGS.model_name} inference graph ({len(graph_def.node)} '
+        f'ops, {num_classes - FLAGS.labels_offset} classes) to '
+        f'{FLAGS.output_file}.')
+
+
+if __name__ == '__main__':
+  cli.run(main)

@@ -1,0 +1,95 @@
+"""What the four entry points share: user errors as one line, flag records.
+
+A user error (bad flag, missing directory, unknown name, incompatible
+checkpoint, corrupt record) ends as one line on stderr,
+`<script>: error: <what was wrong and what to do>`, and exit status 2.
+Anything else is a bug and keeps its traceback.
+"""
+import contextlib
+import json
+import os
+import sys
+import tempfile
+
+from absl import app
+from absl import flags
+
+
+class UserError(Exception):
+  """An error in what the user asked for; reported as one line."""
+
+
+@contextlib.contextmanager
+def user_input(what=None):
+  """Turns ValueError/TypeError raised inside into a UserError.
+
+  Use it narrowly, around code that resolves user-supplied values (a name
+  looked up in a factory, a checkpoint read), so real bugs elsewhere keep
+  their tracebacks.
+
+  Args:
+    what: optional prefix for the message, e.g. '--checkpoint_path'.
+  """
+  try:
+    yield
+  except (ValueError, TypeError) as e:
+    message = str(e).strip().splitlines()[0] if str(e).strip() else repr(e)
+    raise UserError(f'{what}: {message}' if what else message) from e
+
+
+def fail(message):
+  """Raises a UserError with `message`."""
+  raise UserError(message)
+
+
+def run(main, extra_user_errors=()):
+  """absl.app.run(main), reporting user errors as one line and exit 2."""
+  user_errors = (UserError,) + tuple(extra_user_errors)
+
+  def guarded_main(argv):
+    try:
+      return main(argv)
+    except user_errors as e:
+      prog = os.path.basename(sys.argv[0])
+      print(f'{prog}: error: {e}', file=sys.stderr, flush=True)
+      sys.exit(2)
+
+  app.run(guarded_main)
+
+
+def write_json_atomic(path, value):
+  """Writes `value` as JSON to `path` through a temp file and a rename."""
+  directory = os.path.dirname(os.path.abspath(path))
+  fd, tmp = tempfile.mkstemp(dir=directory, prefix='.tmp-', suffix='.json')
+  try:
+    with os.fdopen(fd, 'w') as f:
+      json.dump(value, f, indent=2, sort_keys=True)
+      f.write('\n')
+    os.replace(tmp, path)
+  except BaseException:
+    if os.path.exists(tmp):
+      os.unlink(tmp)
+    raise
+
+
+def module_flag_values(module_name):
+  """{name: value} of the flags a script defined, for a reproducibility
+  record (absl's own flags left out)."""
+  return {f.name: f.value
+          for f in flags.FLAGS.get_flags_for_module(module_name)}
+
+
+def ensure_writable_dir(path, flag_name):
+  """Creates `path` if needed and checks that files can be written there.
+
+  Raises:
+    UserError: naming the flag, if it cannot be created or written.
+  """
+  if not path:
+    fail(f'{flag_name} must be set.')
+  try:
+    os.makedirs(path, exist_ok=True)
+    with tempfile.TemporaryFile(dir=path):
+      pass
+  except OSError as e:
+    fail(f'{flag_name}={path} is not writable: {e.strerror or e}.')

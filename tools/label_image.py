@@ -1,0 +1,103 @@
+"""Classifies an image with a (frozen) GraphDef and prints the top 5 labels.
+
+    python tools/label_image.py --graph=/tmp/frozen_cifarnet.pb \
+      --labels=/tmp/shapes/labels.txt --image=/tmp/some.png \
+      --input_layer=input --output_layer=CifarNet/Predictions/Reshape_1 \
+      --input_height=32 --input_width=32 --input_mean=127.5 --input_std=127.5
+
+The flags are those of TensorFlow's label_image example: the image is decoded,
+resized bilinearly to input_height x input_width, then (x - input_mean) /
+input_std is fed to input_layer. Labels may be plain lines or the slim
+`N:name` lines of a dataset's labels.txt.
+"""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from absl import flags
+import numpy as np
+import tensorflow as tf
+
+from image_classifier import cli
+from tools import graph_io
+
+tf1 = tf.compat.v1
+
+flags.DEFINE_string('image', '', 'Image file to classify (JPEG, PNG, GIF, '
+                    'BMP).')
+flags.DEFINE_string('graph', '', 'Frozen GraphDef (binary or text).')
+flags.DEFINE_string('labels', '', 'Labels file, one label a line.')
+flags.DEFINE_string('input_layer', 'input', 'Name of the input node.')
+flags.DEFINE_string('output_layer', 'InceptionV3/Predictions/Reshape_1',
+                    'Name of the output node.')
+flags.DEFINE_integer('input_height', 299, 'Height the image is resized to.')
+flags.DEFINE_integer('input_width', 299, 'Width the image is resized to.')
+flags.DEFINE_float('input_mean', 0, 'Subtracted from each pixel value.')
+flags.DEFINE_float('input_std', 255, 'Pixel values are divided by this.')
+flags.DEFINE_integer('top_k', 5, 'How many labels to print.')
+
+FLAGS = flags.FLAGS
+
+
+def read_labels(path):
+  """{index: label}; `N:name` lines map N to name, plain lines by order."""
+  labels = {}
+  with open(path, encoding='utf-8') as f:
+    for index, line in enumerate(l.rstrip('\n') for l in f if l.strip()):
+      key, sep, name = line.partition(':')
+      if sep and key.strip().isdigit():
+        labels[int(key)] = name
+      else:
+        labels[index] = line
+  return labels
+
+
+def load_image(path, height, width, mean, std):
+  """[1, height, width, 3] float32: resized, then (x - mean) / std."""
+  if not os.path.isfile(path):
+    raise ValueError(f'--image={path} does not exist.')
+  with tf.Graph().as_default():
+    data = tf.io.read_file(path)
+    image = tf.io.decode_image(data, channels=3, expand_animations=False)
+    image = tf.expand_dims(tf.cast(image, tf.float32), 0)
+    image = tf1.image.resize_bilinear(image, [height, width])
+    image = (image - mean) / std
+    with tf1.Session() as sess:
+      try:
+        return sess.run(image)
+      except tf.errors.InvalidArgumentError as e:
+        raise ValueError(f'--image={path} is not a readable image: '
+                         f'{e.message.splitlines()[0]}') from e
+
+
+def classify(graph_def, image, input_layer, output_layer):
+  """Runs the graph; returns the output's values for the one image."""
+  with tf.Graph().as_default() as graph:
+    tf1.import_graph_def(graph_def, name='')
+    try:
+      inputs = graph.get_tensor_by_name(input_layer + ':0')
+      outputs = graph.get_tensor_by_name(output_layer + ':0')
+    except (KeyError, ValueError) as e:
+      raise ValueError(f'{e} Use tools/summarize_graph.py to list the '
+                       'graph\'s inputs and outputs.') from e
+    with tf1.Session(graph=graph) as sess:
+      return np.squeeze(sess.run(outputs, {inputs: image}))
+
+
+def main(unused_argv):
+  for name in ('image', 'graph'):
+    if not FLAGS[name].value:
+      cli.fail(f'--{name} must be set.')
+  with cli.user_input():
+    graph_def = graph_io.read_graph_def(FLAGS.graph)
+    image = load_image(FLAGS.image, FLAGS.input_height, FLAGS.input_width,
+                       FLAGS.input_mean, FLAGS.input_std)
+    scores = classify(graph_def, image, FLAGS.input_layer, FLAGS.output_layer)
+  labels = read_labels(FLAGS.labels) if FLAGS.labels else {}
+  for i in scores.argsort()[-FLAGS.top_k:][::-1]:
+    print(f'{labels.get(int(i), str(i))} {scores[i]:.5f}')
+
+
+if __name__ == '__main__':
+  cli.run(main)
