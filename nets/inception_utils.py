@@ -24,7 +24,7 @@ __all__ = ['inception_arg_scope', 'trunc_normal', 'depth_fn', 'build_stages',
 
 
 def trunc_normal(stddev):
-  """Truncated normal initializer of mean 0, as the original's `trunc_normal`."""
+  """Truncated normal initializer of mean 0 (the original's `trunc_normal`)."""
   return tf1.truncated_normal_initializer(0.0, stddev)
 
 

@@ -213,7 +213,7 @@ def _stages(depth):
       # 35 x 35 x 192
       ('Mixed_5b', _block(inception_block_35, depth, pool_depth=32)),
       # 35 x 35 x 256
-      # The checkpoint names Mixed_5c's Branch_1 'Conv2d_0b_1x1', 'Conv_1_0c_5x5'.
+      # Mixed_5c's Branch_1 is 'Conv2d_0b_1x1', 'Conv_1_0c_5x5' in checkpoints.
       ('Mixed_5c', _block(inception_block_35, depth, pool_depth=64,
                           branch_1_convs=('Conv2d_0b_1x1', 'Conv_1_0c_5x5'))),
       # 35 x 35 x 288
