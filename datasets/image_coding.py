@@ -5,6 +5,7 @@ only numpy and Pillow, never TensorFlow: a spawned worker starts in a fraction
 of a second instead of paying TensorFlow's multi-second import. Each function
 takes one picklable task and returns a picklable result (or a `Skipped`).
 """
+import hashlib
 import io
 import typing
 
@@ -191,3 +192,21 @@ def read_imagenet_image(task):
     return Skipped('%s (in %s)' % (info[0], path), 'cannot be read as an image '
                    '(%s: %s)' % (type(e).__name__, e))
   return data, height, width, info
+
+
+def read_file_with_key(task):
+  """Reads a file whole and returns it with its SHA-256 hex digest.
+
+  Args:
+    task: (path, info); `info` is passed through untouched.
+
+  Returns:
+    (data, sha256_hex, info), or a `Skipped` if the file cannot be read.
+  """
+  path, info = task
+  try:
+    with open(path, 'rb') as f:
+      data = f.read()
+  except OSError as e:
+    return Skipped(path, 'cannot be read (%s)' % e.strerror)
+  return data, hashlib.sha256(data).hexdigest(), info
