@@ -1,0 +1,249 @@
+r"""Downloads and converts a dataset to TFRecords of TF-Examples.
+
+Usage (runtime on 2 CPU cores, network aside):
+
+  # The embedded dataset: no network, about 5 seconds, 3,000 images.
+  python download_and_convert_data.py --dataset_name=shapes --dataset_dir=/tmp/shapes
+
+  # The original datasets (same files and layouts as the original converters).
+  python download_and_convert_data.py --dataset_name=flowers --dataset_dir=/tmp/flowers
+  python download_and_convert_data.py --dataset_name=cifar10 --dataset_dir=/tmp/cifar10
+  python download_and_convert_data.py --dataset_name=mnist --dataset_dir=/tmp/mnist
+
+  # Your own images: one subfolder per class.
+  python download_and_convert_data.py --dataset_name=custom \
+      --source_dir=$HOME/photos --dataset_dir=/tmp/photos
+
+  # ImageNet from your local ILSVRC2012 archives (no bazel needed).
+  python download_and_convert_data.py --dataset_name=imagenet \
+      --dataset_dir=/data/imagenet \
+      --imagenet_train_tar=ILSVRC2012_img_train.tar \
+      --imagenet_val_tar=ILSVRC2012_img_val.tar \
+      --imagenet_val_labels=imagenet_2012_validation_synset_labels.txt \
+      --imagenet_bbox=ILSVRC2012_bbox_train_v2.tar.gz \
+      --imagenet_metadata=imagenet_metadata.txt
+
+Downloads resume after an interruption, are checked against their SHA-256
+(`--noverify_checksums` to skip) and can come from `--mirror`. A finished
+conversion is detected and not redone; rerunning after a crash resumes or
+redoes only what is missing. A user error ends with one line on stderr and
+exit status 1.
+"""
+import errno
+import importlib
+import os
+import sys
+
+from absl import app
+from absl import flags
+from absl import logging
+
+# TensorFlow's C++ INFO lines would bury the one-line errors and summaries.
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '1')
+
+# Converters are imported when used: `--help` stays instant, and the worker
+# processes that converters spawn, which re-import this script, stay light.
+from datasets.errors import DatasetError
+
+_PROG = 'download_and_convert_data.py'
+
+# Dataset name -> module with `run(dataset_dir, ...)`.
+CONVERTERS = {
+    'cifar10': 'datasets.download_and_convert_cifar10',
+    'custom': 'datasets.convert_custom',
+    'flowers': 'datasets.download_and_convert_flowers',
+    'imagenet': 'datasets.build_imagenet_data',
+    'mnist': 'datasets.download_and_convert_mnist',
+    'shapes': 'datasets.convert_shapes',
+    'visualwakewords': 'datasets.download_and_convert_visualwakewords',
+}
+
+FLAGS = flags.FLAGS
+
+# ----------------------------------------------------------------- upstream
+flags.DEFINE_string(
+    'dataset_name', None,
+    'The name of the dataset to convert, one of: %s.' % ', '.join(
+        sorted(CONVERTERS)))
+flags.DEFINE_string(
+    'dataset_dir', None,
+    'The directory where the output TFRecords and temporary files are saved.')
+flags.DEFINE_float(
+    'small_object_area_threshold', 0.005,
+    'visualwakewords: objects whose area is smaller than this fraction of the '
+    'image area are ignored when labelling.')
+flags.DEFINE_string(
+    'foreground_class_of_interest', 'person',
+    'visualwakewords: the COCO class whose presence makes the positive label.')
+
+# ---------------------------------------------------------------- downloads
+flags.DEFINE_string(
+    'mirror', None,
+    'URL prefix that replaces everything before the file name in each '
+    'download URL, e.g. http://mirror.example.com/datasets/.')
+flags.DEFINE_boolean(
+    'verify_checksums', True,
+    'Check each download against its known SHA-256 (--noverify_checksums to '
+    'skip, with a warning).')
+flags.DEFINE_integer(
+    'download_retries', 4,
+    'How many times a failed download is retried (resuming, with '
+    'exponential backoff from 1 s) before giving up.')
+
+# --------------------------------------------------------------- conversion
+flags.DEFINE_string(
+    'source_dir', None,
+    'custom: folder with one subfolder of images per class.')
+flags.DEFINE_float(
+    'validation_fraction', 0.1,
+    'custom: share of each class put in the validation split, in [0, 1).')
+flags.DEFINE_integer(
+    'num_shards', None,
+    'custom and shapes: number of training shards (default: custom one per '
+    '1000 images, shapes 2); validation gets a proportional number.')
+flags.DEFINE_integer(
+    'seed', None,
+    'Seed of the shuffles and splits (default: the dataset\'s own: flowers 0 '
+    'as the original, imagenet 12345 as the original, custom and shapes 0). '
+    'The same seed gives identical files.')
+flags.DEFINE_integer(
+    'num_workers', None,
+    'Worker processes for image encoding (default: automatic; 0 or 1: none). '
+    'The output does not depend on it.')
+
+# ----------------------------------------------------------------- imagenet
+flags.DEFINE_string(
+    'imagenet_train_tar', None,
+    'imagenet: ILSVRC2012_img_train.tar (a tar of per-synset tars) or a '
+    'folder of <synset>/*.JPEG.')
+flags.DEFINE_string(
+    'imagenet_val_tar', None,
+    'imagenet: ILSVRC2012_img_val.tar or a folder of its JPEG files.')
+flags.DEFINE_string(
+    'imagenet_val_labels', None,
+    'imagenet: validation ground truth, one synset a line in image order '
+    '(imagenet_2012_validation_synset_labels.txt).')
+flags.DEFINE_string(
+    'imagenet_bbox', None,
+    'imagenet: comma-separated bounding-box sources: ILSVRC2012_bbox_*.tar.gz '
+    'or folders of PASCAL VOC XML files, or CSV files as written by the '
+    'original process_bounding_boxes.py.')
+flags.DEFINE_string(
+    'imagenet_metadata', None,
+    'imagenet: synset to human-readable text, one "<synset> <text>" a line '
+    '(imagenet_metadata.txt or LOC_synset_mapping.txt).')
+flags.DEFINE_integer('imagenet_train_shards', 1024,
+                     'imagenet: number of training shards.')
+flags.DEFINE_integer('imagenet_validation_shards', 128,
+                     'imagenet: number of validation shards.')
+
+# ---------------------------------------------------------- visualwakewords
+flags.DEFINE_string(
+    'coco_dir', None,
+    'visualwakewords: local COCO 2014 copy with train2014/, val2014/ and '
+    'annotations/instances_{train,val}2014.json.')
+
+
+def converter_arguments(dataset_name, values):
+  """Returns the keyword arguments of a converter's `run`.
+
+  Args:
+    dataset_name: a key of CONVERTERS.
+    values: dict flag name -> value.
+
+  Returns:
+    A dict of keyword arguments (dataset_dir included).
+
+  Raises:
+    DatasetError: a flag the dataset needs is missing.
+  """
+  common = {'dataset_dir': values['dataset_dir'],
+            'num_workers': values['num_workers']}
+  download = {'mirror': values['mirror'],
+              'verify_checksums': values['verify_checksums'],
+              'retries': values['download_retries']}
+  if dataset_name == 'flowers':
+    return dict(common, seed=values['seed'], **download)
+  if dataset_name in ('cifar10', 'mnist'):
+    return dict(common, **download)
+  if dataset_name == 'custom':
+    if not values['source_dir']:
+      raise DatasetError('--source_dir is required with --dataset_name=custom: '
+                         'pass a folder with one subfolder of images per '
+                         'class')
+    return dict(common, source_dir=values['source_dir'],
+                validation_fraction=values['validation_fraction'],
+                num_shards=values['num_shards'], seed=values['seed'])
+  if dataset_name == 'shapes':
+    return dict(common, num_shards=values['num_shards'], seed=values['seed'])
+  if dataset_name == 'imagenet':
+    return dict(common, train_path=values['imagenet_train_tar'],
+                validation_path=values['imagenet_val_tar'],
+                validation_labels=values['imagenet_val_labels'],
+                bbox_sources=values['imagenet_bbox'],
+                metadata_path=values['imagenet_metadata'],
+                train_shards=values['imagenet_train_shards'],
+                validation_shards=values['imagenet_validation_shards'],
+                seed=values['seed'])
+  if dataset_name == 'visualwakewords':
+    return dict(
+        common, coco_dir=values['coco_dir'],
+        small_object_area_threshold=values['small_object_area_threshold'],
+        foreground_class_of_interest=values['foreground_class_of_interest'])
+  raise ValueError(dataset_name)
+
+
+def convert(values):
+  """Runs the conversion described by the flag values.
+
+  Args:
+    values: dict flag name -> value (see the flags above).
+
+  Raises:
+    DatasetError: a user error.
+  """
+  dataset_name = values['dataset_name']
+  if not dataset_name:
+    raise DatasetError('--dataset_name is required; valid names: %s'
+                       % ', '.join(sorted(CONVERTERS)))
+  if dataset_name not in CONVERTERS:
+    raise DatasetError('unknown --dataset_name=%r; valid names: %s'
+                       % (dataset_name, ', '.join(sorted(CONVERTERS))))
+  if not values['dataset_dir']:
+    raise DatasetError('You must supply the dataset directory with '
+                       '--dataset_dir')
+  arguments = converter_arguments(dataset_name, values)
+  module = importlib.import_module(CONVERTERS[dataset_name])
+  module.run(**arguments)
+
+
+def _user_error(message):
+  sys.stderr.write('%s: error: %s\n' % (_PROG, message))
+  sys.stderr.flush()
+  return 1
+
+
+def main(argv):
+  del argv  # Unused.
+  values = FLAGS.flag_values_dict()
+  try:
+    convert(values)
+  except DatasetError as e:
+    return _user_error(e)
+  except OSError as e:
+    if e.errno in (errno.ENOSPC, errno.EDQUOT):
+      return _user_error('disk full (%s%s); free some space and rerun: '
+                         'finished parts are kept' % (
+                             e.strerror, ': %s' % e.filename
+                             if e.filename else ''))
+    if e.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+      return _user_error('cannot write %s (%s); choose a writable '
+                         '--dataset_dir' % (e.filename, e.strerror))
+    raise
+  except KeyboardInterrupt:
+    return _user_error('interrupted; rerun the same command to resume')
+  return 0
+
+
+if __name__ == '__main__':
+  app.run(main)
