@@ -14,6 +14,8 @@ import tempfile
 from absl import app
 from absl import flags
 
+from image_classifier import fileio
+
 
 class UserError(Exception):
   """An error in what the user asked for; reported as one line."""
@@ -58,18 +60,8 @@ def run(main, extra_user_errors=()):
 
 
 def write_json_atomic(path, value):
-  """Writes `value` as JSON to `path` through a temp file and a rename."""
-  directory = os.path.dirname(os.path.abspath(path))
-  fd, tmp = tempfile.mkstemp(dir=directory, prefix='.tmp-', suffix='.json')
-  try:
-    with os.fdopen(fd, 'w') as f:
-      json.dump(value, f, indent=2, sort_keys=True)
-      f.write('\n')
-    os.replace(tmp, path)
-  except BaseException:
-    if os.path.exists(tmp):
-      os.unlink(tmp)
-    raise
+  """Writes `value` as indented JSON to `path` atomically."""
+  fileio.write_atomic(path, json.dumps(value, indent=2, sort_keys=True) + '\n')
 
 
 def module_flag_values(module_name):

@@ -199,12 +199,22 @@ def _checkpoint_exists(path):
           or (tf.io.gfile.exists(path) and not tf.io.gfile.isdir(path)))
 
 
+def _as_fetches(ops):
+  """Fetches that Session.run accepts: dict views and other iterables (the
+  README's `names_to_updates.values()`) become lists."""
+  if ops is None or isinstance(ops, (list, tuple, dict, tf.Tensor,
+                                     tf.Operation, tf.Variable)):
+    return ops
+  return list(ops)
+
+
 def _evaluate(checkpoint_path, master, scaffold, num_evals, eval_op,
               eval_op_feed_dict, final_op, final_op_feed_dict, hooks, config,
               progress_fn):
   """Restores one checkpoint and runs the evaluation in a MonitoredSession."""
   logging.info('Starting evaluation at %s',
                time.strftime('%Y-%m-%d-%H:%M:%S', time.gmtime()))
+  eval_op, final_op = _as_fetches(eval_op), _as_fetches(final_op)
   final_ops_hook = tf1.train.FinalOpsHook(final_op, final_op_feed_dict)
   all_hooks = list(hooks) + [final_ops_hook]
   session_creator = tf1.train.ChiefSessionCreator(

@@ -1,9 +1,10 @@
 """Reading and writing GraphDefs, binary or text, atomically."""
 import os
-import tempfile
 
 import tensorflow as tf
 from google.protobuf import text_format
+
+from image_classifier import fileio
 
 
 def read_graph_def(path, binary=None):
@@ -41,18 +42,8 @@ def read_graph_def(path, binary=None):
 
 
 def write_graph_def(graph_def, path, as_text=False):
-  """Writes `graph_def` to `path` through a temp file and a rename."""
-  directory = os.path.dirname(os.path.abspath(path))
-  os.makedirs(directory, exist_ok=True)
-  fd, tmp = tempfile.mkstemp(dir=directory, prefix='.tmp-graph-')
-  try:
-    with os.fdopen(fd, 'wb') as f:
-      if as_text:
-        f.write(text_format.MessageToString(graph_def).encode('utf-8'))
-      else:
-        f.write(graph_def.SerializeToString())
-    os.replace(tmp, path)
-  except BaseException:
-    if os.path.exists(tmp):
-      os.unlink(tmp)
-    raise
+  """Writes `graph_def` to `path` (binary, or text) atomically."""
+  if as_text:
+    fileio.write_atomic(path, text_format.MessageToString(graph_def))
+  else:
+    fileio.write_atomic(path, graph_def.SerializeToString())
