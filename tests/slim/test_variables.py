@@ -158,3 +158,22 @@ def test_reshape_variables(tmp_path):
     with tf1.Session() as sess:
       fn(sess)
       np.testing.assert_array_equal(sess.run(w).ravel(), np.arange(6))
+
+
+def test_restores_v1_format_checkpoints(tmp_path):
+  """The published slim checkpoints (inception_v3.ckpt, ...) are V1 files."""
+  path = str(tmp_path / 'inception_v3.ckpt')
+  with tf.Graph().as_default():
+    v = slim.model_variable('InceptionV3/w', [3],
+                            initializer=tf1.constant_initializer([1, 2, 3]))
+    with tf1.Session() as sess:
+      sess.run(tf1.global_variables_initializer())
+      tf1.train.Saver(write_version=tf1.train.SaverDef.V1).save(
+          sess, path, write_meta_graph=False)
+  assert os.path.isfile(path)
+  with tf.Graph().as_default():
+    v = slim.model_variable('InceptionV3/w', [3])
+    init_fn = slim.assign_from_checkpoint_fn(path, [v])
+    with tf1.Session() as sess:
+      init_fn(sess)
+      np.testing.assert_array_equal(sess.run(v), [1, 2, 3])
