@@ -9,8 +9,8 @@ process, so the output bytes do not depend on the number of workers or on
 their scheduling: a seed fully determines a dataset.
 
 Workers are spawned (not forked from a process that has TensorFlow's threads)
-and only import the module holding `encode_fn`; keep such modules free of
-TensorFlow (see `datasets/image_coding.py`). Results travel back in a bounded
+and only import the module holding `encode_fn`, not the main script; keep
+such modules free of TensorFlow (see `datasets/image_coding.py`). Results travel back in a bounded
 window of chunks, so memory stays flat on ImageNet-sized inputs.
 
 Crash safety: each shard is written to a hidden `.<name>.incomplete` file and
@@ -19,11 +19,14 @@ closed. Converters write their labels/metadata file after that, as the mark
 of a finished dataset.
 """
 import collections
+import contextlib
 import errno
 import glob
 import multiprocessing
 import os
+import sys
 import time
+import types
 import typing
 
 from absl import logging
@@ -142,6 +145,25 @@ def _chunks(tasks, chunk_size):
     yield tasks[start:start + chunk_size]
 
 
+@contextlib.contextmanager
+def _without_main_module():
+  """Hides the `__main__` module while worker processes are spawned.
+
+  A spawned worker normally re-imports the parent's main script, and with it
+  TensorFlow and whatever else the script imports (seconds per worker, and
+  hundreds of MB). The encode functions live in light library modules, so
+  workers need none of that: while they start, `__main__` is a bare module
+  with no file to re-import. (Encode functions therefore cannot be defined in
+  `__main__` itself.)
+  """
+  main = sys.modules['__main__']
+  sys.modules['__main__'] = types.ModuleType('__main__')
+  try:
+    yield
+  finally:
+    sys.modules['__main__'] = main
+
+
 def _results(tasks, encode_fn, num_workers, chunk_size):
   """Yields encode_fn(task) for every task, in order."""
   if num_workers <= 1:
@@ -149,7 +171,9 @@ def _results(tasks, encode_fn, num_workers, chunk_size):
       yield encode_fn(task)
     return
   context = multiprocessing.get_context('spawn')
-  with context.Pool(num_workers) as pool:
+  with _without_main_module():
+    pool = context.Pool(num_workers)
+  with pool:
     pending = collections.deque()
     chunks = _chunks(tasks, chunk_size)
     limit = num_workers * _CHUNKS_IN_FLIGHT_PER_WORKER
