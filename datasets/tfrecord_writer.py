@@ -24,6 +24,7 @@ import errno
 import glob
 import multiprocessing
 import os
+import signal
 import sys
 import time
 import types
@@ -172,7 +173,9 @@ def _results(tasks, encode_fn, num_workers, chunk_size):
     return
   context = multiprocessing.get_context('spawn')
   with _without_main_module():
-    pool = context.Pool(num_workers)
+    # Ctrl-C is handled once, here; workers ignore it (no traceback each).
+    pool = context.Pool(num_workers, initializer=signal.signal,
+                        initargs=(signal.SIGINT, signal.SIG_IGN))
   with pool:
     pending = collections.deque()
     chunks = _chunks(tasks, chunk_size)
