@@ -83,7 +83,8 @@ def _index_tar(path, flag):
         continue
       if member.name.endswith('.tar'):
         synset = os.path.splitext(os.path.basename(member.name))[0]
-        with tarfile.open(fileobj=outer.extractfile(member), mode='r:') as inner:
+        nested = outer.extractfile(member)
+        with tarfile.open(fileobj=nested, mode='r:') as inner:
           for image in inner.getmembers():
             if image.isfile() and _is_image(image.name):
               refs.append(ImageRef(path, member.offset_data + image.offset_data,
@@ -224,7 +225,7 @@ def _image_key(xml_name):
 
 
 def _xml_sources(path):
-  """Yields (name, bytes) of the XML files of a tar (any compression) or folder."""
+  """Yields (name, bytes) of the XML files of a tar or a folder."""
   if os.path.isdir(path):
     for root, dirs, names in os.walk(path):
       dirs.sort()

@@ -183,8 +183,9 @@ def _write_skipped_report(dataset_dir, source_dir, skipped):
                   len(skipped), path, skipped[0].name, skipped[0].reason)
 
 
-def run(dataset_dir, source_dir, validation_fraction=DEFAULT_VALIDATION_FRACTION,
-        num_shards=None, seed=None, num_workers=None):
+def run(dataset_dir, source_dir,
+        validation_fraction=DEFAULT_VALIDATION_FRACTION, num_shards=None,
+        seed=None, num_workers=None):
   """Converts the image folder `source_dir` into a dataset in `dataset_dir`.
 
   Args:

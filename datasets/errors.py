@@ -1,4 +1,4 @@
-"""The one error class that dataset download and conversion raise for user errors.
+"""The one error class that dataset downloads and converters raise for users.
 
 A `DatasetError` means the user (or the user's environment) has to act: a flag
 is wrong, a folder is empty, the network is down, a checksum does not match,

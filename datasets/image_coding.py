@@ -44,7 +44,7 @@ def encode_png(array):
 
 
 def encode_jpeg(image, quality=100):
-  """Returns the JPEG encoding of an RGB PIL image, without chroma subsampling."""
+  """Returns the JPEG of an RGB PIL image (no chroma subsampling)."""
   buffer = io.BytesIO()
   image.save(buffer, format='JPEG', quality=quality, subsampling=0)
   return buffer.getvalue()

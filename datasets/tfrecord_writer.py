@@ -10,8 +10,9 @@ their scheduling: a seed fully determines a dataset.
 
 Workers are spawned (not forked from a process that has TensorFlow's threads)
 and only import the module holding `encode_fn`, not the main script; keep
-such modules free of TensorFlow (see `datasets/image_coding.py`). Results travel back in a bounded
-window of chunks, so memory stays flat on ImageNet-sized inputs.
+such modules free of TensorFlow (see `datasets/image_coding.py`). Results
+travel back in a bounded window of chunks, so memory stays flat on
+ImageNet-sized inputs.
 
 Crash safety: each shard is written to a hidden `.<name>.incomplete` file and
 all shards are renamed to their final names only after the last one is
@@ -97,7 +98,7 @@ def incomplete_path(path):
 
 
 def shard_filenames(dataset_dir, name, split_name, num_shards):
-  """Returns the paths `<name>_<split>_<shard:05d>-of-<num_shards:05d>.tfrecord`.
+  """Returns the shard paths `<name>_<split>_<NNNNN>-of-<MMMMM>.tfrecord`.
 
   This is the layout of the original flowers converter, also used by the
   custom and shapes converters.

@@ -52,7 +52,8 @@ def test_label_file_round_trip(tmp_path):
   assert not dataset_utils.has_labels(str(tmp_path))
   dataset_utils.write_label_file(labels, str(tmp_path))
   assert dataset_utils.has_labels(str(tmp_path))
-  assert (tmp_path / 'labels.txt').read_text() == '0:daisy\n1:a:b\n7:with space\n'
+  assert (tmp_path / 'labels.txt').read_text() == (
+      '0:daisy\n1:a:b\n7:with space\n')
   assert dataset_utils.read_label_file(str(tmp_path)) == labels
   assert os.listdir(tmp_path) == ['labels.txt']  # No temporary left.
 
