@@ -1,0 +1,71 @@
+"""Throughput (images/sec) of the training input pipeline alone.
+
+    .venv/bin/python download_and_convert_data.py --dataset_name=shapes \
+        --dataset_dir=/tmp/shapes
+    .venv/bin/python benchmarks/bench_input.py --dataset_name=shapes \
+        --dataset_dir=/tmp/shapes --preprocessing_name=inception \
+        --image_size=224 --batch_size=32
+
+Reads the split exactly as train_image_classifier.py does (tf.data:
+parallel interleave over shards, decode, preprocessing in a parallel map,
+batch, prefetch) and times --batches batches after --warmup ones, with no
+network attached: the ceiling the input can feed a model at.
+"""
+import argparse
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
+
+import tensorflow as tf
+
+from datasets import dataset_factory
+from image_classifier import inputs
+from preprocessing import preprocessing_factory
+
+tf1 = tf.compat.v1
+
+
+def main():
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument('--dataset_name', default='shapes')
+  parser.add_argument('--dataset_dir', required=True)
+  parser.add_argument('--dataset_split_name', default='train')
+  parser.add_argument('--preprocessing_name', default='inception')
+  parser.add_argument('--image_size', type=int, default=224)
+  parser.add_argument('--batch_size', type=int, default=32)
+  parser.add_argument('--num_readers', type=int, default=4)
+  parser.add_argument('--num_preprocessing_threads', type=int, default=None,
+                      help='parallel map calls (default AUTOTUNE)')
+  parser.add_argument('--warmup', type=int, default=5)
+  parser.add_argument('--batches', type=int, default=50)
+  args = parser.parse_args()
+
+  with tf.Graph().as_default():
+    dataset = dataset_factory.get_dataset(
+        args.dataset_name, args.dataset_split_name, args.dataset_dir)
+    preprocessing_fn = preprocessing_factory.get_preprocessing(
+        args.preprocessing_name, is_training=True)
+    provider = inputs.train_provider(dataset, args.num_readers,
+                                     args.batch_size)
+    batches = inputs.batched(
+        provider, preprocessing_fn, args.image_size, args.batch_size,
+        num_threads=args.num_preprocessing_threads, drop_remainder=True)
+    images, _ = inputs.iterator_get_next(batches.repeat())
+    with tf1.Session() as sess:
+      for _ in range(args.warmup):
+        sess.run(images)
+      start = time.perf_counter()
+      for _ in range(args.batches):
+        sess.run(images)
+      seconds = time.perf_counter() - start
+  print(f'{args.dataset_name}/{args.dataset_split_name} -> '
+        f'{args.preprocessing_name} {args.image_size}x{args.image_size}, '
+        f'batch {args.batch_size}, {os.cpu_count()} CPU cores: '
+        f'{args.batch_size * args.batches / seconds:.1f} images/sec')
+
+
+if __name__ == '__main__':
+  main()
