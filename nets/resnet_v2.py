@@ -1,0 +1,162 @@
+"""ResNet v2 (pre-activation), checkpoint-compatible with research/slim.
+
+He et al., "Identity Mappings in Deep Residual Networks",
+https://arxiv.org/abs/1603.05027
+
+Each unit starts with batch norm and ReLU ('preact') and ends without them;
+the root convolution has neither, and one batch norm + ReLU ('postnorm')
+follows the last block. As in v1 the stride sits on each unit's 3x3
+convolution and in each block's last unit. The published v2 checkpoints were
+trained with Inception preprocessing at 299 x 299.
+
+  with slim.arg_scope(resnet_v2.resnet_arg_scope()):
+    net, end_points = resnet_v2.resnet_v2_101(inputs, 1001, is_training=False)
+"""
+import contextlib
+
+import tensorflow as tf
+
+import slim
+from nets import resnet_utils
+from nets.resnet_utils import resnet_arg_scope  # Re-exported, as upstream.
+
+tf1 = tf.compat.v1
+
+__all__ = ['bottleneck', 'resnet_v2', 'resnet_v2_block', 'resnet_v2_50',
+           'resnet_v2_101', 'resnet_v2_152', 'resnet_v2_200',
+           'resnet_arg_scope']
+
+
+@slim.add_arg_scope
+def bottleneck(inputs, depth, depth_bottleneck, stride, rate=1,
+               outputs_collections=None, scope=None):
+  """The pre-activation bottleneck: BN-ReLU, 1x1, 3x3 (strided), 1x1, + shortcut.
+
+  Args:
+    inputs: a [batch, height, width, channels] tensor.
+    depth: the unit's output depth.
+    depth_bottleneck: the depth of the inner 1x1 and 3x3 convolutions.
+    stride: the unit's stride, applied by the 3x3 convolution (and the
+      shortcut).
+    rate: the atrous rate of the 3x3 convolution.
+    outputs_collections: collections to add the unit's output to.
+    scope: the variable scope, default 'bottleneck_v2'.
+
+  Returns:
+    A [batch, height / stride, width / stride, depth] tensor.
+  """
+  with tf1.variable_scope(scope, 'bottleneck_v2', [inputs]) as sc:
+    depth_in = slim.utils.last_dimension(inputs.shape, min_rank=4)
+    preact = slim.batch_norm(inputs, activation_fn=tf.nn.relu, scope='preact')
+    if depth == depth_in:
+      # The identity shortcut takes the raw input, not the pre-activation.
+      shortcut = resnet_utils.subsample(inputs, stride, 'shortcut')
+    else:
+      shortcut = slim.conv2d(preact, depth, [1, 1], stride=stride,
+                             normalizer_fn=None, activation_fn=None,
+                             scope='shortcut')
+
+    residual = slim.conv2d(preact, depth_bottleneck, [1, 1], stride=1,
+                           scope='conv1')
+    residual = resnet_utils.conv2d_same(residual, depth_bottleneck, 3, stride,
+                                        rate=rate, scope='conv2')
+    residual = slim.conv2d(residual, depth, [1, 1], stride=1,
+                           normalizer_fn=None, activation_fn=None,
+                           scope='conv3')
+
+    output = shortcut + residual
+    return slim.utils.collect_named_outputs(outputs_collections, sc.name,
+                                           output)
+
+
+def resnet_v2(inputs,
+              blocks,
+              num_classes=None,
+              is_training=True,
+              global_pool=True,
+              output_stride=None,
+              include_root_block=True,
+              spatial_squeeze=True,
+              store_non_strided_activations=False,
+              reuse=None,
+              scope=None):
+  """ResNet v2 from a list of blocks (the base of `resnet_v2_50` etc.).
+
+  Args:
+    inputs: a [batch, height, width, channels] float tensor.
+    blocks: a list of `resnet_utils.Block`s, e.g. from `resnet_v2_block`.
+    num_classes: the number of classes; 0 or None returns the features.
+    is_training: whether batch norm uses batch statistics; None leaves the
+      batch-norm arg_scope alone.
+    global_pool: average the post-normed last block over height and width
+      (scope 'pool5', end point 'global_pool').
+    output_stride: None, or the wanted input-to-output resolution ratio (a
+      multiple of 4 with the root block), reached by atrous convolution.
+    include_root_block: start with the 7x7/2 convolution 'conv1' (no batch
+      norm, no activation) and the 3x3/2 max pool 'pool1'.
+    spatial_squeeze: squeeze the logits to [batch, num_classes] (op
+      '<scope>/SpatialSqueeze'); needs 1 x 1 logits.
+    store_non_strided_activations: collect each block's output before its
+      final stride (an addition to upstream v2, as in v1).
+    reuse: whether to reuse the variables (needs `scope`).
+    scope: the variable scope, default 'resnet_v2'.
+
+  Returns:
+    (net, end_points), as `resnet_v1.resnet_v1`.
+
+  Raises:
+    ValueError: if `output_stride` is not a multiple of 4 (with the root
+      block) or cannot be reached.
+  """
+  with tf1.variable_scope(scope, 'resnet_v2', [inputs], reuse=reuse) as sc:
+    end_points_collection = sc.original_name_scope + '_end_points'
+    with slim.arg_scope(
+        [slim.conv2d, bottleneck, resnet_utils.stack_blocks_dense],
+        outputs_collections=end_points_collection), (
+            slim.arg_scope([slim.batch_norm], is_training=is_training)
+            if is_training is not None else contextlib.nullcontext()):
+      net = inputs
+      if include_root_block:
+        output_stride = resnet_utils.blocks_output_stride(output_stride)
+        # No batch norm or activation here: the first unit's 'preact' does
+        # them (appendix of the v2 paper).
+        with slim.arg_scope([slim.conv2d], activation_fn=None,
+                            normalizer_fn=None):
+          net = resnet_utils.conv2d_same(net, 64, 7, stride=2, scope='conv1')
+        net = slim.max_pool2d(net, [3, 3], stride=2, scope='pool1')
+      net = resnet_utils.stack_blocks_dense(net, blocks, output_stride,
+                                            store_non_strided_activations)
+      # Units end without batch norm and activation; apply them once here.
+      net = slim.batch_norm(net, activation_fn=tf.nn.relu, scope='postnorm')
+      end_points = slim.utils.convert_collection_to_dict(
+          end_points_collection)
+
+      net = resnet_utils.classification_head(
+          net, end_points, sc.name, num_classes, global_pool,
+          spatial_squeeze)
+      return net, end_points
+
+
+resnet_v2.default_image_size = 224
+
+
+def resnet_v2_block(scope, base_depth, num_units, stride):
+  """A block of v2 bottleneck units, striding in its last unit.
+
+  Args:
+    scope: the block's scope, e.g. 'block1'.
+    base_depth: the bottleneck depth; the unit's output depth is 4x that.
+    num_units: the number of units.
+    stride: the stride of the last unit (the others have stride 1).
+
+  Returns:
+    A `resnet_utils.Block`.
+  """
+  return resnet_utils.bottleneck_block(bottleneck, scope, base_depth,
+                                       num_units, stride)
+
+
+resnet_v2_50 = resnet_utils.make_resnet(resnet_v2, resnet_v2_block, 50, 'v2')
+resnet_v2_101 = resnet_utils.make_resnet(resnet_v2, resnet_v2_block, 101, 'v2')
+resnet_v2_152 = resnet_utils.make_resnet(resnet_v2, resnet_v2_block, 152, 'v2')
+resnet_v2_200 = resnet_utils.make_resnet(resnet_v2, resnet_v2_block, 200, 'v2')
