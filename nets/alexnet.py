@@ -1,0 +1,115 @@
+"""AlexNet v2 ("one weird trick" version), checkpoint-compatible.
+
+Krizhevsky, "One weird trick for parallelizing convolutional neural
+networks", https://arxiv.org/abs/1404.5997 (no local response normalization,
+no grouped convolutions, as in research/slim's alexnet_v2).
+
+The fully connected layers are convolutions ('fc6' is 5x5 'VALID' on the
+5 x 5 pool5 of a 224 input), so larger inputs give spatial score maps, or
+with `global_pool` one averaged vector.
+
+  with slim.arg_scope(alexnet.alexnet_v2_arg_scope()):
+    logits, end_points = alexnet.alexnet_v2(images, num_classes=1000)
+"""
+import tensorflow as tf
+
+import slim
+
+tf1 = tf.compat.v1
+
+__all__ = ['alexnet_v2', 'alexnet_v2_arg_scope']
+
+
+def alexnet_v2_arg_scope(weight_decay=0.0005):
+  """ReLU, L2 weight decay, 0.1 biases, 'SAME' convs and 'VALID' pools.
+
+  Args:
+    weight_decay: the L2 weight decay.
+
+  Returns:
+    An arg_scope.
+  """
+  with slim.arg_scope([slim.conv2d, slim.fully_connected],
+                      activation_fn=tf.nn.relu,
+                      biases_initializer=tf.constant_initializer(0.1),
+                      weights_regularizer=slim.l2_regularizer(weight_decay)):
+    with slim.arg_scope([slim.conv2d], padding='SAME'):
+      with slim.arg_scope([slim.max_pool2d], padding='VALID') as arg_sc:
+        return arg_sc
+
+
+def alexnet_v2(inputs,
+               num_classes=1000,
+               is_training=True,
+               dropout_keep_prob=0.5,
+               spatial_squeeze=True,
+               scope='alexnet_v2',
+               global_pool=False):
+  """AlexNet v2: five convolutions, three pools and three conv "fc" layers.
+
+  Args:
+    inputs: a [batch, height, width, channels] float tensor (224 x 224 for
+      1 x 1 logits).
+    num_classes: the number of classes; 0 or None returns the fc7 features
+      (or their global average with `global_pool`).
+    is_training: whether dropout is active.
+    dropout_keep_prob: the probability of keeping an fc6/fc7 activation.
+    spatial_squeeze: squeeze the logits to [batch, num_classes] (op
+      '<scope>/fc8/squeezed'); needs 1 x 1 logits.
+    scope: the variable scope.
+    global_pool: average fc7 over height and width (end point
+      'global_pool') before the classifier.
+
+  Returns:
+    (net, end_points): net is the logits ([batch, num_classes], or
+    [batch, h, w, num_classes] without spatial_squeeze) or, without classes,
+    the fc7 features. end_points maps '<scope>/conv1' ... '<scope>/fc8' to
+    their outputs.
+  """
+  with tf1.variable_scope(scope, 'alexnet_v2', [inputs]) as sc:
+    end_points_collection = sc.original_name_scope + '_end_points'
+    with slim.arg_scope([slim.conv2d, slim.fully_connected, slim.max_pool2d],
+                        outputs_collections=[end_points_collection]):
+      net = slim.conv2d(inputs, 64, [11, 11], 4, padding='VALID',
+                        scope='conv1')
+      # 54 x 54 x 64
+      net = slim.max_pool2d(net, [3, 3], 2, scope='pool1')
+      # 26 x 26 x 64
+      net = slim.conv2d(net, 192, [5, 5], scope='conv2')
+      net = slim.max_pool2d(net, [3, 3], 2, scope='pool2')
+      # 12 x 12 x 192
+      net = slim.conv2d(net, 384, [3, 3], scope='conv3')
+      net = slim.conv2d(net, 384, [3, 3], scope='conv4')
+      net = slim.conv2d(net, 256, [3, 3], scope='conv5')
+      net = slim.max_pool2d(net, [3, 3], 2, scope='pool5')
+      # 5 x 5 x 256
+
+      # The fully connected layers, as convolutions.
+      with slim.arg_scope(
+          [slim.conv2d],
+          weights_initializer=tf1.truncated_normal_initializer(0.0, 0.005),
+          biases_initializer=tf.constant_initializer(0.1)):
+        net = slim.conv2d(net, 4096, [5, 5], padding='VALID', scope='fc6')
+        # 1 x 1 x 4096
+        net = slim.dropout(net, dropout_keep_prob, is_training=is_training,
+                           scope='dropout6')
+        net = slim.conv2d(net, 4096, [1, 1], scope='fc7')
+        end_points = slim.utils.convert_collection_to_dict(
+            end_points_collection)
+        if global_pool:
+          net = tf.reduce_mean(net, [1, 2], keepdims=True, name='global_pool')
+          end_points['global_pool'] = net
+        if num_classes:
+          net = slim.dropout(net, dropout_keep_prob, is_training=is_training,
+                             scope='dropout7')
+          net = slim.conv2d(net, num_classes, [1, 1], activation_fn=None,
+                            normalizer_fn=None,
+                            biases_initializer=tf.zeros_initializer(),
+                            scope='fc8')
+          if spatial_squeeze:
+            net = tf.squeeze(net, [1, 2], name='fc8/squeezed')
+          end_points[sc.name + '/fc8'] = net
+      return net, end_points
+
+
+alexnet_v2.default_image_size = 224

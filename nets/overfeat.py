@@ -1,0 +1,117 @@
+"""OverFeat ("fast" model), checkpoint-compatible with research/slim.
+
+Sermanet et al., "OverFeat: Integrated Recognition, Localization and
+Detection using Convolutional Networks", https://arxiv.org/abs/1312.6229
+(without the paper's zero-padding of conv3-conv5 input maps, as in
+research/slim).
+
+The fully connected layers are convolutions ('fc6' is 6x6 'VALID' on the
+6 x 6 pool5 of a 231 input), so larger inputs give spatial score maps, or
+with `global_pool` one averaged vector.
+
+  with slim.arg_scope(overfeat.overfeat_arg_scope()):
+    logits, end_points = overfeat.overfeat(images, num_classes=1000)
+"""
+import tensorflow as tf
+
+import slim
+
+tf1 = tf.compat.v1
+
+__all__ = ['overfeat', 'overfeat_arg_scope']
+
+
+def overfeat_arg_scope(weight_decay=0.0005):
+  """ReLU, L2 weight decay, zero biases, 'SAME' convs and 'VALID' pools.
+
+  Args:
+    weight_decay: the L2 weight decay.
+
+  Returns:
+    An arg_scope.
+  """
+  with slim.arg_scope([slim.conv2d, slim.fully_connected],
+                      activation_fn=tf.nn.relu,
+                      weights_regularizer=slim.l2_regularizer(weight_decay),
+                      biases_initializer=tf.zeros_initializer()):
+    with slim.arg_scope([slim.conv2d], padding='SAME'):
+      with slim.arg_scope([slim.max_pool2d], padding='VALID') as arg_sc:
+        return arg_sc
+
+
+def overfeat(inputs,
+             num_classes=1000,
+             is_training=True,
+             dropout_keep_prob=0.5,
+             spatial_squeeze=True,
+             scope='overfeat',
+             global_pool=False):
+  """OverFeat: five convolutions, three pools and three conv "fc" layers.
+
+  Args:
+    inputs: a [batch, height, width, channels] float tensor (231 x 231 for
+      1 x 1 logits).
+    num_classes: the number of classes; 0 or None returns the fc7 features
+      (or their global average with `global_pool`).
+    is_training: whether dropout is active.
+    dropout_keep_prob: the probability of keeping an fc6/fc7 activation.
+    spatial_squeeze: squeeze the logits to [batch, num_classes] (op
+      '<scope>/fc8/squeezed'); needs 1 x 1 logits.
+    scope: the variable scope.
+    global_pool: average fc7 over height and width (end point
+      'global_pool') before the classifier.
+
+  Returns:
+    (net, end_points): net is the logits ([batch, num_classes], or
+    [batch, h, w, num_classes] without spatial_squeeze) or, without classes,
+    the fc7 features. end_points maps '<scope>/conv1' ... '<scope>/fc8' to
+    their outputs.
+  """
+  with tf1.variable_scope(scope, 'overfeat', [inputs]) as sc:
+    end_points_collection = sc.original_name_scope + '_end_points'
+    with slim.arg_scope([slim.conv2d, slim.fully_connected, slim.max_pool2d],
+                        outputs_collections=end_points_collection):
+      net = slim.conv2d(inputs, 64, [11, 11], 4, padding='VALID',
+                        scope='conv1')
+      # 56 x 56 x 64
+      net = slim.max_pool2d(net, [2, 2], scope='pool1')
+      # 28 x 28 x 64
+      net = slim.conv2d(net, 256, [5, 5], padding='VALID', scope='conv2')
+      # 24 x 24 x 256
+      net = slim.max_pool2d(net, [2, 2], scope='pool2')
+      # 12 x 12 x 256
+      net = slim.conv2d(net, 512, [3, 3], scope='conv3')
+      net = slim.conv2d(net, 1024, [3, 3], scope='conv4')
+      net = slim.conv2d(net, 1024, [3, 3], scope='conv5')
+      net = slim.max_pool2d(net, [2, 2], scope='pool5')
+      # 6 x 6 x 1024
+
+      # The fully connected layers, as convolutions.
+      with slim.arg_scope(
+          [slim.conv2d],
+          weights_initializer=tf1.truncated_normal_initializer(0.0, 0.005),
+          biases_initializer=tf.constant_initializer(0.1)):
+        net = slim.conv2d(net, 3072, [6, 6], padding='VALID', scope='fc6')
+        # 1 x 1 x 3072
+        net = slim.dropout(net, dropout_keep_prob, is_training=is_training,
+                           scope='dropout6')
+        net = slim.conv2d(net, 4096, [1, 1], scope='fc7')
+        end_points = slim.utils.convert_collection_to_dict(
+            end_points_collection)
+        if global_pool:
+          net = tf.reduce_mean(net, [1, 2], keepdims=True, name='global_pool')
+          end_points['global_pool'] = net
+        if num_classes:
+          net = slim.dropout(net, dropout_keep_prob, is_training=is_training,
+                             scope='dropout7')
+          net = slim.conv2d(net, num_classes, [1, 1], activation_fn=None,
+                            normalizer_fn=None,
+                            biases_initializer=tf.zeros_initializer(),
+                            scope='fc8')
+          if spatial_squeeze:
+            net = tf.squeeze(net, [1, 2], name='fc8/squeezed')
+          end_points[sc.name + '/fc8'] = net
+      return net, end_points
+
+
+overfeat.default_image_size = 231
