@@ -27,7 +27,7 @@ Downloads resume after an interruption, are checked against their SHA-256
 (`--noverify_checksums` to skip) and can come from `--mirror`. A finished
 conversion is detected and not redone; rerunning after a crash resumes or
 redoes only what is missing. A user error ends with one line on stderr and
-exit status 1.
+exit status 2.
 """
 import errno
 import importlib
@@ -220,7 +220,7 @@ def convert(values):
 def _user_error(message):
   sys.stderr.write('%s: error: %s\n' % (_PROG, message))
   sys.stderr.flush()
-  return 1
+  return 2
 
 
 def main(argv):

@@ -31,7 +31,7 @@ def _run(*args, timeout=120):
 
 def _user_error(result):
   """Asserts a one-line user error and returns its message."""
-  assert result.returncode == 1, result.stderr
+  assert result.returncode == 2, result.stderr
   assert 'Traceback' not in result.stderr, result.stderr
   lines = result.stderr.strip().splitlines()
   assert lines[-1].startswith(PREFIX), result.stderr
