@@ -32,8 +32,10 @@ __all__ = ['op', 'NoOpScope', 'safe_arg_scope', 'depth_multiplier',
            'apply_activation']
 
 # One definition of each, shared with the blocks.
-_fixed_padding = conv_blocks._fixed_padding  # pylint: disable=protected-access
-_make_divisible = conv_blocks._make_divisible  # pylint: disable=protected-access
+# pylint: disable=protected-access
+_fixed_padding = conv_blocks._fixed_padding
+_make_divisible = conv_blocks._make_divisible
+# pylint: enable=protected-access
 
 
 def apply_activation(x, name=None, activation_fn=None):
@@ -276,8 +278,9 @@ def global_pool(input_tensor, pool_op=tf.nn.avg_pool2d,
   """Pools a [batch, h, w, c] tensor to [batch, 1, 1, c].
 
   An average pool over the whole feature map (equivalent to a mean, but
-  better supported by accelerators); the kernel is dynamic when h or w is
-  unknown.
+  better supported by accelerators). When h or w is unknown the kernel is a
+  tensor, which `tf.nn.avg_pool2d` does not accept: the default pool then
+  becomes the equivalent mean (the original failed to build there).
 
   Args:
     input_tensor: a [batch, height, width, channels] tensor.
@@ -291,6 +294,8 @@ def global_pool(input_tensor, pool_op=tf.nn.avg_pool2d,
     return tf.reduce_mean(input_tensor, [1, 2], keepdims=True,
                           name='ReduceMean')
   shape = input_tensor.get_shape().as_list()
+  if (shape[1] is None or shape[2] is None) and pool_op is tf.nn.avg_pool2d:
+    return tf.reduce_mean(input_tensor, [1, 2], keepdims=True, name='AvgPool')
   if shape[1] is None or shape[2] is None:
     kernel_size = tf.convert_to_tensor(value=[
         1, tf.shape(input=input_tensor)[1], tf.shape(input=input_tensor)[2], 1

@@ -54,11 +54,15 @@ def reduce_to_1x1(input_tensor, default_size=7, **kwargs):
   Args:
     input_tensor: a [batch, height, width, channels] tensor.
     default_size: the kernel when the spatial size is unknown or not square.
-    **kwargs: passed to `slim.avg_pool2d` (stride, padding, ...).
+    **kwargs: passed to `slim.avg_pool2d` (stride, padding, ...); `rate`
+      is ignored.
 
   Returns:
     The pooled tensor.
   """
+  # mobilenet_base passes an atrous `rate` past `output_stride`; it means
+  # nothing to a pool that covers the map (the original failed here).
+  kwargs.pop('rate', None)
   h, w = input_tensor.shape.as_list()[1:3]
   if h is not None and w == h:
     k = [h, h]
