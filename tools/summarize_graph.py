@@ -25,7 +25,8 @@ FLAGS = flags.FLAGS
 _VARIABLE_OPS = ('VariableV2', 'Variable', 'VarHandleOp')
 # Ops that are never an output of interest even when nothing consumes them.
 _NOT_OUTPUTS = ('Const', 'NoOp', 'Assign', 'AssignVariableOp', 'SaveV2',
-                'RestoreV2', 'Placeholder', 'VarIsInitializedOp') + _VARIABLE_OPS
+                'RestoreV2', 'Placeholder', 'VarIsInitializedOp',
+                'ReadVariableOp') + _VARIABLE_OPS
 
 
 def _shape(node, attr):
