@@ -147,7 +147,8 @@ class _PSDeviceChooser:
     if node_def.op in self._VARIABLE_OPS:
       task = self._task
       self._task = (self._task + 1) % self._tasks
-      return f'{self._device}/task:{task}'
+      return tf.DeviceSpec.from_string(self._device).replace(
+          task=task).to_string()
     return op.device
 
 
