@@ -364,7 +364,10 @@ def train(values):
       message = dataset_data_provider.corrupt_record_message(data_files)
       cli.fail(message or f'Unreadable input data: {e.message}')
     except tf.errors.InvalidArgumentError as e:
-      if 'LossTensor is inf or nan' not in e.message:
+      # slim.learning.train re-raises the failed loss check with its own
+      # message ('Loss is NaN or Inf at global step N ...').
+      if not any(text in (e.message or '') for text in (
+          'LossTensor is inf or nan', 'Loss is NaN or Inf')):
         raise
       latest = tf.train.latest_checkpoint(values.train_dir)
       cli.fail('The loss became NaN or Inf, so training stopped; try a '
