@@ -7,7 +7,6 @@ Same arguments, defaults, scope names, variable names (`weights`, `biases`,
 import tensorflow as tf
 
 from slim import initializers
-from slim import variables
 from slim.layers import utils
 from slim.scopes import add_arg_scope
 
@@ -37,33 +36,6 @@ def _spatial_strides(values, data_format):
   if _channels_first(data_format):
     return [1, 1] + list(values)
   return [1] + list(values) + [1]
-
-
-def _make_weights(name, shape, dtype, initializer, regularizer,
-                  variables_collections, role, trainable):
-  return variables.model_variable(
-      name, shape=shape, dtype=dtype, initializer=initializer,
-      regularizer=regularizer, trainable=trainable,
-      collections=utils.get_variable_collections(variables_collections,
-                                                 role))
-
-
-def _finish(outputs, num_outputs, dtype, data_format, activation_fn,
-            normalizer_fn, normalizer_params, biases_initializer,
-            biases_regularizer, variables_collections, trainable):
-  """Normalizer or biases, then activation: the tail every conv layer shares."""
-  if normalizer_fn is not None:
-    outputs = normalizer_fn(outputs, **(normalizer_params or {}))
-  elif biases_initializer is not None:
-    biases = _make_weights('biases', [num_outputs], dtype, biases_initializer,
-                           biases_regularizer, variables_collections,
-                           'biases', trainable)
-    outputs = tf.nn.bias_add(
-        outputs, biases,
-        data_format='NC...' if _channels_first(data_format) else None)
-  if activation_fn is not None:
-    outputs = activation_fn(outputs)
-  return outputs
 
 
 def _check_num_outputs(num_outputs, layer):
@@ -164,7 +136,7 @@ def convolution(inputs,
     padding = utils.normalize_padding(padding)
     dtype = inputs.dtype.base_dtype
     num_filters_in = utils.channel_dimension(inputs.shape, data_format)
-    weights = _make_weights(
+    weights = utils.layer_variable(
         'weights', list(kernel) + [num_filters_in, num_outputs], dtype,
         weights_initializer, weights_regularizer, variables_collections,
         'weights', trainable)
@@ -173,10 +145,10 @@ def convolution(inputs,
                                 dilations=list(dilations),
                                 name=_CONV_OP_NAMES[n])
     use_bias = not normalizer_fn and biases_initializer
-    outputs = _finish(outputs, num_outputs, dtype, data_format, activation_fn,
-                      normalizer_fn, normalizer_params,
-                      biases_initializer if use_bias else None,
-                      biases_regularizer, variables_collections, trainable)
+    outputs = utils.finish_layer(
+        outputs, num_outputs, dtype, data_format, activation_fn, normalizer_fn,
+        normalizer_params, biases_initializer if use_bias else None,
+        biases_regularizer, variables_collections, trainable)
     return utils.collect_named_outputs(outputs_collections, sc.name, outputs)
 
 
@@ -282,15 +254,16 @@ def convolution2d_in_plane(
     stride_h, stride_w = utils.two_element_tuple(stride, 'stride')
     padding = utils.normalize_padding(padding)
     num_filters_in = utils.last_dimension(inputs.shape, min_rank=4)
-    weights = _make_weights('weights', [kernel_h, kernel_w, 1, 1], dtype,
-                            weights_initializer, weights_regularizer,
-                            variables_collections, 'weights', trainable)
+    weights = utils.layer_variable(
+        'weights', [kernel_h, kernel_w, 1, 1], dtype, weights_initializer,
+        weights_regularizer, variables_collections, 'weights', trainable)
     depthwise_weights = tf.tile(weights, [1, 1, num_filters_in, 1])
     outputs = tf1.nn.depthwise_conv2d(inputs, depthwise_weights,
                                       [1, stride_h, stride_w, 1], padding)
-    outputs = _finish(outputs, num_filters_in, dtype, 'NHWC', activation_fn,
-                      normalizer_fn, normalizer_params, biases_initializer,
-                      biases_regularizer, variables_collections, trainable)
+    outputs = utils.finish_layer(
+        outputs, num_filters_in, dtype, 'NHWC', activation_fn, normalizer_fn,
+        normalizer_params, biases_initializer, biases_regularizer,
+        variables_collections, trainable)
     return utils.collect_named_outputs(outputs_collections, sc.name, outputs)
 
 
@@ -345,7 +318,7 @@ def _transpose_layer(inputs, num_outputs, kernel_size, stride, padding,
       inputs, num_outputs, kernel_size, stride, padding, data_format, n,
       layer)
   output_shape, static_out = shapes
-  weights = _make_weights(
+  weights = utils.layer_variable(
       'weights', list(kernel) + [num_outputs, num_filters_in], dtype,
       weights_initializer, weights_regularizer, variables_collections,
       'weights', trainable)
@@ -360,10 +333,10 @@ def _transpose_layer(inputs, num_outputs, kernel_size, stride, padding,
         data_format=data_format, name='conv3d_transpose')
   outputs.set_shape(static_out)
   use_bias = not normalizer_fn and biases_initializer
-  return _finish(outputs, num_outputs, dtype, data_format, activation_fn,
-                 normalizer_fn, normalizer_params,
-                 biases_initializer if use_bias else None, biases_regularizer,
-                 variables_collections, trainable)
+  return utils.finish_layer(
+      outputs, num_outputs, dtype, data_format, activation_fn, normalizer_fn,
+      normalizer_params, biases_initializer if use_bias else None,
+      biases_regularizer, variables_collections, trainable)
 
 
 @add_arg_scope
@@ -580,13 +553,13 @@ def separable_convolution2d(
     num_filters_in = utils.channel_dimension(inputs.shape, data_format,
                                              min_rank=4)
     strides = _spatial_strides((stride_h, stride_w), data_format)
-    depthwise_weights = _make_weights(
+    depthwise_weights = utils.layer_variable(
         'depthwise_weights',
         [kernel_h, kernel_w, num_filters_in, depth_multiplier], dtype,
         weights_initializer, weights_regularizer, variables_collections,
         'weights', trainable)
     if num_outputs is not None:
-      pointwise_weights = _make_weights(
+      pointwise_weights = utils.layer_variable(
           'pointwise_weights',
           [1, 1, depth_multiplier * num_filters_in, num_outputs], dtype,
           pointwise_initializer, weights_regularizer, variables_collections,
@@ -599,9 +572,10 @@ def separable_convolution2d(
       outputs = tf1.nn.depthwise_conv2d(
           inputs, depthwise_weights, strides, padding, rate=list(rates),
           data_format=data_format)
-    outputs = _finish(outputs, num_outputs, dtype, data_format, activation_fn,
-                      normalizer_fn, normalizer_params, biases_initializer,
-                      biases_regularizer, variables_collections, trainable)
+    outputs = utils.finish_layer(
+        outputs, num_outputs, dtype, data_format, activation_fn, normalizer_fn,
+        normalizer_params, biases_initializer, biases_regularizer,
+        variables_collections, trainable)
     return utils.collect_named_outputs(outputs_collections, sc.name, outputs)
 
 

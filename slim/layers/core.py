@@ -12,7 +12,6 @@ import numbers
 import tensorflow as tf
 
 from slim import initializers
-from slim import variables
 from slim.layers import utils
 from slim.scopes import add_arg_scope
 
@@ -87,29 +86,18 @@ def fully_connected(inputs,
       raise ValueError('fully_connected: the last dimension of inputs must '
                        f'be known; received shape {inputs.shape}.')
     dtype = inputs.dtype.base_dtype
-    weights = variables.model_variable(
-        'weights', shape=[num_input_units, num_outputs], dtype=dtype,
-        initializer=weights_initializer, regularizer=weights_regularizer,
-        trainable=trainable,
-        collections=utils.get_variable_collections(variables_collections,
-                                                   'weights'))
+    weights = utils.layer_variable(
+        'weights', [num_input_units, num_outputs], dtype, weights_initializer,
+        weights_regularizer, variables_collections, 'weights', trainable)
     if rank == 2:
       outputs = tf.matmul(inputs, weights, name='MatMul')
     else:
       outputs = tf.tensordot(inputs, weights, [[rank - 1], [0]])
       outputs.set_shape(inputs.shape[:-1].concatenate([num_outputs]))
-    if normalizer_fn is not None:
-      outputs = normalizer_fn(outputs, **(normalizer_params or {}))
-    elif biases_initializer is not None:
-      biases = variables.model_variable(
-          'biases', shape=[num_outputs], dtype=dtype,
-          initializer=biases_initializer, regularizer=biases_regularizer,
-          trainable=trainable,
-          collections=utils.get_variable_collections(variables_collections,
-                                                     'biases'))
-      outputs = tf.nn.bias_add(outputs, biases)
-    if activation_fn is not None:
-      outputs = activation_fn(outputs)
+    outputs = utils.finish_layer(
+        outputs, num_outputs, dtype, None, activation_fn, normalizer_fn,
+        normalizer_params, biases_initializer, biases_regularizer,
+        variables_collections, trainable)
     return utils.collect_named_outputs(outputs_collections, sc.name, outputs)
 
 
@@ -165,11 +153,9 @@ def bias_add(inputs,
       raise ValueError('bias_add: data_format NCHW needs inputs of rank 4; '
                        f'received shape {inputs.shape}.')
     num_features = utils.channel_dimension(inputs.shape, data_format)
-    biases = variables.model_variable(
-        'biases', shape=[num_features], dtype=inputs.dtype.base_dtype,
-        initializer=initializer, regularizer=regularizer, trainable=trainable,
-        collections=utils.get_variable_collections(variables_collections,
-                                                   'biases'))
+    biases = utils.layer_variable(
+        'biases', [num_features], inputs.dtype.base_dtype, initializer,
+        regularizer, variables_collections, 'biases', trainable)
     outputs = tf.nn.bias_add(inputs, biases, data_format=data_format)
     if activation_fn is not None:
       outputs = activation_fn(outputs)

@@ -73,11 +73,9 @@ def _assign_moving_average(variable, value, decay, zero_debias_vars=None):
 def _make_param(name, params_shape, dtype, param_initializers, default,
                 regularizer, variables_collections, trainable):
   initializer = (param_initializers or {}).get(name, default)
-  return variables.model_variable(
-      name, shape=params_shape, dtype=dtype, initializer=initializer,
-      regularizer=regularizer, trainable=trainable,
-      collections=utils.get_variable_collections(variables_collections,
-                                                 name))
+  return utils.layer_variable(name, params_shape, dtype, initializer,
+                              regularizer, variables_collections, name,
+                              trainable)
 
 
 @add_arg_scope

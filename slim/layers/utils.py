@@ -1,4 +1,5 @@
-"""Helpers shared by the layers: output aliases, collections, argument checks.
+"""Helpers shared by the layers: output aliases, collections, argument checks,
+and the variable / normalizer / bias / activation steps several layers share.
 
 `collect_named_outputs` / `convert_collection_to_dict` are how networks build
 their `end_points`: a layer given `outputs_collections` appends its output to
@@ -12,6 +13,8 @@ import collections as _collections
 import numbers
 
 import tensorflow as tf
+
+from slim import variables
 
 tf1 = tf.compat.v1
 
@@ -115,6 +118,60 @@ def get_variable_collections(variables_collections, name):
   if isinstance(variables_collections, dict):
     return variables_collections.get(name, None)
   return variables_collections
+
+
+# --------------------------------------------- variables and the layer tail
+
+
+def layer_variable(name, shape, dtype, initializer, regularizer,
+                   variables_collections, role, trainable):
+  """A model variable of a layer, in the collections given for `role`.
+
+  Args:
+    name: the variable's name inside the layer's scope ('weights', ...).
+    shape: its shape.
+    dtype: its dtype.
+    initializer: its initializer.
+    regularizer: optional regularizer.
+    variables_collections: the layer's `variables_collections` argument (see
+      `get_variable_collections`).
+    role: the key of `variables_collections` for this variable.
+    trainable: whether it is trainable.
+
+  Returns:
+    The variable, made through `slim.variables.model_variable`.
+  """
+  return variables.model_variable(
+      name, shape=shape, dtype=dtype, initializer=initializer,
+      regularizer=regularizer, trainable=trainable,
+      collections=get_variable_collections(variables_collections, role))
+
+
+def finish_layer(outputs, num_outputs, dtype, data_format, activation_fn,
+                 normalizer_fn, normalizer_params, biases_initializer,
+                 biases_regularizer, variables_collections, trainable):
+  """Normalizer or `biases`, then activation: the tail of conv and fc layers.
+
+  With a `normalizer_fn` no biases are made (the normalizer has its own
+  offset); otherwise `biases` of shape `[num_outputs]` are added unless
+  `biases_initializer` is None. `data_format` starting with 'NC' puts the
+  channels on axis 1; None or anything else means channels last.
+
+  Returns:
+    The output tensor.
+  """
+  if normalizer_fn is not None:
+    outputs = normalizer_fn(outputs, **(normalizer_params or {}))
+  elif biases_initializer is not None:
+    biases = layer_variable('biases', [num_outputs], dtype, biases_initializer,
+                            biases_regularizer, variables_collections,
+                            'biases', trainable)
+    outputs = tf.nn.bias_add(
+        outputs, biases,
+        data_format='NC...' if (data_format or '').startswith('NC') else None)
+  if activation_fn is not None:
+    outputs = activation_fn(outputs)
+  return outputs
 
 
 # ------------------------------------------------------- static conditionals
