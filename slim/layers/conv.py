@@ -306,72 +306,84 @@ def _transpose_conv(inputs, num_outputs, kernel_size, stride, padding,
       tf.stack(output_shape), static_out)
 
 
-def _transpose_layer(inputs, num_outputs, kernel_size, stride, padding,
-                     data_format, activation_fn, normalizer_fn,
-                     normalizer_params, weights_initializer,
-                     weights_regularizer, biases_initializer,
-                     biases_regularizer, variables_collections, trainable, n):
-  """`conv{n}d_transpose` inside its variable scope."""
+# Spatial rank -> the tf.nn op, its data formats (the default first) and the
+# kernel dimensions in the weights' shape, for the transposed convolutions.
+_TRANSPOSE_CONVS = {
+    2: (tf1.nn.conv2d_transpose, ('NHWC', 'NCHW'), 'kh, kw'),
+    3: (tf1.nn.conv3d_transpose, ('NDHWC', 'NCDHW'), 'kd, kh, kw'),
+}
+
+
+def _fixed_rank_transpose(n):
+  """Makes `convolution{n}d_transpose` for n = 2 or 3.
+
+  The 2-D and 3-D layers differ only in rank, op and default `data_format`;
+  each keeps TF-Slim's name, signature and arg_scope key.
+  """
   layer = f'convolution{n}d_transpose'
-  inputs = tf.convert_to_tensor(inputs)
-  kernel, strides, padding, dtype, num_filters_in, shapes = _transpose_conv(
-      inputs, num_outputs, kernel_size, stride, padding, data_format, n,
-      layer)
-  output_shape, static_out = shapes
-  weights = utils.layer_variable(
-      'weights', list(kernel) + [num_outputs, num_filters_in], dtype,
-      weights_initializer, weights_regularizer, variables_collections,
-      'weights', trainable)
-  full_strides = _spatial_strides(strides, data_format)
-  if n == 2:
-    outputs = tf1.nn.conv2d_transpose(
-        inputs, weights, output_shape, full_strides, padding=padding,
-        data_format=data_format, name='conv2d_transpose')
-  else:
-    outputs = tf1.nn.conv3d_transpose(
-        inputs, weights, output_shape, full_strides, padding=padding,
-        data_format=data_format, name='conv3d_transpose')
-  outputs.set_shape(static_out)
-  use_bias = not normalizer_fn and biases_initializer
-  return utils.finish_layer(
-      outputs, num_outputs, dtype, data_format, activation_fn, normalizer_fn,
-      normalizer_params, biases_initializer if use_bias else None,
-      biases_regularizer, variables_collections, trainable)
+  default_scope = f'Conv{n}d_transpose'
+  conv_transpose, data_formats, kernel_dims = _TRANSPOSE_CONVS[n]
 
+  def convolution_nd_transpose(
+      inputs,
+      num_outputs,
+      kernel_size,
+      stride=1,
+      padding='SAME',
+      data_format=data_formats[0],
+      activation_fn=tf.nn.relu,
+      normalizer_fn=None,
+      normalizer_params=None,
+      weights_initializer=initializers.xavier_initializer(),
+      weights_regularizer=None,
+      biases_initializer=tf1.zeros_initializer(),
+      biases_regularizer=None,
+      reuse=None,
+      variables_collections=None,
+      outputs_collections=None,
+      trainable=True,
+      scope=None):
+    with tf1.variable_scope(scope, default_scope, [inputs],
+                            reuse=reuse) as sc:
+      utils.check_data_format(data_format, data_formats)
+      inputs = tf.convert_to_tensor(inputs)
+      kernel, strides, padding, dtype, num_filters_in, shapes = (
+          _transpose_conv(inputs, num_outputs, kernel_size, stride, padding,
+                          data_format, n, layer))
+      output_shape, static_out = shapes
+      weights = utils.layer_variable(
+          'weights', list(kernel) + [num_outputs, num_filters_in], dtype,
+          weights_initializer, weights_regularizer, variables_collections,
+          'weights', trainable)
+      outputs = conv_transpose(
+          inputs, weights, output_shape,
+          _spatial_strides(strides, data_format), padding=padding,
+          data_format=data_format, name=f'conv{n}d_transpose')
+      outputs.set_shape(static_out)
+      use_bias = not normalizer_fn and biases_initializer
+      outputs = utils.finish_layer(
+          outputs, num_outputs, dtype, data_format, activation_fn,
+          normalizer_fn, normalizer_params,
+          biases_initializer if use_bias else None, biases_regularizer,
+          variables_collections, trainable)
+      return utils.collect_named_outputs(outputs_collections, sc.name,
+                                         outputs)
 
-@add_arg_scope
-def convolution2d_transpose(
-    inputs,
-    num_outputs,
-    kernel_size,
-    stride=1,
-    padding='SAME',
-    data_format='NHWC',
-    activation_fn=tf.nn.relu,
-    normalizer_fn=None,
-    normalizer_params=None,
-    weights_initializer=initializers.xavier_initializer(),
-    weights_regularizer=None,
-    biases_initializer=tf1.zeros_initializer(),
-    biases_regularizer=None,
-    reuse=None,
-    variables_collections=None,
-    outputs_collections=None,
-    trainable=True,
-    scope=None):
-  """A 2-D transposed convolution ("deconvolution").
+  convolution_nd_transpose.__name__ = layer
+  convolution_nd_transpose.__qualname__ = layer
+  doc = f"""A {n}-D transposed convolution ("deconvolution").
 
-  Creates `weights` of shape `[kh, kw, num_outputs, in_channels]` and
+  Creates `weights` of shape `[{kernel_dims}, num_outputs, in_channels]` and
   `biases` of shape `[num_outputs]`. The output size is `in * stride` for
   'SAME' and `in * stride + max(kernel - stride, 0)` for 'VALID'.
 
   Args:
-    inputs: a 4-D tensor, NHWC or NCHW.
+    inputs: a {n + 2}-D tensor, {' or '.join(data_formats)}.
     num_outputs: the number of output channels.
-    kernel_size: an int or a list of 2 ints.
-    stride: an int or a list of 2 ints.
+    kernel_size: an int or a list of {n} ints.
+    stride: an int or a list of {n} ints.
     padding: 'SAME' or 'VALID' (any case).
-    data_format: 'NHWC' or 'NCHW'.
+    data_format: {' or '.join(repr(f) for f in data_formats)}.
     activation_fn: applied last; None for linear.
     normalizer_fn: e.g. `slim.batch_norm`; when set, no biases are made.
     normalizer_params: kwargs for `normalizer_fn`.
@@ -383,86 +395,21 @@ def convolution2d_transpose(
     variables_collections: a list, or a dict keyed by 'weights'/'biases'.
     outputs_collections: collections to add the output to.
     trainable: whether the variables are trainable.
-    scope: the variable scope; default 'Conv2d_transpose'.
+    scope: the variable scope; default '{default_scope}'.
 
   Returns:
     The output tensor.
 
   Raises:
-    ValueError: for a bad rank, `data_format`, `padding`, `kernel_size` or
-      `stride`.
+    ValueError: for a bad rank, `data_format`, `padding`, `kernel_size`,
+      `stride` or `num_outputs`.
   """
-  with tf1.variable_scope(scope, 'Conv2d_transpose', [inputs],
-                          reuse=reuse) as sc:
-    utils.check_data_format(data_format, ('NHWC', 'NCHW'))
-    outputs = _transpose_layer(
-        inputs, num_outputs, kernel_size, stride, padding, data_format,
-        activation_fn, normalizer_fn, normalizer_params, weights_initializer,
-        weights_regularizer, biases_initializer, biases_regularizer,
-        variables_collections, trainable, 2)
-    return utils.collect_named_outputs(outputs_collections, sc.name, outputs)
+  convolution_nd_transpose.__doc__ = doc
+  return add_arg_scope(convolution_nd_transpose)
 
 
-@add_arg_scope
-def convolution3d_transpose(
-    inputs,
-    num_outputs,
-    kernel_size,
-    stride=1,
-    padding='SAME',
-    data_format='NDHWC',
-    activation_fn=tf.nn.relu,
-    normalizer_fn=None,
-    normalizer_params=None,
-    weights_initializer=initializers.xavier_initializer(),
-    weights_regularizer=None,
-    biases_initializer=tf1.zeros_initializer(),
-    biases_regularizer=None,
-    reuse=None,
-    variables_collections=None,
-    outputs_collections=None,
-    trainable=True,
-    scope=None):
-  """A 3-D transposed convolution; see `convolution2d_transpose`.
-
-  Creates `weights` of shape `[kd, kh, kw, num_outputs, in_channels]`.
-
-  Args:
-    inputs: a 5-D tensor, NDHWC or NCDHW.
-    num_outputs: the number of output channels.
-    kernel_size: an int or a list of 3 ints.
-    stride: an int or a list of 3 ints.
-    padding: 'SAME' or 'VALID' (any case).
-    data_format: 'NDHWC' or 'NCDHW'.
-    activation_fn: applied last; None for linear.
-    normalizer_fn: e.g. `slim.batch_norm`; when set, no biases are made.
-    normalizer_params: kwargs for `normalizer_fn`.
-    weights_initializer: initializer of the weights.
-    weights_regularizer: optional regularizer of the weights.
-    biases_initializer: initializer of the biases; None for no biases.
-    biases_regularizer: optional regularizer of the biases.
-    reuse: whether to reuse the layer's variables.
-    variables_collections: a list, or a dict keyed by 'weights'/'biases'.
-    outputs_collections: collections to add the output to.
-    trainable: whether the variables are trainable.
-    scope: the variable scope; default 'Conv3d_transpose'.
-
-  Returns:
-    The output tensor.
-
-  Raises:
-    ValueError: for a bad rank, `data_format`, `padding`, `kernel_size` or
-      `stride`.
-  """
-  with tf1.variable_scope(scope, 'Conv3d_transpose', [inputs],
-                          reuse=reuse) as sc:
-    utils.check_data_format(data_format, ('NDHWC', 'NCDHW'))
-    outputs = _transpose_layer(
-        inputs, num_outputs, kernel_size, stride, padding, data_format,
-        activation_fn, normalizer_fn, normalizer_params, weights_initializer,
-        weights_regularizer, biases_initializer, biases_regularizer,
-        variables_collections, trainable, 3)
-    return utils.collect_named_outputs(outputs_collections, sc.name, outputs)
+convolution2d_transpose = _fixed_rank_transpose(2)
+convolution3d_transpose = _fixed_rank_transpose(3)
 
 
 @add_arg_scope
