@@ -171,6 +171,23 @@ def _mean(values, weights, metrics_collections, updates_collections, name,
         compute, metrics_collections, updates_collections)
 
 
+def _true_positive_ratio(counts, missed, metrics_collections,
+                         updates_collections):
+  """`tp / (tp + counts[missed])` over the batches seen; 0 while undefined.
+
+  Precision for `missed='false_positives'`, recall for 'false_negatives'.
+  `counts` holds this batch's sums; only the two used get accumulators,
+  under TF-Slim's variable names. Returns (value_op, update_op).
+  """
+  def compute(true_positives, **misses):
+    return tf.math.divide_no_nan(true_positives,
+                                 true_positives + misses[missed])
+
+  return _streaming_metric(
+      {'true_positives': counts['true_positives'], missed: counts[missed]},
+      compute, metrics_collections, updates_collections)
+
+
 def _float_pair(predictions, labels, who):
   predictions = tf.cast(predictions, tf.float32)
   labels = tf.cast(labels, tf.float32)
@@ -450,12 +467,8 @@ def streaming_precision(predictions, labels, weights=None,
   with _metric_scope(name, 'precision', (predictions, labels, weights)):
     counts = _binary_counts(predictions, labels, weights,
                             'streaming_precision')
-    del counts['false_negatives']
-    return _streaming_metric(
-        counts,
-        lambda true_positives, false_positives: tf.math.divide_no_nan(
-            true_positives, true_positives + false_positives),
-        metrics_collections, updates_collections)
+    return _true_positive_ratio(counts, 'false_positives',
+                                metrics_collections, updates_collections)
 
 
 def streaming_recall(predictions, labels, weights=None,
@@ -476,12 +489,8 @@ def streaming_recall(predictions, labels, weights=None,
   """
   with _metric_scope(name, 'recall', (predictions, labels, weights)):
     counts = _binary_counts(predictions, labels, weights, 'streaming_recall')
-    del counts['false_positives']
-    return _streaming_metric(
-        counts,
-        lambda true_positives, false_negatives: tf.math.divide_no_nan(
-            true_positives, true_positives + false_negatives),
-        metrics_collections, updates_collections)
+    return _true_positive_ratio(counts, 'false_negatives',
+                                metrics_collections, updates_collections)
 
 
 def streaming_auc(predictions, labels, weights=None, num_thresholds=200,
@@ -634,12 +643,8 @@ def streaming_sparse_recall_at_k(predictions, labels, k, class_id=None,
                      (predictions, labels, weights)):
     counts = _sparse_at_k_counts(predictions, labels, k, class_id, weights,
                                  'streaming_sparse_recall_at_k')
-    del counts['false_positives']
-    return _streaming_metric(
-        counts,
-        lambda true_positives, false_negatives: tf.math.divide_no_nan(
-            true_positives, true_positives + false_negatives),
-        metrics_collections, updates_collections)
+    return _true_positive_ratio(counts, 'false_negatives',
+                                metrics_collections, updates_collections)
 
 
 def streaming_sparse_precision_at_k(predictions, labels, k, class_id=None,
@@ -668,12 +673,8 @@ def streaming_sparse_precision_at_k(predictions, labels, k, class_id=None,
                      (predictions, labels, weights)):
     counts = _sparse_at_k_counts(predictions, labels, k, class_id, weights,
                                  'streaming_sparse_precision_at_k')
-    del counts['false_negatives']
-    return _streaming_metric(
-        counts,
-        lambda true_positives, false_positives: tf.math.divide_no_nan(
-            true_positives, true_positives + false_positives),
-        metrics_collections, updates_collections)
+    return _true_positive_ratio(counts, 'false_positives',
+                                metrics_collections, updates_collections)
 
 
 def streaming_mean_iou(predictions, labels, num_classes, weights=None,
