@@ -275,6 +275,16 @@ def two_element_tuple(int_or_tuple, name='value'):
   return n_positive_integers(2, int_or_tuple, name)
 
 
+def _check_min_rank(shape, min_rank):
+  """Raises ValueError unless `shape` has a known rank >= `min_rank`."""
+  if shape.rank is None:
+    raise ValueError('The input rank must be known; received a tensor of '
+                     'unknown rank.')
+  if shape.rank < min_rank:
+    raise ValueError(f'The input must have rank >= {min_rank}; received '
+                     f'shape {shape}.')
+
+
 def last_dimension(shape, min_rank=1):
   """The static size of the last dimension of `shape`.
 
@@ -289,12 +299,7 @@ def last_dimension(shape, min_rank=1):
     ValueError: if the rank is unknown or below `min_rank`, or the last
       dimension is unknown.
   """
-  if shape.rank is None:
-    raise ValueError('The input rank must be known; received a tensor of '
-                     'unknown rank.')
-  if shape.rank < min_rank:
-    raise ValueError(f'The input must have rank >= {min_rank}; received '
-                     f'shape {shape}.')
+  _check_min_rank(shape, min_rank)
   value = tf.compat.dimension_value(shape[-1])
   if value is None:
     raise ValueError(f'The last dimension of the input must be known; '
@@ -318,12 +323,7 @@ def channel_dimension(shape, data_format, min_rank=1):
     ValueError: if the rank is unknown or below `min_rank`, or the channel
       dimension is unknown.
   """
-  if shape.rank is None:
-    raise ValueError('The input rank must be known; received a tensor of '
-                     'unknown rank.')
-  if shape.rank < min_rank:
-    raise ValueError(f'The input must have rank >= {min_rank}; received '
-                     f'shape {shape}.')
+  _check_min_rank(shape, min_rank)
   channels_first = (data_format == 'channels_first' or
                     (data_format or '').startswith('NC'))
   value = tf.compat.dimension_value(shape[1] if channels_first else shape[-1])
