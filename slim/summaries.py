@@ -74,9 +74,16 @@ def _image(tag, tensor, collections=None, max_outputs=3):
                     collections)
 
 
-def _with_print(summary, tensor, summary_name):
-  """Returns `summary` gated on printing `tensor` to stderr, collected."""
-  print_op = tf.print(summary_name, tensor, output_stream=sys.stderr)
+def _maybe_printed(make, tag, tensor, print_summary):
+  """`make(tag, tensor)`, collected, and printed to stderr if asked.
+
+  With `print_summary`, what is collected is the summary gated on printing
+  `tag tensor`, so it prints whenever the merged summaries are evaluated.
+  """
+  if not print_summary:
+    return make(tag, tensor)
+  summary = make(tag, tensor, collections=[])
+  print_op = tf.print(tag, tensor, output_stream=sys.stderr)
   with tf.control_dependencies([print_op]):
     summary = tf.identity(summary)
   tf1.add_to_collection(tf1.GraphKeys.SUMMARIES, summary)
@@ -116,11 +123,8 @@ def add_image_summary(tensor, name=None, prefix=None, print_summary=False):
   if tensor.shape.rank is not None and tensor.shape.rank != 4:
     raise ValueError('add_image_summary expects a 4-D [batch, height, width, '
                      f'channels] tensor; received shape {tensor.shape}.')
-  summary_name = _get_summary_name(tensor, name, prefix)
-  if not print_summary:
-    return _image(summary_name, tensor)
-  summary = _image(summary_name, tensor, collections=[])
-  return _with_print(summary, tensor, summary_name)
+  return _maybe_printed(_image, _get_summary_name(tensor, name, prefix),
+                        tensor, print_summary)
 
 
 def add_scalar_summary(tensor, name=None, prefix=None, print_summary=False):
@@ -136,11 +140,8 @@ def add_scalar_summary(tensor, name=None, prefix=None, print_summary=False):
   Returns:
     The serialized summary `Tensor`.
   """
-  summary_name = _get_summary_name(tensor, name, prefix)
-  if not print_summary:
-    return _scalar(summary_name, tensor)
-  summary = _scalar(summary_name, tensor, collections=[])
-  return _with_print(summary, tensor, summary_name)
+  return _maybe_printed(_scalar, _get_summary_name(tensor, name, prefix),
+                        tensor, print_summary)
 
 
 def add_zero_fraction_summary(tensor, name=None, prefix=None,
