@@ -411,6 +411,18 @@ def _first_in_collection(key):
   return items[0] if items else None
 
 
+def _op_or_default(op, key, make_default):
+  """`op` as given, or for `_USE_DEFAULT` the graph's own or a new one.
+
+  The graph's own is the first op in collection `key`, as
+  tf.train.Supervisor picks it; failing that, `make_default()` builds one.
+  """
+  if op is not _USE_DEFAULT:
+    return op
+  found = _first_in_collection(key)
+  return make_default() if found is None else found
+
+
 def _wait_for_step(sess, global_step, step):
   while int(sess.run(global_step)) < step:
     time.sleep(1.0)
@@ -576,19 +588,14 @@ def train(train_op, logdir, train_step_fn=train_step,
     if global_step is None:
       global_step = variables.get_or_create_global_step()
 
-    if init_op is _USE_DEFAULT:
-      init_op = _first_in_collection(tf1.GraphKeys.INIT_OP)
-      if init_op is None:
-        init_op = tf1.global_variables_initializer()
-    if ready_op is _USE_DEFAULT:
-      ready_op = _first_in_collection(tf1.GraphKeys.READY_OP)
-      if ready_op is None:
-        ready_op = tf1.report_uninitialized_variables()
-    if local_init_op is _USE_DEFAULT:
-      local_init_op = _first_in_collection(tf1.GraphKeys.LOCAL_INIT_OP)
-      if local_init_op is None:
-        local_init_op = tf.group(tf1.local_variables_initializer(),
-                                 tf1.tables_initializer())
+    init_op = _op_or_default(init_op, tf1.GraphKeys.INIT_OP,
+                             tf1.global_variables_initializer)
+    ready_op = _op_or_default(ready_op, tf1.GraphKeys.READY_OP,
+                              tf1.report_uninitialized_variables)
+    local_init_op = _op_or_default(
+        local_init_op, tf1.GraphKeys.LOCAL_INIT_OP,
+        lambda: tf.group(tf1.local_variables_initializer(),
+                         tf1.tables_initializer()))
     ready_for_local_init_op = None
     init_tokens_ops = []
     chief_queue_runners = []
@@ -615,10 +622,8 @@ def train(train_op, logdir, train_step_fn=train_step,
         tf1.add_to_collection(tf1.GraphKeys.SAVERS, saver)
 
     writes_events = is_chief and logdir is not None
-    if summary_op is _USE_DEFAULT:
-      summary_op = _first_in_collection(tf1.GraphKeys.SUMMARY_OP)
-      if summary_op is None:
-        summary_op = tf1.summary.merge_all()
+    summary_op = _op_or_default(summary_op, tf1.GraphKeys.SUMMARY_OP,
+                                tf1.summary.merge_all)
     if summary_writer is _USE_DEFAULT:
       summary_writer = tf1.summary.FileWriter(logdir) if writes_events else None
 
