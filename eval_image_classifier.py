@@ -154,6 +154,13 @@ def evaluate(values, checkpoint_path):
   with tf.Graph().as_default():
     (names_to_values, names_to_updates, variables_to_restore, provider,
      num_batches) = build_eval_graph(values)
+    cli.check_checkpoint_fits(
+        checkpoint_path, variables_to_restore,
+        f'--checkpoint_path={checkpoint_path}',
+        f'Check --model_name={values.model_name}, --dataset_name and '
+        '--labels_offset' + (
+            '; --moving_average_decay needs a checkpoint trained with it.'
+            if values.moving_average_decay else '.'))
     bar = tqdm.tqdm(total=num_batches, desc='eval', unit='batch',
                     disable=not values.progress_bar, file=sys.stderr)
     try:

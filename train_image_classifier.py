@@ -349,6 +349,14 @@ def train(values):
   with tf.Graph().as_default():
     train_tensor, summary_op, init_fn, data_files = build_training_graph(
         values)
+    latest = tf.train.latest_checkpoint(values.train_dir)
+    if latest:
+      cli.check_checkpoint_fits(
+          latest, tf1.global_variables(),
+          f'--train_dir={values.train_dir} holds {latest}, which',
+          'Resume with the flags it was trained with, or train in a new '
+          '--train_dir (fine-tune from it with --checkpoint_path and '
+          '--checkpoint_exclude_scopes).')
     session_config = tf1.ConfigProto(allow_soft_placement=True)
     try:
       return slim.learning.train(

@@ -59,6 +59,44 @@ def run(main, extra_user_errors=()):
   app.run(guarded_main)
 
 
+def check_checkpoint_fits(checkpoint_path, variables, what, advice):
+  """Fails with one line unless the checkpoint holds every variable, shaped
+  as in the graph.
+
+  tf.compat.v1.train.Saver restores resource variables without comparing
+  shapes, so a checkpoint of another class count would load silently and
+  give wrong numbers or a deep runtime error later; a missing variable
+  would end in a NotFoundError traceback.
+
+  Args:
+    checkpoint_path: a checkpoint prefix (or a directory: its latest).
+    variables: a list of variables, or {name in checkpoint: variable}.
+    what: how the message starts, e.g. '--checkpoint_path=/x/model.ckpt-9'.
+    advice: the sentence that ends the message (what to do).
+
+  Raises:
+    UserError: naming the mismatched and missing variables.
+  """
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  if not isinstance(variables, dict):
+    variables = {v.op.name: v for v in variables}
+  shapes = tf.train.load_checkpoint(checkpoint_path).get_variable_to_shape_map()
+  mismatched = [f'{name} (checkpoint {shapes[name]}, graph '
+                f'{variable.shape.as_list()})'
+                for name, variable in sorted(variables.items())
+                if name in shapes and shapes[name] != variable.shape.as_list()]
+  missing = sorted(name for name in variables if name not in shapes)
+  problems = []
+  if mismatched:
+    problems.append('shape mismatch for ' + ', '.join(mismatched))
+  if missing:
+    problems.append(f'{len(missing)} variable(s) missing: '
+                    + ', '.join(missing[:10])
+                    + (' ...' if len(missing) > 10 else ''))
+  if problems:
+    fail(f'{what} does not fit the model ({"; ".join(problems)}). {advice}')
+
+
 def write_json_atomic(path, value):
   """Writes `value` as indented JSON to `path` atomically."""
   fileio.write_atomic(path, json.dumps(value, indent=2, sort_keys=True) + '\n')
