@@ -1,0 +1,194 @@
+"""One harness for the entry-point tests: flag values, tiny data, processes.
+
+The scripts are thin: `train_image_classifier.train(values)`,
+`eval_image_classifier.evaluate(values, checkpoint)` and
+`export_inference_graph.build_inference_graph(...)` take plain values, so
+most tests run in-process on a SimpleNamespace built from a script's absl flag
+defaults (`flag_values`). A few tests run the real script in a subprocess
+(`run_script`) for exit codes, one-line stderr and signals.
+
+Several scripts define flags of the same name (`batch_size`, `master`,
+`dataset_name` ...) on the global absl FLAGS, so importing two of them in one
+process would raise DuplicateFlagError. `script_module` imports a script with
+overriding allowed and records its defaults at import time.
+"""
+import importlib
+import os
+import re
+import subprocess
+import sys
+import time
+import types
+
+from absl import flags
+import tensorflow as tf
+
+from datasets import convert_shapes
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PYTHON = sys.executable
+NUM_CLASSES = 5  # The shapes dataset: circle, square, triangle, cross, diamond.
+SCRIPTS = ('train_image_classifier', 'eval_image_classifier',
+           'export_inference_graph', 'tools.freeze_graph',
+           'tools.label_image', 'tools.summarize_graph', 'tools.dump_images',
+           'tools.export_saved_model', 'download_and_convert_data')
+
+_DEFAULTS = {}
+
+
+def _snapshot(name):
+  module = sys.modules[name]
+  if name not in _DEFAULTS:
+    _DEFAULTS[name] = {f.name: f.default
+                       for f in flags.FLAGS.get_flags_for_module(module)}
+
+
+def _allow_override_everywhere():
+  for name in list(flags.FLAGS):
+    flags.FLAGS[name].allow_override = True
+
+
+def script_module(name):
+  """Imports script module `name` even if another script defined its flags.
+
+  An overridden flag disappears from its first module's flag list, so the
+  defaults of every script already imported are recorded first.
+  """
+  for other in SCRIPTS:
+    if other in sys.modules:
+      _snapshot(other)
+  if name not in sys.modules:
+    _allow_override_everywhere()
+    importlib.import_module(name)
+    _allow_override_everywhere()
+  _snapshot(name)
+  return sys.modules[name]
+
+
+def flag_values(name, **overrides):
+  """A SimpleNamespace of script `name`'s flag defaults plus `overrides`."""
+  script_module(name)
+  values = dict(_DEFAULTS[name])
+  unknown = sorted(set(overrides) - set(values))
+  assert not unknown, f'{name} has no flags {unknown}'
+  values.update(overrides)
+  return types.SimpleNamespace(**values)
+
+
+# Fast, deterministic training on the shapes data: CifarNet (32x32) with
+# lenet preprocessing ((x - 128) / 128, no random distortion).
+FAST_TRAIN = dict(
+    dataset_name='shapes', dataset_split_name='train', model_name='cifarnet',
+    preprocessing_name='lenet', batch_size=8, optimizer='sgd',
+    learning_rate=0.05, learning_rate_decay_type='fixed', weight_decay=0.0,
+    num_readers=1, num_preprocessing_threads=1, log_every_n_steps=1,
+    save_summaries_secs=0, save_interval_secs=0, max_number_of_steps=2)
+
+FAST_EVAL = dict(
+    dataset_name='shapes', dataset_split_name='validation',
+    model_name='cifarnet', preprocessing_name='lenet', batch_size=16,
+    num_preprocessing_threads=1, progress_bar=False)
+
+
+def train_values(dataset_dir, train_dir, **overrides):
+  """train_image_classifier values for a tiny fast run."""
+  return flag_values('train_image_classifier',
+                     **dict(FAST_TRAIN, dataset_dir=str(dataset_dir),
+                            train_dir=str(train_dir), **overrides))
+
+
+def eval_values(dataset_dir, eval_dir, **overrides):
+  """eval_image_classifier values for a tiny fast run."""
+  return flag_values('eval_image_classifier',
+                     **dict(FAST_EVAL, dataset_dir=str(dataset_dir),
+                            eval_dir=str(eval_dir), **overrides))
+
+
+def cli_args(values_dict):
+  """['--name=value', ...] for a dict of flag values (None left out)."""
+  args = []
+  for name, value in values_dict.items():
+    if value is None:
+      continue
+    if isinstance(value, bool):
+      value = 'true' if value else 'false'
+    args.append(f'--{name}={value}')
+  return args
+
+
+def make_shapes(dataset_dir, train=96, validation=48, seed=0):
+  """The shapes dataset in `dataset_dir` (no worker processes)."""
+  convert_shapes.run(str(dataset_dir), seed=seed, num_shards=2,
+                     num_workers=0,
+                     split_sizes={'train': train, 'validation': validation})
+  return str(dataset_dir)
+
+
+def _env():
+  return dict(os.environ, TF_CPP_MIN_LOG_LEVEL='3', PYTHONUNBUFFERED='1')
+
+
+def script_path(script):
+  return os.path.join(ROOT, script)
+
+
+def run_script(script, *args, timeout=180):
+  """Runs `python <script> args...` in the repository; CompletedProcess."""
+  return subprocess.run([PYTHON, script_path(script)] + list(args),
+                        cwd=ROOT, env=_env(), capture_output=True, text=True,
+                        timeout=timeout)
+
+
+def start_script(script, *args):
+  """Starts `python <script> args...`; stderr piped (stdout merged in)."""
+  return subprocess.Popen([PYTHON, script_path(script)] + list(args),
+                          cwd=ROOT, env=_env(), stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True, bufsize=1)
+
+
+def wait_for_line(process, pattern, timeout=120):
+  """Reads the process's output until a line matches; returns (match, text).
+
+  Raises:
+    AssertionError: if the process ends or the time runs out first.
+  """
+  regex = re.compile(pattern)
+  deadline = time.time() + timeout
+  seen = []
+  while time.time() < deadline:
+    line = process.stdout.readline()
+    if not line:
+      break
+    seen.append(line)
+    match = regex.search(line)
+    if match:
+      return match, ''.join(seen)
+  raise AssertionError(f'no line matching {pattern!r}; output:\n'
+                       + ''.join(seen))
+
+
+def user_error(result, script):
+  """Asserts a one-line user error (exit 2, no traceback); its message."""
+  prefix = f'{os.path.basename(script)}: error: '
+  assert result.returncode == 2, (result.returncode, result.stderr)
+  assert 'Traceback' not in result.stderr, result.stderr
+  lines = [l for l in result.stderr.splitlines() if l.strip()]
+  assert lines and lines[-1].startswith(prefix), result.stderr
+  assert sum(prefix in line for line in lines) == 1, result.stderr
+  return lines[-1][len(prefix):]
+
+
+def checkpoint_step(train_dir):
+  """The global_step stored in the latest checkpoint of `train_dir`."""
+  latest = tf.train.latest_checkpoint(str(train_dir))
+  assert latest, f'no checkpoint in {train_dir}'
+  return int(tf.train.load_checkpoint(latest).get_tensor('global_step'))
+
+
+def read_checkpoint(path):
+  """{variable name: numpy value} of a checkpoint (file or directory)."""
+  if os.path.isdir(str(path)):
+    path = tf.train.latest_checkpoint(str(path))
+  reader = tf.train.load_checkpoint(str(path))
+  return {name: reader.get_tensor(name)
+          for name in reader.get_variable_to_shape_map()}
