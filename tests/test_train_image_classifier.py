@@ -21,6 +21,7 @@ import slim
 from datasets import dataset_factory
 from image_classifier import cli
 from image_classifier import inputs
+from image_classifier import optimization
 from preprocessing import preprocessing_factory
 from tests import cli_harness as h
 
@@ -286,7 +287,9 @@ def test_two_clones_on_cpu_average_the_clone_losses(data, tmp_path):
     assert clone_loss == pytest.approx(losses[i], rel=1e-5)
   assert result['total'] == pytest.approx((losses[0] + losses[1]) / 2,
                                           rel=1e-5)
-  # And the real training loop runs with two clones.
+  # And the real training loop runs with two clones, even without
+  # --clone_on_cpu on a machine without GPUs (the original failed there).
+  values.clone_on_cpu = False
   train_image_classifier.train(values)
   assert h.checkpoint_step(tmp_path / 'train') == 2
 
@@ -306,6 +309,51 @@ def test_moving_average_decay_keeps_shadow_variables(data, tmp_path):
   assert not np.array_equal(
       saved['CifarNet/logits/weights/ExponentialMovingAverage'],
       saved['CifarNet/logits/weights'])
+
+
+# ------------------------------------------------ optimizers and schedules
+@pytest.mark.parametrize('optimizer,slots', [
+    ('adadelta', ['Adadelta', 'Adadelta_1']), ('adagrad', ['Adagrad']),
+    ('adam', ['Adam', 'Adam_1']), ('ftrl', ['Ftrl', 'Ftrl_1']),
+    ('momentum', ['Momentum']), ('rmsprop', ['RMSProp', 'RMSProp_1']),
+    ('sgd', [])])
+def test_optimizer_flag_builds_that_optimizer(data, tmp_path, optimizer,
+                                              slots):
+  with tf.Graph().as_default():
+    train_image_classifier.build_training_graph(
+        h.train_values(data, tmp_path, optimizer=optimizer))
+    names = {v.op.name for v in tf1.global_variables()}
+  prefix = 'CifarNet/logits/weights/'
+  assert {n[len(prefix):] for n in names if n.startswith(prefix)} == set(
+      slots)
+
+
+def test_learning_rate_schedules_follow_the_original_formulas():
+  # 96 examples, batch 8: 12 steps an epoch; 2 epochs per decay: 24 steps.
+  steps = [0, 6, 23, 24, 30, 47, 48, 100]
+  params = optimization.ScheduleParams(
+      learning_rate=0.1, end_learning_rate=0.001,
+      learning_rate_decay_factor=0.5, num_epochs_per_decay=2.0,
+      warmup_epochs=0)
+  expected = {
+      'fixed': [0.1] * len(steps),
+      'exponential': [0.1 * 0.5 ** (s // 24) for s in steps],
+      'polynomial': [(0.1 - 0.001) * (1 - min(s, 24) / 24) + 0.001
+                     for s in steps],
+  }
+  for decay_type, values in expected.items():
+    for warmup_epochs in (0, 1):
+      with tf.Graph().as_default():
+        step = tf1.placeholder(tf.int64, [])
+        rate = optimization.configure_learning_rate(
+            decay_type, params._replace(warmup_epochs=warmup_epochs), 96, 8,
+            step)
+        with tf1.Session() as sess:
+          got = [sess.run(rate, {step: s}) for s in steps]
+      want = values if not warmup_epochs else [
+          min(0.1 * s / 12, v) for s, v in zip(steps, values)]
+      np.testing.assert_allclose(got, want, rtol=1e-6,
+                                 err_msg=f'{decay_type} {warmup_epochs}')
 
 
 # ------------------------------------------------- user errors, in-process
