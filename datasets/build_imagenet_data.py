@@ -306,9 +306,8 @@ def _make_example(result):
 
 
 def _split_finished(dataset_dir, split_name, num_shards):
-  return dataset_utils.has_labels(dataset_dir) and all(
-      os.path.exists(path)
-      for path in output_filenames(dataset_dir, split_name, num_shards))
+  return dataset_utils.conversion_finished(
+      dataset_dir, output_filenames(dataset_dir, split_name, num_shards))
 
 
 def _build_split(dataset_dir, split_name, refs, num_shards, synset_labels,
@@ -435,16 +434,12 @@ def run(dataset_dir, train_path=None, validation_path=None,
                     len(missing), missing[0])
   boxes = load_bounding_boxes(bbox_sources, set(synsets))
 
-  written, seconds = 0, 0.0
+  all_stats = []
   for split_name, (refs, num_shards) in splits.items():
-    stats = _build_split(dataset_dir, split_name, refs, num_shards,
-                         synset_labels, synset_to_human, boxes, seed,
-                         num_workers)
-    written += stats.num_written
-    seconds += stats.seconds
+    all_stats.append(_build_split(dataset_dir, split_name, refs, num_shards,
+                                  synset_labels, synset_to_human, boxes, seed,
+                                  num_workers))
   labels = {0: 'background'}
   labels.update({synset_labels[s]: synset_to_human.get(s, s) for s in synsets})
   dataset_utils.write_label_file(labels, dataset_dir)
-  logging.info('Finished building ImageNet records: %d images in %.1f s '
-               '(%.0f images/sec).', written, seconds,
-               written / max(seconds, 1e-9))
+  tfrecord_writer.log_finished('building ImageNet records', all_stats)

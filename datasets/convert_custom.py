@@ -143,11 +143,10 @@ def _finished(dataset_dir, source):
   meta = dataset_utils.read_dataset_meta(dataset_dir)
   if not meta or meta.get('source') != source:
     return False
-  return dataset_utils.has_labels(dataset_dir) and all(
-      os.path.exists(path)
-      for split, count in meta['num_shards'].items()
-      for path in tfrecord_writer.shard_filenames(dataset_dir, NAME, split,
-                                                  count))
+  return dataset_utils.conversion_finished(
+      dataset_dir, [path for split, count in meta['num_shards'].items()
+                    for path in tfrecord_writer.shard_filenames(
+                        dataset_dir, NAME, split, count)])
 
 
 def _check_args(dataset_dir, source_dir, validation_fraction, num_shards):
@@ -162,11 +161,6 @@ def _check_args(dataset_dir, source_dir, validation_fraction, num_shards):
     raise DatasetError('--dataset_dir=%s is inside --source_dir=%s, where it '
                        'would become a class; choose a folder outside it'
                        % (dataset_dir, source_dir))
-
-
-def _to_example(result):
-  return dataset_utils.image_to_tfexample(
-      result.data, result.format, result.height, result.width, result.label)
 
 
 def _write_skipped_report(dataset_dir, source_dir, skipped):
@@ -235,7 +229,7 @@ def run(dataset_dir, source_dir,
     shards = [(path, tasks[start:end]) for path, (start, end) in zip(
         paths, tfrecord_writer.shard_ranges(len(tasks), len(paths)))]
     stats = tfrecord_writer.write_shards(
-        shards, image_coding.read_any_image, _to_example,
+        shards, image_coding.read_any_image, dataset_utils.result_to_tfexample,
         num_workers=num_workers, desc='custom ' + split_name)
     written_paths.extend(paths)
     sizes[split_name] = stats.num_written

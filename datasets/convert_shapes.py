@@ -111,8 +111,9 @@ def run(dataset_dir, seed=None, num_shards=None, num_workers=None,
     shards = [(path, tasks[start:end]) for path, (start, end) in zip(
         paths, tfrecord_writer.shard_ranges(size, len(paths)))]
     stats = tfrecord_writer.write_shards(
-        shards, shapes_generator.generate_png, _to_example,
-        num_workers=num_workers, desc='shapes ' + split_name)
+        shards, shapes_generator.generate_png,
+        dataset_utils.result_to_tfexample, num_workers=num_workers,
+        desc='shapes ' + split_name)
     tfrecord_writer.remove_stale_shards(dataset_dir, NAME, split_name, paths)
     total_images += stats.num_written
     total_seconds += stats.seconds
@@ -125,7 +126,3 @@ def run(dataset_dir, seed=None, num_shards=None, num_workers=None,
                total_images / max(total_seconds, 1e-9))
   return meta
 
-
-def _to_example(result):
-  return dataset_utils.image_to_tfexample(
-      result.data, result.format, result.height, result.width, result.label)

@@ -10,6 +10,7 @@ checksummed (`datasets/download.py`), extraction refuses unsafe members
 import json
 import os
 
+from absl import logging
 import tensorflow as tf
 
 from datasets import download
@@ -98,6 +99,14 @@ def image_to_tfexample(image_data, image_format, height, width, class_id):
   }))
 
 
+def result_to_tfexample(result):
+  """`image_to_tfexample` of an `image_coding` result (data, format, size,
+  label): the `make_example` of the converters that store only the image and
+  its class."""
+  return image_to_tfexample(result.data, result.format, result.height,
+                            result.width, result.label)
+
+
 def download_url(url, dataset_dir, sha256=None, mirror=None,
                  verify_checksums=True):
   """Downloads `url` into `dataset_dir` (resumable, checksummed).
@@ -174,6 +183,41 @@ def has_labels(dataset_dir, filename=LABELS_FILENAME):
     True if the file exists.
   """
   return tf.io.gfile.exists(os.path.join(dataset_dir, filename))
+
+
+def conversion_finished(dataset_dir, paths):
+  """Whether a converter finished in `dataset_dir`.
+
+  Converters write the labels file after every record file has its final
+  name, so a run that stopped half way is never taken for a finished one.
+
+  Args:
+    dataset_dir: the dataset folder.
+    paths: the record files a finished conversion has.
+
+  Returns:
+    True if the labels file and every path exist.
+  """
+  return has_labels(dataset_dir) and all(os.path.exists(p) for p in paths)
+
+
+def skip_finished_conversion(dataset_dir, dataset_exists):
+  """Creates `dataset_dir`; says whether its conversion is already done.
+
+  Args:
+    dataset_dir: the dataset folder (created if needed).
+    dataset_exists: fn(dataset_dir) -> whether a finished conversion is
+      there (a converter's `dataset_exists`).
+
+  Returns:
+    True (after logging that there is nothing to do) if it is, else False.
+  """
+  os.makedirs(dataset_dir, exist_ok=True)
+  if dataset_exists(dataset_dir):
+    logging.info('Dataset files already exist in %s; nothing to do.',
+                 dataset_dir)
+    return True
+  return False
 
 
 def read_label_file(dataset_dir, filename=LABELS_FILENAME):

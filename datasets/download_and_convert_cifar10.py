@@ -14,8 +14,6 @@ downloaded data, which could execute code.
 import os
 import shutil
 
-from absl import logging
-
 from datasets import dataset_utils
 from datasets import download
 from datasets import extract
@@ -43,9 +41,9 @@ def output_filename(dataset_dir, split_name):
 
 def dataset_exists(dataset_dir):
   """Whether a finished conversion (records, then labels.txt) is there."""
-  return dataset_utils.has_labels(dataset_dir) and all(
-      os.path.exists(output_filename(dataset_dir, split))
-      for split in _SPLIT_FILES)
+  return dataset_utils.conversion_finished(
+      dataset_dir, [output_filename(dataset_dir, split)
+                    for split in _SPLIT_FILES])
 
 
 def read_records(path):
@@ -76,11 +74,6 @@ def read_records(path):
   return records
 
 
-def _to_example(result):
-  return dataset_utils.image_to_tfexample(
-      result.data, result.format, result.height, result.width, result.label)
-
-
 def run(dataset_dir, mirror=None, verify_checksums=True, retries=None,
         num_workers=None,
         sha256=SHA256):
@@ -98,10 +91,7 @@ def run(dataset_dir, mirror=None, verify_checksums=True, retries=None,
     DatasetError: the download failed or did not verify, or the archive is
       unsafe or not in the binary CIFAR-10 format.
   """
-  os.makedirs(dataset_dir, exist_ok=True)
-  if dataset_exists(dataset_dir):
-    logging.info('Dataset files already exist in %s; nothing to do.',
-                 dataset_dir)
+  if dataset_utils.skip_finished_conversion(dataset_dir, dataset_exists):
     return
   archive = download.download_file(DATA_URL, dataset_dir, sha256=sha256,
                                    mirror=mirror,
@@ -109,7 +99,7 @@ def run(dataset_dir, mirror=None, verify_checksums=True, retries=None,
                                    retries=retries)
   extract.safe_extract(archive, dataset_dir)
   batch_dir = os.path.join(dataset_dir, _BATCH_DIR)
-  written, seconds = 0, 0.0
+  all_stats = []
   for split_name, files in _SPLIT_FILES.items():
     tasks = []
     for name in files:
@@ -121,14 +111,11 @@ def run(dataset_dir, mirror=None, verify_checksums=True, retries=None,
       tasks.extend((record,) for record in read_records(path))
     stats = tfrecord_writer.write_shards(
         [(output_filename(dataset_dir, split_name), tasks)],
-        image_coding.cifar_record_to_png, _to_example,
+        image_coding.cifar_record_to_png, dataset_utils.result_to_tfexample,
         num_workers=num_workers, chunk_size=256, desc='cifar10 ' + split_name)
-    written += stats.num_written
-    seconds += stats.seconds
+    all_stats.append(stats)
 
   dataset_utils.write_label_file(dict(enumerate(CLASS_NAMES)), dataset_dir)
   os.remove(archive)
   shutil.rmtree(batch_dir)
-  logging.info('Finished converting CIFAR-10: %d images in %.1f s '
-               '(%.0f images/sec).', written, seconds,
-               written / max(seconds, 1e-9))
+  tfrecord_writer.log_finished('converting CIFAR-10', all_stats)

@@ -71,15 +71,9 @@ def dataset_exists(dataset_dir):
   The labels file is written after every shard has its final name, so a run
   that stopped half way is never taken for a finished one.
   """
-  paths = [path for paths in output_filenames(dataset_dir).values()
-           for path in paths]
-  return dataset_utils.has_labels(dataset_dir) and all(
-      os.path.exists(path) for path in paths)
-
-
-def _to_example(result):
-  return dataset_utils.image_to_tfexample(
-      result.data, result.format, result.height, result.width, result.label)
+  return dataset_utils.conversion_finished(
+      dataset_dir, [path for paths in output_filenames(dataset_dir).values()
+                    for path in paths])
 
 
 def _convert_split(split_name, filenames, class_names_to_ids, dataset_dir,
@@ -92,8 +86,8 @@ def _convert_split(split_name, filenames, class_names_to_ids, dataset_dir,
   shards = [(path, tasks[i * per_shard:(i + 1) * per_shard])
             for i, path in enumerate(paths)]
   stats = tfrecord_writer.write_shards(
-      shards, image_coding.read_jpeg, _to_example, num_workers=num_workers,
-      desc='flowers ' + split_name)
+      shards, image_coding.read_jpeg, dataset_utils.result_to_tfexample,
+      num_workers=num_workers, desc='flowers ' + split_name)
   for skipped in stats.skipped:
     logging.warning('Skipped %s: %s', skipped.name, skipped.reason)
   return stats
@@ -119,10 +113,7 @@ def run(dataset_dir, mirror=None, verify_checksums=True, retries=None,
     DatasetError: the download failed or did not verify, or the archive is
       unsafe.
   """
-  os.makedirs(dataset_dir, exist_ok=True)
-  if dataset_exists(dataset_dir):
-    logging.info('Dataset files already exist in %s; nothing to do.',
-                 dataset_dir)
+  if dataset_utils.skip_finished_conversion(dataset_dir, dataset_exists):
     return
   archive = download.download_file(DATA_URL, dataset_dir, sha256=sha256,
                                    mirror=mirror,
@@ -137,17 +128,14 @@ def run(dataset_dir, mirror=None, verify_checksums=True, retries=None,
   validation_filenames = photo_filenames[:num_validation]
   training_filenames = photo_filenames[num_validation:]
 
-  written, seconds = 0, 0.0
+  all_stats = []
   for split_name, filenames in (('train', training_filenames),
                                 ('validation', validation_filenames)):
-    stats = _convert_split(split_name, filenames, class_names_to_ids,
-                           dataset_dir, num_workers)
-    written += stats.num_written
-    seconds += stats.seconds
+    all_stats.append(_convert_split(split_name, filenames,
+                                    class_names_to_ids, dataset_dir,
+                                    num_workers))
 
   dataset_utils.write_label_file(dict(enumerate(class_names)), dataset_dir)
   os.remove(archive)
   shutil.rmtree(os.path.join(dataset_dir, _PHOTO_DIR))
-  logging.info('Finished converting the Flowers dataset: %d images in %.1f s '
-               '(%.0f images/sec).', written, seconds,
-               written / max(seconds, 1e-9))
+  tfrecord_writer.log_finished('converting the Flowers dataset', all_stats)

@@ -11,8 +11,6 @@ import gzip
 import os
 import struct
 
-from absl import logging
-
 from datasets import dataset_utils
 from datasets import download
 from datasets import image_coding
@@ -49,9 +47,9 @@ def output_filename(dataset_dir, split_name):
 
 def dataset_exists(dataset_dir):
   """Whether a finished conversion (records, then labels.txt) is there."""
-  return dataset_utils.has_labels(dataset_dir) and all(
-      os.path.exists(output_filename(dataset_dir, split))
-      for split in _SPLIT_FILES)
+  return dataset_utils.conversion_finished(
+      dataset_dir, [output_filename(dataset_dir, split)
+                    for split in _SPLIT_FILES])
 
 
 def _read_idx(path, magic, num_dims):
@@ -103,11 +101,6 @@ def read_split(images_path, labels_path):
           for i in range(count)]
 
 
-def _to_example(result):
-  return dataset_utils.image_to_tfexample(
-      result.data, result.format, result.height, result.width, result.label)
-
-
 def run(dataset_dir, mirror=None, verify_checksums=True, retries=None,
         num_workers=None,
         checksums=None):
@@ -127,27 +120,21 @@ def run(dataset_dir, mirror=None, verify_checksums=True, retries=None,
       the IDX format.
   """
   checksums = FILES if checksums is None else checksums
-  os.makedirs(dataset_dir, exist_ok=True)
-  if dataset_exists(dataset_dir):
-    logging.info('Dataset files already exist in %s; nothing to do.',
-                 dataset_dir)
+  if dataset_utils.skip_finished_conversion(dataset_dir, dataset_exists):
     return
   paths = {name: download.download_file(
       DATA_URL + name, dataset_dir, sha256=checksums.get(name), mirror=mirror,
       verify_checksums=verify_checksums, retries=retries) for name in FILES}
-  written, seconds = 0, 0.0
+  all_stats = []
   for split_name, (images, labels) in _SPLIT_FILES.items():
     tasks = read_split(paths[images], paths[labels])
     stats = tfrecord_writer.write_shards(
         [(output_filename(dataset_dir, split_name), tasks)],
-        image_coding.gray_to_png, _to_example, num_workers=num_workers,
-        chunk_size=256, desc='mnist ' + split_name)
-    written += stats.num_written
-    seconds += stats.seconds
+        image_coding.gray_to_png, dataset_utils.result_to_tfexample,
+        num_workers=num_workers, chunk_size=256, desc='mnist ' + split_name)
+    all_stats.append(stats)
 
   dataset_utils.write_label_file(dict(enumerate(CLASS_NAMES)), dataset_dir)
   for path in paths.values():
     os.remove(path)
-  logging.info('Finished converting MNIST: %d images in %.1f s '
-               '(%.0f images/sec).', written, seconds,
-               written / max(seconds, 1e-9))
+  tfrecord_writer.log_finished('converting MNIST', all_stats)

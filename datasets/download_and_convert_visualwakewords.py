@@ -124,9 +124,9 @@ def _make_example(result):
 
 
 def _finished(dataset_dir, shards):
-  return dataset_utils.has_labels(dataset_dir) and all(
-      os.path.exists(path) for split, count in shards.items()
-      for path in output_filenames(dataset_dir, split, count))
+  return dataset_utils.conversion_finished(
+      dataset_dir, [path for split, count in shards.items()
+                    for path in output_filenames(dataset_dir, split, count)])
 
 
 def run(dataset_dir, coco_dir=None, small_object_area_threshold=0.005,
@@ -149,12 +149,10 @@ def run(dataset_dir, coco_dir=None, small_object_area_threshold=0.005,
   """
   coco_dir = coco_dir or os.path.join(dataset_dir, 'coco_dataset')
   shards = {'train': train_shards, 'val': val_shards}
-  os.makedirs(dataset_dir, exist_ok=True)
-  if _finished(dataset_dir, shards):
-    logging.info('Dataset files already exist in %s; nothing to do.',
-                 dataset_dir)
+  if dataset_utils.skip_finished_conversion(
+      dataset_dir, lambda folder: _finished(folder, shards)):
     return
-  written, seconds = 0, 0.0
+  all_stats = []
   for split_name, (image_folder, annotations) in _SPLITS.items():
     groundtruth = _load_annotations(os.path.join(coco_dir, annotations))
     labelled = label_images(groundtruth, small_object_area_threshold,
@@ -178,11 +176,8 @@ def run(dataset_dir, coco_dir=None, small_object_area_threshold=0.005,
     positives = sum(label for _, label, _ in labelled)
     logging.info('%s: %d images, %d with a %s.', split_name,
                  stats.num_written, positives, foreground_class_of_interest)
-    written += stats.num_written
-    seconds += stats.seconds
+    all_stats.append(stats)
   dataset_utils.write_label_file({0: 'background',
                                   1: foreground_class_of_interest},
                                  dataset_dir)
-  logging.info('Finished building Visual Wake Words: %d images in %.1f s '
-               '(%.0f images/sec).', written, seconds,
-               written / max(seconds, 1e-9))
+  tfrecord_writer.log_finished('building Visual Wake Words', all_stats)

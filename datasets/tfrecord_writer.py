@@ -62,6 +62,19 @@ class WriteStats(typing.NamedTuple):
     return self.num_written / max(self.seconds, 1e-9)
 
 
+def log_finished(what, all_stats):
+  """Logs the end of a conversion: the images of every split and the rate.
+
+  Args:
+    what: e.g. 'converting MNIST', as in 'Finished converting MNIST: ...'.
+    all_stats: the `WriteStats` of each `write_shards` call.
+  """
+  written = sum(stats.num_written for stats in all_stats)
+  seconds = sum(stats.seconds for stats in all_stats)
+  logging.info('Finished %s: %d images in %.1f s (%.0f images/sec).', what,
+               written, seconds, written / max(seconds, 1e-9))
+
+
 def available_cpus():
   """Returns the number of CPUs this process may run on."""
   if hasattr(os, 'sched_getaffinity'):
