@@ -12,6 +12,7 @@ square, RGB inputs the original was used with:
 """
 import tensorflow as tf
 
+from preprocessing import image_ops
 from preprocessing import summaries
 
 tf1 = tf.compat.v1
@@ -47,10 +48,7 @@ def preprocess_for_train(image,
   if add_image_summaries:
     summaries.image_summary('image', tf.expand_dims(image, 0))
 
-  # Transform the image to floats.
-  image = tf.cast(image, tf.float32)
-  if use_grayscale:
-    image = tf.image.rgb_to_grayscale(image)
+  image = image_ops.to_float(image, use_grayscale)
   if padding > 0:
     image = tf.pad(image, [[padding, padding], [padding, padding], [0, 0]])
   # Randomly crop a [height, width] section of the image.
@@ -98,10 +96,7 @@ def preprocess_for_eval(image,
   """
   if add_image_summaries:
     summaries.image_summary('image', tf.expand_dims(image, 0))
-  # Transform the image to floats.
-  image = tf.cast(image, tf.float32)
-  if use_grayscale:
-    image = tf.image.rgb_to_grayscale(image)
+  image = image_ops.to_float(image, use_grayscale)
 
   # Resize and crop if needed.
   resized_image = tf1.image.resize_image_with_crop_or_pad(

@@ -258,9 +258,13 @@ def preprocess_for_train(image,
     if add_image_summaries:
       summaries.image_summary('final_distorted_image',
                               tf.expand_dims(distorted_image, 0))
-    distorted_image = tf.subtract(distorted_image, 0.5)
-    distorted_image = tf.multiply(distorted_image, 2.0)
-    return distorted_image
+    return _scale_to_minus_one_one(distorted_image)
+
+
+def _scale_to_minus_one_one(image):
+  """Maps a float image from [0, 1] to [-1, 1]."""
+  image = tf.subtract(image, 0.5)
+  return tf.multiply(image, 2.0)
 
 
 def preprocess_for_eval(image,
@@ -310,9 +314,7 @@ def preprocess_for_eval(image,
       image = tf1.image.resize_bilinear(image, [height, width],
                                         align_corners=False)
       image = tf.squeeze(image, [0])
-    image = tf.subtract(image, 0.5)
-    image = tf.multiply(image, 2.0)
-    return image
+    return _scale_to_minus_one_one(image)
 
 
 def preprocess_image(image,

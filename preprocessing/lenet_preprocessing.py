@@ -10,6 +10,8 @@ non-square outputs).
 """
 import tensorflow as tf
 
+from preprocessing import image_ops
+
 tf1 = tf.compat.v1
 
 
@@ -32,9 +34,7 @@ def preprocess_image(image,
     A preprocessed image.
   """
   del is_training  # Unused argument.
-  image = tf.cast(image, tf.float32)
-  if use_grayscale:
-    image = tf.image.rgb_to_grayscale(image)
+  image = image_ops.to_float(image, use_grayscale)
   image = tf1.image.resize_image_with_crop_or_pad(
       image, output_height, output_width)
   image = tf.subtract(image, 128.0)

@@ -22,6 +22,8 @@ result equals `rgb_to_grayscale` of the RGB result.
 """
 import tensorflow as tf
 
+from preprocessing import image_ops
+
 tf1 = tf.compat.v1
 
 _R_MEAN = 123.68
@@ -318,9 +320,7 @@ def preprocess_for_train(image,
   image = _aspect_preserving_resize(image, resize_side)
   image = _random_crop([image], output_height, output_width)[0]
   image.set_shape([output_height, output_width, 3])
-  image = tf.cast(image, tf.float32)
-  if use_grayscale:
-    image = tf.image.rgb_to_grayscale(image)
+  image = image_ops.to_float(image, use_grayscale)
   image = tf1.image.random_flip_left_right(image)
   return _mean_image_subtraction(image, _channel_means(use_grayscale))
 
@@ -345,9 +345,7 @@ def preprocess_for_eval(image,
   image = _aspect_preserving_resize(image, resize_side)
   image = _central_crop([image], output_height, output_width)[0]
   image.set_shape([output_height, output_width, 3])
-  image = tf.cast(image, tf.float32)
-  if use_grayscale:
-    image = tf.image.rgb_to_grayscale(image)
+  image = image_ops.to_float(image, use_grayscale)
   return _mean_image_subtraction(image, _channel_means(use_grayscale))
 
 
