@@ -188,12 +188,44 @@ def _true_positive_ratio(counts, missed, metrics_collections,
       compute, metrics_collections, updates_collections)
 
 
-def _float_pair(predictions, labels, who):
-  predictions = tf.cast(predictions, tf.float32)
-  labels = tf.cast(labels, tf.float32)
+def _matched_pair(predictions, labels, who, dtypes=(None, None),
+                  names=('predictions', 'labels')):
+  """Two metric inputs as tensors of one shape.
+
+  Each is cast to its entry of `dtypes` (None: converted as it is), a
+  trailing size-1 dimension is squeezed where the ranks differ by one, and
+  the shapes are checked to be compatible.
+
+  Returns:
+    (predictions, labels).
+
+  Raises:
+    ValueError: naming both shapes, if they are not compatible.
+  """
+  predictions, labels = (
+      tf.convert_to_tensor(value) if dtype is None else tf.cast(value, dtype)
+      for value, dtype in zip((predictions, labels), dtypes))
   predictions, labels = _remove_squeezable_dimensions(predictions, labels)
-  _check_compatible(predictions, labels, ('predictions', 'labels'), who)
+  _check_compatible(predictions, labels, names, who)
   return predictions, labels
+
+
+def _float_pair(predictions, labels, who):
+  return _matched_pair(predictions, labels, who, (tf.float32, tf.float32))
+
+
+def _check_integer(value, name, who, minimum=1, allow_none=False):
+  """Raises ValueError unless `value` is an int >= `minimum` (or None)."""
+  if allow_none and value is None:
+    return
+  if (isinstance(value, bool) or not isinstance(value, numbers.Integral)
+      or value < minimum):
+    wanted = ('a positive integer' if minimum == 1
+              else f'an integer >= {minimum}')
+    if allow_none:
+      wanted = 'None or ' + wanted
+    raise ValueError(f'{who}: `{name}` must be {wanted}. '
+                     f'Received: {name}={value!r}.')
 
 
 # ------------------------------------------------------------------ means
@@ -260,11 +292,8 @@ def streaming_accuracy(predictions, labels, weights=None,
   Raises:
     ValueError: if `predictions` and `labels` have different shapes.
   """
-  predictions = tf.convert_to_tensor(predictions)
-  labels = tf.convert_to_tensor(labels)
-  predictions, labels = _remove_squeezable_dimensions(predictions, labels)
-  _check_compatible(predictions, labels, ('predictions', 'labels'),
-                    'streaming_accuracy')
+  predictions, labels = _matched_pair(predictions, labels,
+                                      'streaming_accuracy')
   if predictions.dtype != labels.dtype:
     predictions = tf.cast(predictions, labels.dtype)
   is_correct = tf.cast(tf.equal(predictions, labels), tf.float32)
@@ -361,11 +390,9 @@ def streaming_mean_relative_error(predictions, labels, normalizer,
   """
   predictions, labels = _float_pair(predictions, labels,
                                     'streaming_mean_relative_error')
-  normalizer = tf.cast(normalizer, tf.float32)
-  predictions, normalizer = _remove_squeezable_dimensions(predictions,
-                                                          normalizer)
-  _check_compatible(predictions, normalizer, ('predictions', 'normalizer'),
-                    'streaming_mean_relative_error')
+  predictions, normalizer = _matched_pair(
+      predictions, normalizer, 'streaming_mean_relative_error',
+      (None, tf.float32), ('predictions', 'normalizer'))
   relative_errors = tf.where(
       tf.equal(normalizer, 0.0), tf.zeros_like(labels),
       tf.math.divide_no_nan(tf.abs(labels - predictions), normalizer))
@@ -396,12 +423,6 @@ def streaming_percentage_less(values, threshold, weights=None,
                name, 'percentage_below_threshold')
 
 
-def _check_k(k, who):
-  if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
-    raise ValueError(f'{who}: `k` must be a positive integer. '
-                     f'Received: k={k!r}.')
-
-
 def streaming_recall_at_k(predictions, labels, k, weights=None,
                           metrics_collections=None, updates_collections=None,
                           name=None):
@@ -419,7 +440,7 @@ def streaming_recall_at_k(predictions, labels, k, weights=None,
   Returns:
     (recall_at_k, update_op).
   """
-  _check_k(k, 'streaming_recall_at_k')
+  _check_integer(k, 'k', 'streaming_recall_at_k')
   labels = tf.reshape(labels, [-1])
   in_top_k = tf.cast(
       tf.math.in_top_k(targets=labels, predictions=predictions, k=k),
@@ -432,10 +453,8 @@ def streaming_recall_at_k(predictions, labels, k, weights=None,
 
 def _binary_counts(predictions, labels, weights, who):
   """Weighted float32 sums of tp, fp, fn for boolean-cast inputs."""
-  predictions = tf.cast(predictions, tf.bool)
-  labels = tf.cast(labels, tf.bool)
-  predictions, labels = _remove_squeezable_dimensions(predictions, labels)
-  _check_compatible(predictions, labels, ('predictions', 'labels'), who)
+  predictions, labels = _matched_pair(predictions, labels, who,
+                                      (tf.bool, tf.bool))
   weights = _broadcast_weights(weights, labels, who)
 
   def count(mask):
@@ -521,22 +540,16 @@ def streaming_auc(predictions, labels, weights=None, num_thresholds=200,
   if curve not in ('ROC', 'PR'):
     raise ValueError("streaming_auc: `curve` must be 'ROC' or 'PR'. "
                      f'Received: curve={curve!r}.')
-  if (isinstance(num_thresholds, bool)
-      or not isinstance(num_thresholds, numbers.Integral)
-      or num_thresholds < 2):
-    raise ValueError('streaming_auc: `num_thresholds` must be an integer >= '
-                     f'2. Received: num_thresholds={num_thresholds!r}.')
+  _check_integer(num_thresholds, 'num_thresholds', 'streaming_auc',
+                 minimum=2)
   kepsilon = 1e-7  # Puts 0 and 1 predictions strictly inside the ends.
   thresholds = ([0.0 - kepsilon]
                 + [(i + 1) / (num_thresholds - 1)
                    for i in range(num_thresholds - 2)]
                 + [1.0 + kepsilon])
   with _metric_scope(name, 'auc', (predictions, labels, weights)):
-    predictions = tf.cast(predictions, tf.float32)
-    labels = tf.cast(labels, tf.bool)
-    predictions, labels = _remove_squeezable_dimensions(predictions, labels)
-    _check_compatible(predictions, labels, ('predictions', 'labels'),
-                      'streaming_auc')
+    predictions, labels = _matched_pair(predictions, labels, 'streaming_auc',
+                                        (tf.float32, tf.bool))
     weights = _broadcast_weights(weights, labels, 'streaming_auc')
     checks = [
         tf.debugging.assert_greater_equal(
@@ -585,7 +598,7 @@ def streaming_auc(predictions, labels, weights=None, num_thresholds=200,
 
 def _sparse_at_k_counts(predictions, labels, k, class_id, weights, who):
   """Weighted float64 tp, fp, fn of the top-k classes against label sets."""
-  _check_k(k, who)
+  _check_integer(k, 'k', who)
   predictions = tf.convert_to_tensor(predictions)
   labels = tf.cast(labels, tf.int64)
   if labels.shape.ndims == predictions.shape.ndims - 1:
@@ -703,16 +716,11 @@ def streaming_mean_iou(predictions, labels, num_classes, weights=None,
   Raises:
     ValueError: if `num_classes` is not a positive integer.
   """
-  if (isinstance(num_classes, bool)
-      or not isinstance(num_classes, numbers.Integral) or num_classes < 1):
-    raise ValueError('streaming_mean_iou: `num_classes` must be a positive '
-                     f'integer. Received: num_classes={num_classes!r}.')
+  _check_integer(num_classes, 'num_classes', 'streaming_mean_iou')
   with _metric_scope(name, 'mean_iou', (predictions, labels, weights)):
-    predictions = tf.cast(predictions, tf.int64)
-    labels = tf.cast(labels, tf.int64)
-    predictions, labels = _remove_squeezable_dimensions(predictions, labels)
-    _check_compatible(predictions, labels, ('predictions', 'labels'),
-                      'streaming_mean_iou')
+    predictions, labels = _matched_pair(predictions, labels,
+                                        'streaming_mean_iou',
+                                        (tf.int64, tf.int64))
     weights = _broadcast_weights(weights, labels, 'streaming_mean_iou')
     confusion = tf.math.confusion_matrix(
         tf.reshape(labels, [-1]), tf.reshape(predictions, [-1]),
@@ -769,11 +777,7 @@ def streaming_concat(values, axis=0, max_size=None, metrics_collections=None,
     raise ValueError(
         'streaming_concat: every dimension of `values` except `axis` needs a '
         f'static size. Received: values.shape={values.shape}, axis={axis}.')
-  if max_size is not None and (
-      isinstance(max_size, bool) or not isinstance(max_size, numbers.Integral)
-      or max_size < 1):
-    raise ValueError('streaming_concat: `max_size` must be None or a positive '
-                     f'integer. Received: max_size={max_size!r}.')
+  _check_integer(max_size, 'max_size', 'streaming_concat', allow_none=True)
   with _metric_scope(name, 'streaming_concat', (values,)):
     # Rows are stored with `axis` moved to the front, so that appends write a
     # contiguous slice.
