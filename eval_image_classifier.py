@@ -23,13 +23,9 @@ import tensorflow as tf
 import tqdm
 
 import slim
-from datasets import dataset_factory
 from image_classifier import cli
 from image_classifier import inputs
-from nets import nets_factory
-from nets.registry import NETWORKS
-from preprocessing import preprocessing_factory
-from slim.data import dataset_data_provider
+from image_classifier import network
 
 tf1 = tf.compat.v1
 
@@ -99,31 +95,19 @@ def build_eval_graph(values):
     (names_to_values, names_to_updates, variables_to_restore, provider,
     num_batches) where num_batches is the number of batches the bar shows.
   """
-  with cli.user_input('--model_name'):
-    nets_factory.get_network_fn(values.model_name, 1)  # Checks the name.
-  if NETWORKS[values.model_name].is_video:
-    cli.fail(f'--model_name={values.model_name} is a video model; '
-             'eval_image_classifier.py evaluates image models.')
+  network.check_image_model(values.model_name,
+                            'eval_image_classifier.py evaluates image models.')
   global_step = slim.get_or_create_global_step()
-  with cli.user_input():
-    dataset = dataset_factory.get_dataset(
-        values.dataset_name, values.dataset_split_name, values.dataset_dir)
-  network_fn = nets_factory.get_network_fn(
-      values.model_name, num_classes=dataset.num_classes - values.labels_offset,
-      is_training=False)
-  with cli.user_input('--preprocessing_name'):
-    preprocessing_fn = preprocessing_factory.get_preprocessing(
-        values.preprocessing_name or values.model_name, is_training=False,
-        use_grayscale=values.use_grayscale)
-  image_size = values.eval_image_size or network_fn.default_image_size
+  model = network.model_inputs(values, is_training=False,
+                               image_size=values.eval_image_size)
   with cli.user_input('--dataset_dir'):
-    provider = inputs.eval_provider(dataset, values.batch_size)
+    provider = inputs.eval_provider(model.dataset, values.batch_size)
   batches = inputs.batched(
-      provider, preprocessing_fn, image_size, values.batch_size,
+      provider, model.preprocessing_fn, model.image_size, values.batch_size,
       labels_offset=values.labels_offset,
       num_threads=values.num_preprocessing_threads, drop_remainder=False)
   images, labels = inputs.iterator_get_next(batches)
-  logits, _ = network_fn(images)
+  logits, _ = model.network_fn(images)
 
   if values.moving_average_decay:
     averages = tf1.train.ExponentialMovingAverage(values.moving_average_decay,
@@ -142,7 +126,7 @@ def build_eval_graph(values):
   for name, value in names_to_values.items():
     tf1.summary.scalar('eval/' + name, value)
 
-  num_batches = math.ceil(dataset.num_samples / values.batch_size)
+  num_batches = math.ceil(model.dataset.num_samples / values.batch_size)
   if values.max_num_batches:
     num_batches = min(num_batches, values.max_num_batches)
   return (names_to_values, names_to_updates, variables_to_restore, provider,
@@ -173,9 +157,7 @@ def evaluate(values, checkpoint_path):
           session_config=tf1.ConfigProto(allow_soft_placement=True),
           progress_fn=lambda done, total: bar.update(1))
     except tf.errors.DataLossError as e:
-      message = dataset_data_provider.corrupt_record_message(
-          provider.data_files)
-      cli.fail(message or f'Unreadable input data: {e.message}')
+      inputs.fail_unreadable(e, provider.data_files)
     except tf.errors.InvalidArgumentError as e:
       if 'Assign requires shapes' not in e.message and (
           'shape' not in e.message or 'restore' not in e.message.lower()):
@@ -215,13 +197,11 @@ def checkpoints_to_evaluate(values):
 
 
 def main(argv):
-  if len(argv) > 1:
-    cli.fail(f'unexpected arguments {argv[1:]}; all options are --flags.')
+  cli.check_no_arguments(argv)
   if not FLAGS.dataset_dir:
     cli.fail('You must supply the dataset directory with --dataset_dir.')
   if FLAGS.quantize:
-    cli.fail('--quantize is not supported yet (tf.contrib.quantize no longer '
-             'exists).')
+    cli.fail(cli.QUANTIZE_UNSUPPORTED)
   cli.ensure_writable_dir(FLAGS.eval_dir, '--eval_dir')
   for count, checkpoint_path in enumerate(checkpoints_to_evaluate(FLAGS), 1):
     report(evaluate(FLAGS, checkpoint_path), FLAGS.eval_dir)

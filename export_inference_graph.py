@@ -21,6 +21,7 @@ import tensorflow as tf
 
 from datasets import dataset_factory
 from image_classifier import cli
+from image_classifier import network
 from nets import nets_factory
 from nets.registry import NETWORKS
 from tools import graph_io
@@ -86,15 +87,12 @@ def build_inference_graph(model_name, num_classes, is_training=False,
 
 
 def main(argv):
-  if len(argv) > 1:
-    cli.fail(f'unexpected arguments {argv[1:]}; all options are --flags.')
+  cli.check_no_arguments(argv)
   if not FLAGS.output_file:
     cli.fail('You must supply the path to save to with --output_file.')
   if FLAGS.quantize:
-    cli.fail('--quantize is not supported yet (tf.contrib.quantize no longer '
-             'exists).')
-  with cli.user_input('--model_name'):
-    nets_factory.get_network_fn(FLAGS.model_name, 1)  # Checks the name.
+    cli.fail(cli.QUANTIZE_UNSUPPORTED)
+  network.check_model_name(FLAGS.model_name)
   is_video = FLAGS.is_video_model or NETWORKS[FLAGS.model_name].is_video
   if is_video and not FLAGS.num_frames:
     cli.fail(f'--model_name={FLAGS.model_name} is a video model: pass '

@@ -21,15 +21,11 @@ from absl import logging
 import tensorflow as tf
 
 import slim
-from datasets import dataset_factory
 from deployment import model_deploy
 from image_classifier import cli
 from image_classifier import inputs
+from image_classifier import network
 from image_classifier import optimization
-from nets import nets_factory
-from nets.registry import NETWORKS
-from preprocessing import preprocessing_factory
-from slim.data import dataset_data_provider
 
 tf1 = tf.compat.v1
 
@@ -236,12 +232,8 @@ def build_training_graph(values):
   Returns:
     (train_tensor, summary_op, init_fn, data_files).
   """
-  with cli.user_input('--model_name'):
-    if values.model_name not in NETWORKS:
-      nets_factory.get_network_fn(values.model_name, 1)  # Lists valid names.
-    if NETWORKS[values.model_name].is_video:
-      cli.fail(f'--model_name={values.model_name} is a video model; '
-               'train_image_classifier.py trains image models.')
+  network.check_image_model(values.model_name,
+                            'train_image_classifier.py trains image models.')
   with cli.user_input('--optimizer'):
     optimization.check_optimizer_name(values.optimizer)
   with cli.user_input('--learning_rate_decay_type'):
@@ -256,25 +248,16 @@ def build_training_graph(values):
   with tf1.device(config.variables_device()):
     global_step = slim.create_global_step()
 
-  with cli.user_input():
-    dataset = dataset_factory.get_dataset(
-        values.dataset_name, values.dataset_split_name, values.dataset_dir)
-  num_classes = dataset.num_classes - values.labels_offset
-  network_fn = nets_factory.get_network_fn(
-      values.model_name, num_classes=num_classes,
-      weight_decay=values.weight_decay, is_training=True)
-  with cli.user_input('--preprocessing_name'):
-    preprocessing_fn = preprocessing_factory.get_preprocessing(
-        values.preprocessing_name or values.model_name, is_training=True,
-        use_grayscale=values.use_grayscale)
-  image_size = values.train_image_size or network_fn.default_image_size
+  model = network.model_inputs(values, is_training=True,
+                               image_size=values.train_image_size,
+                               weight_decay=values.weight_decay)
 
   with tf1.device(config.inputs_device()):
     with cli.user_input('--dataset_dir'):
-      provider = inputs.train_provider(dataset, values.num_readers,
+      provider = inputs.train_provider(model.dataset, values.num_readers,
                                        values.batch_size, seed=values.seed)
     batches = inputs.batched(
-        provider, preprocessing_fn, image_size, values.batch_size,
+        provider, model.preprocessing_fn, model.image_size, values.batch_size,
         labels_offset=values.labels_offset,
         num_threads=values.num_preprocessing_threads, drop_remainder=True)
     batches = batches.repeat()
@@ -282,7 +265,8 @@ def build_training_graph(values):
   summaries = set(tf1.get_collection(tf1.GraphKeys.SUMMARIES))
   clones = model_deploy.create_clones(
       config, clone_fn,
-      [batches, network_fn, num_classes, values.label_smoothing])
+      [batches, model.network_fn, model.num_classes,
+       values.label_smoothing])
   first_clone_scope = config.clone_scope(0)
   update_ops = tf1.get_collection(tf1.GraphKeys.UPDATE_OPS, first_clone_scope)
   end_points = clones[0].outputs
@@ -306,7 +290,7 @@ def build_training_graph(values):
             values.learning_rate, values.end_learning_rate,
             values.learning_rate_decay_factor, values.num_epochs_per_decay,
             values.warmup_epochs),
-        dataset.num_samples, values.batch_size, global_step)
+        model.dataset.num_samples, values.batch_size, global_step)
     optimizer = optimization.configure_optimizer(
         values.optimizer, learning_rate,
         optimization.OptimizerParams(*[
@@ -369,8 +353,7 @@ def train(values):
           session_config=session_config,
           examples_per_step=values.batch_size * values.num_clones)
     except tf.errors.DataLossError as e:
-      message = dataset_data_provider.corrupt_record_message(data_files)
-      cli.fail(message or f'Unreadable input data: {e.message}')
+      inputs.fail_unreadable(e, data_files)
     except tf.errors.InvalidArgumentError as e:
       # slim.learning.train re-raises the failed loss check with its own
       # message ('Loss is NaN or Inf at global step N ...').
@@ -385,8 +368,7 @@ def train(values):
 
 
 def main(argv):
-  if len(argv) > 1:
-    cli.fail(f'unexpected arguments {argv[1:]}; all options are --flags.')
+  cli.check_no_arguments(argv)
   if not FLAGS.dataset_dir:
     cli.fail('You must supply the dataset directory with --dataset_dir.')
   check_unsupported(FLAGS)

@@ -44,6 +44,17 @@ def fail(message):
   raise UserError(message)
 
 
+# The one line for a --quantize flag (tf.contrib.quantize is gone).
+QUANTIZE_UNSUPPORTED = ('--quantize is not supported yet (tf.contrib.quantize '
+                        'no longer exists).')
+
+
+def check_no_arguments(argv):
+  """Fails unless `argv` (absl's, program name first) holds only flags."""
+  if len(argv) > 1:
+    fail(f'unexpected arguments {argv[1:]}; all options are --flags.')
+
+
 def run(main, extra_user_errors=()):
   """absl.app.run(main), reporting user errors as one line and exit 2."""
   user_errors = (UserError,) + tuple(extra_user_errors)

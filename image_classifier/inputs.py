@@ -7,6 +7,7 @@ tf.train.batch and prefetch_queue) with one tf.data graph.
 """
 import tensorflow as tf
 
+from image_classifier import cli
 from slim.data import dataset_data_provider
 
 tf1 = tf.compat.v1
@@ -60,3 +61,14 @@ def batched(provider, preprocessing_fn, image_size, batch_size,
 def iterator_get_next(batches):
   """get_next() of a one-shot iterator over `batches`, for a tf1 graph."""
   return tf1.data.make_one_shot_iterator(batches).get_next()
+
+
+def fail_unreadable(error, data_files):
+  """Fails with one line for a DataLossError raised while reading records.
+
+  Args:
+    error: the tf.errors.DataLossError.
+    data_files: the record files read (names the corrupt one if it can).
+  """
+  message = dataset_data_provider.corrupt_record_message(data_files)
+  cli.fail(message or f'Unreadable input data: {error.message}')

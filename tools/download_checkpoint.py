@@ -72,8 +72,7 @@ def download_checkpoint(name, checkpoint_dir, mirror=None):
 
 
 def main(argv):
-  if len(argv) > 1:
-    cli.fail(f'unexpected arguments {argv[1:]}; all options are --flags.')
+  cli.check_no_arguments(argv)
   if FLAGS.checkpoint not in CHECKPOINTS:
     cli.fail(f'--checkpoint={FLAGS.checkpoint} is unknown. Valid names: '
              f'{", ".join(sorted(CHECKPOINTS))}.')

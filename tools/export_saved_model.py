@@ -96,8 +96,7 @@ def convert_to_tflite(saved_model_dir, tflite_file):
 
 
 def main(argv):
-  if len(argv) > 1:
-    cli.fail(f'unexpected arguments {argv[1:]}; all options are --flags.')
+  cli.check_no_arguments(argv)
   for name in ('checkpoint_path', 'output_dir'):
     if not FLAGS[name].value:
       cli.fail(f'--{name} must be set.')
