@@ -4,6 +4,8 @@ Same arguments, defaults, scope names, variable names (`weights`, `biases`,
 `depthwise_weights`, `pointwise_weights`) and op names (`<scope>/Conv2D`,
 `<scope>/BiasAdd`, `<scope>/Relu`) as TF-Slim, built from `tf.nn` ops.
 """
+import inspect
+
 import tensorflow as tf
 
 from slim import initializers
@@ -36,13 +38,6 @@ def _spatial_strides(values, data_format):
   if _channels_first(data_format):
     return [1, 1] + list(values)
   return [1] + list(values) + [1]
-
-
-def _check_num_outputs(num_outputs, layer):
-  if isinstance(num_outputs, bool) or not isinstance(num_outputs, int) or (
-      num_outputs <= 0):
-    raise ValueError(f'{layer}: num_outputs must be a positive int; received '
-                     f'{num_outputs!r}.')
 
 
 @add_arg_scope
@@ -124,7 +119,7 @@ def convolution(inputs,
           f'convolution: data_format must be one of '
           f'{list(_CONV_DATA_FORMATS[rank])} or None for inputs of rank '
           f'{rank}; received {data_format!r}.')
-    _check_num_outputs(num_outputs, 'convolution')
+    utils.check_positive_int(num_outputs, 'num_outputs', 'convolution')
     n = rank - 2
     kernel = utils.n_positive_integers(n, kernel_size, 'kernel_size')
     strides = utils.n_positive_integers(n, stride, 'stride')
@@ -153,39 +148,20 @@ def convolution(inputs,
 
 
 def _fixed_rank_convolution(conv_dims, doc_name):
-  """Makes `convolution{conv_dims}d`: `convolution` with a fixed rank."""
+  """Makes `convolution{conv_dims}d`: `convolution` with a fixed rank.
 
-  def convolution_nd(inputs,
-                     num_outputs,
-                     kernel_size,
-                     stride=1,
-                     padding='SAME',
-                     data_format=None,
-                     rate=1,
-                     activation_fn=tf.nn.relu,
-                     normalizer_fn=None,
-                     normalizer_params=None,
-                     weights_initializer=initializers.xavier_initializer(),
-                     weights_regularizer=None,
-                     biases_initializer=tf1.zeros_initializer(),
-                     biases_regularizer=None,
-                     reuse=None,
-                     variables_collections=None,
-                     outputs_collections=None,
-                     trainable=True,
-                     scope=None):
-    return convolution(
-        inputs, num_outputs, kernel_size, stride=stride, padding=padding,
-        data_format=data_format, rate=rate, activation_fn=activation_fn,
-        normalizer_fn=normalizer_fn, normalizer_params=normalizer_params,
-        weights_initializer=weights_initializer,
-        weights_regularizer=weights_regularizer,
-        biases_initializer=biases_initializer,
-        biases_regularizer=biases_regularizer, reuse=reuse,
-        variables_collections=variables_collections,
-        outputs_collections=outputs_collections, trainable=trainable,
-        scope=scope, conv_dims=conv_dims)
+  It has `convolution`'s signature less `conv_dims` (so its own arg_scope
+  key, positional order and defaults are TF-Slim's) and calls the undecorated
+  `convolution`, so an arg_scope on `convolution` does not reach it.
+  """
+  build = convolution.__wrapped__
 
+  def convolution_nd(*args, **kwargs):
+    return build(*args, conv_dims=conv_dims, **kwargs)
+
+  signature = inspect.signature(build)
+  convolution_nd.__signature__ = signature.replace(parameters=[
+      p for p in signature.parameters.values() if p.name != 'conv_dims'])
   convolution_nd.__name__ = doc_name
   convolution_nd.__qualname__ = doc_name
   convolution_nd.__doc__ = (
@@ -278,7 +254,7 @@ def _transpose_conv(inputs, num_outputs, kernel_size, stride, padding,
                     data_format, n, layer):
   """Checks the arguments of a transposed convolution; computes its shape."""
   utils.check_rank(inputs, (n + 2,), layer)
-  _check_num_outputs(num_outputs, layer)
+  utils.check_positive_int(num_outputs, 'num_outputs', layer)
   kernel = utils.n_positive_integers(n, kernel_size, 'kernel_size')
   strides = utils.n_positive_integers(n, stride, 'stride')
   padding = utils.normalize_padding(padding)
@@ -481,11 +457,10 @@ def separable_convolution2d(
     inputs = tf.convert_to_tensor(inputs)
     utils.check_rank(inputs, (4,), 'separable_convolution2d')
     if num_outputs is not None:
-      _check_num_outputs(num_outputs, 'separable_convolution2d')
-    if isinstance(depth_multiplier, bool) or not isinstance(
-        depth_multiplier, int) or depth_multiplier <= 0:
-      raise ValueError('separable_convolution2d: depth_multiplier must be a '
-                       f'positive int; received {depth_multiplier!r}.')
+      utils.check_positive_int(num_outputs, 'num_outputs',
+                               'separable_convolution2d')
+    utils.check_positive_int(depth_multiplier, 'depth_multiplier',
+                             'separable_convolution2d')
     if pointwise_initializer is None:
       pointwise_initializer = weights_initializer
     dtype = inputs.dtype.base_dtype

@@ -68,11 +68,8 @@ def fully_connected(inputs,
     ValueError: if `num_outputs` is not a positive int, or `inputs` has rank
       below 2 or an unknown last dimension.
   """
-  if isinstance(num_outputs, bool) or not isinstance(
-      num_outputs, numbers.Integral) or num_outputs <= 0:
-    raise ValueError('fully_connected: num_outputs must be a positive int; '
-                     f'received {num_outputs!r}.')
-  num_outputs = int(num_outputs)
+  num_outputs = utils.check_positive_int(num_outputs, 'num_outputs',
+                                         'fully_connected')
   with tf1.variable_scope(scope, 'fully_connected', [inputs],
                           reuse=reuse) as sc:
     inputs = tf.convert_to_tensor(inputs)

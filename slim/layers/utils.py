@@ -337,6 +337,19 @@ def channel_dimension(shape, data_format, min_rank=1):
 # ------------------------------------------------- checks used by the layers
 
 
+def check_positive_int(value, name, layer):
+  """Raises ValueError naming `layer` and `name` unless `value` is an int > 0.
+
+  Returns:
+    `value` as a Python int.
+  """
+  if isinstance(value, bool) or not isinstance(value, numbers.Integral) or (
+      value <= 0):
+    raise ValueError(f'{layer}: {name} must be a positive int; received '
+                     f'{value!r}.')
+  return int(value)
+
+
 def normalize_padding(padding, valid=('SAME', 'VALID')):
   """'same'/'SAME' -> 'SAME'; raises ValueError naming `padding` otherwise."""
   if isinstance(padding, str) and padding.upper() in valid:
