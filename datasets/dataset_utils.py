@@ -108,7 +108,7 @@ def result_to_tfexample(result):
 
 
 def download_url(url, dataset_dir, sha256=None, mirror=None,
-                 verify_checksums=True):
+                 verify_checksums=True, retries=None):
   """Downloads `url` into `dataset_dir` (resumable, checksummed).
 
   Args:
@@ -117,6 +117,7 @@ def download_url(url, dataset_dir, sha256=None, mirror=None,
     sha256: expected hex SHA-256, or None.
     mirror: optional URL prefix replacing everything before the file name.
     verify_checksums: whether to check `sha256`.
+    retries: retries after a transient failure (None: the default).
 
   Returns:
     The local path of the downloaded file.
@@ -125,11 +126,13 @@ def download_url(url, dataset_dir, sha256=None, mirror=None,
     DatasetError: the download failed or did not verify.
   """
   return download.download_file(url, dataset_dir, sha256=sha256, mirror=mirror,
-                                verify_checksums=verify_checksums)
+                                verify_checksums=verify_checksums,
+                                retries=retries)
 
 
 def download_and_uncompress_tarball(tarball_url, dataset_dir, sha256=None,
-                                    mirror=None, verify_checksums=True):
+                                    mirror=None, verify_checksums=True,
+                                    retries=None):
   """Downloads `tarball_url` and safely uncompresses it into `dataset_dir`.
 
   Args:
@@ -138,6 +141,7 @@ def download_and_uncompress_tarball(tarball_url, dataset_dir, sha256=None,
     sha256: expected hex SHA-256, or None.
     mirror: optional URL prefix replacing everything before the file name.
     verify_checksums: whether to check `sha256`.
+    retries: retries after a transient failure (None: the default).
 
   Returns:
     The local path of the tarball.
@@ -147,7 +151,7 @@ def download_and_uncompress_tarball(tarball_url, dataset_dir, sha256=None,
       an unsafe member.
   """
   path = download_url(tarball_url, dataset_dir, sha256=sha256, mirror=mirror,
-                      verify_checksums=verify_checksums)
+                      verify_checksums=verify_checksums, retries=retries)
   extract.safe_extract(path, dataset_dir)
   return path
 
@@ -183,6 +187,11 @@ def has_labels(dataset_dir, filename=LABELS_FILENAME):
     True if the file exists.
   """
   return tf.io.gfile.exists(os.path.join(dataset_dir, filename))
+
+
+def split_record_filename(dataset_dir, name, split_name):
+  """The path of a dataset's single-file split, `<name>_<split>.tfrecord`."""
+  return os.path.join(dataset_dir, '%s_%s.tfrecord' % (name, split_name))
 
 
 def conversion_finished(dataset_dir, paths):

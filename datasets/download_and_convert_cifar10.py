@@ -15,8 +15,6 @@ import os
 import shutil
 
 from datasets import dataset_utils
-from datasets import download
-from datasets import extract
 from datasets import image_coding
 from datasets import tfrecord_writer
 from datasets.errors import DatasetError
@@ -36,7 +34,7 @@ _SPLIT_FILES = {
 
 def output_filename(dataset_dir, split_name):
   """Returns the path of a split's TFRecord file."""
-  return os.path.join(dataset_dir, '%s_%s.tfrecord' % (NAME, split_name))
+  return dataset_utils.split_record_filename(dataset_dir, NAME, split_name)
 
 
 def dataset_exists(dataset_dir):
@@ -93,11 +91,9 @@ def run(dataset_dir, mirror=None, verify_checksums=True, retries=None,
   """
   if dataset_utils.skip_finished_conversion(dataset_dir, dataset_exists):
     return
-  archive = download.download_file(DATA_URL, dataset_dir, sha256=sha256,
-                                   mirror=mirror,
-                                   verify_checksums=verify_checksums,
-                                   retries=retries)
-  extract.safe_extract(archive, dataset_dir)
+  archive = dataset_utils.download_and_uncompress_tarball(
+      DATA_URL, dataset_dir, sha256=sha256, mirror=mirror,
+      verify_checksums=verify_checksums, retries=retries)
   batch_dir = os.path.join(dataset_dir, _BATCH_DIR)
   all_stats = []
   for split_name, files in _SPLIT_FILES.items():

@@ -23,8 +23,6 @@ import shutil
 from absl import logging
 
 from datasets import dataset_utils
-from datasets import download
-from datasets import extract
 from datasets import image_coding
 from datasets import tfrecord_writer
 
@@ -115,11 +113,9 @@ def run(dataset_dir, mirror=None, verify_checksums=True, retries=None,
   """
   if dataset_utils.skip_finished_conversion(dataset_dir, dataset_exists):
     return
-  archive = download.download_file(DATA_URL, dataset_dir, sha256=sha256,
-                                   mirror=mirror,
-                                   verify_checksums=verify_checksums,
-                                   retries=retries)
-  extract.safe_extract(archive, dataset_dir)
+  archive = dataset_utils.download_and_uncompress_tarball(
+      DATA_URL, dataset_dir, sha256=sha256, mirror=mirror,
+      verify_checksums=verify_checksums, retries=retries)
   photo_filenames, class_names = get_filenames_and_classes(dataset_dir)
   class_names_to_ids = dict(zip(class_names, range(len(class_names))))
 

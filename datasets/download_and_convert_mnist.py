@@ -12,7 +12,6 @@ import os
 import struct
 
 from datasets import dataset_utils
-from datasets import download
 from datasets import image_coding
 from datasets import tfrecord_writer
 from datasets.errors import DatasetError
@@ -42,7 +41,7 @@ _LABELS_MAGIC = 2049
 
 def output_filename(dataset_dir, split_name):
   """Returns the path of a split's TFRecord file."""
-  return os.path.join(dataset_dir, '%s_%s.tfrecord' % (NAME, split_name))
+  return dataset_utils.split_record_filename(dataset_dir, NAME, split_name)
 
 
 def dataset_exists(dataset_dir):
@@ -122,7 +121,7 @@ def run(dataset_dir, mirror=None, verify_checksums=True, retries=None,
   checksums = FILES if checksums is None else checksums
   if dataset_utils.skip_finished_conversion(dataset_dir, dataset_exists):
     return
-  paths = {name: download.download_file(
+  paths = {name: dataset_utils.download_url(
       DATA_URL + name, dataset_dir, sha256=checksums.get(name), mirror=mirror,
       verify_checksums=verify_checksums, retries=retries) for name in FILES}
   all_stats = []
