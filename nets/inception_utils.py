@@ -10,11 +10,13 @@ below replace the idioms the original repeated inline in every base network:
 * `conv`, `max_pool`, `avg_pool` make stages out of slim layers.
 * `depth_fn` is the `depth_multiplier` / `min_depth` channel rule.
 * `reduced_kernel_size_for_small_input` shrinks a pooling kernel to fit the
-  feature map (the original's `_reduced_kernel_size_for_small_input`).
+  feature map (the original's `_reduced_kernel_size_for_small_input`; it
+  lives in `classifier_heads` with the heads that use it).
 """
 import tensorflow as tf
 
 import slim
+from nets.classifier_heads import reduced_kernel_size_for_small_input
 
 tf1 = tf.compat.v1
 
@@ -98,26 +100,6 @@ def avg_pool(kernel_size, **kwargs):
   """A stage applying slim.avg_pool2d(net, kernel_size, **kwargs)."""
   return lambda net, scope: slim.avg_pool2d(net, kernel_size, scope=scope,
                                             **kwargs)
-
-
-def reduced_kernel_size_for_small_input(input_tensor, kernel_size):
-  """Shrinks `kernel_size` to the spatial size of `input_tensor` if smaller.
-
-  Used by the classification heads so that inputs smaller than the default
-  image size still pool to 1 x 1. If the spatial size is unknown, the
-  kernel is returned unchanged (and the pooling needs a large enough input).
-
-  Args:
-    input_tensor: a [batch, height, width, channels] tensor.
-    kernel_size: [kernel_height, kernel_width].
-
-  Returns:
-    [min(height, kernel_height), min(width, kernel_width)].
-  """
-  shape = input_tensor.get_shape().as_list()
-  if shape[1] is None or shape[2] is None:
-    return kernel_size
-  return [min(shape[1], kernel_size[0]), min(shape[2], kernel_size[1])]
 
 
 def inception_arg_scope(

@@ -5,6 +5,7 @@ Szegedy et al., "Going Deeper with Convolutions", http://arxiv.org/abs/1409.4842
 import tensorflow as tf
 
 import slim
+from nets import classifier_heads
 from nets import inception_utils
 from nets.inception_utils import avg_pool, build_stages, conv, max_pool
 
@@ -182,27 +183,18 @@ def inception_v1(inputs,
                                           min_depth=min_depth,
                                           depth_multiplier=depth_multiplier)
       with tf1.variable_scope('Logits'):
-        if global_pool:
-          # Global average pooling.
-          net = tf.reduce_mean(input_tensor=net, axis=[1, 2], keepdims=True,
-                               name='global_pool')
-          end_points['global_pool'] = net
-        else:
-          # Pooling with a fixed kernel size.
-          net = slim.avg_pool2d(net, [7, 7], stride=1, scope='AvgPool_0a_7x7')
-          end_points['AvgPool_0a_7x7'] = net
-        if not num_classes:
-          return net, end_points
-        # 1 x 1 x 1024
-        net = slim.dropout(net, dropout_keep_prob, scope='Dropout_0b')
-        logits = slim.conv2d(net, num_classes, [1, 1], activation_fn=None,
-                             normalizer_fn=None, scope='Conv2d_0c_1x1')
-        if spatial_squeeze:
-          logits = tf.squeeze(logits, [1, 2], name='SpatialSqueeze')
-
-        end_points['Logits'] = logits
-        end_points['Predictions'] = prediction_fn(logits, scope='Predictions')
-  return logits, end_points
+        # V1's head: a fixed 7 x 7 window of stride 1 (not shrunk for small
+        # inputs), '0a/0b/0c' names, no 'PreLogits'; Predictions inside.
+        net = classifier_heads.conv_logits(
+            net, end_points, num_classes, [7, 7], global_pool=global_pool,
+            dropout_keep_prob=dropout_keep_prob,
+            spatial_squeeze=spatial_squeeze, pool_scope='AvgPool_0a_7x7',
+            pool_end_point='AvgPool_0a_7x7', shrink_kernel=False,
+            pool_kwargs={'stride': 1}, dropout_scope='Dropout_0b',
+            logits_scope='Conv2d_0c_1x1', pre_logits=False)
+        if num_classes:
+          end_points['Predictions'] = prediction_fn(net, scope='Predictions')
+  return net, end_points
 
 
 inception_v1.default_image_size = 224

@@ -6,6 +6,7 @@ by Reducing Internal Covariate Shift", http://arxiv.org/abs/1502.03167
 import tensorflow as tf
 
 import slim
+from nets import classifier_heads
 from nets import inception_utils
 from nets.inception_utils import build_stages, conv, max_pool, trunc_normal
 
@@ -289,30 +290,14 @@ def inception_v2(inputs,
           depth_multiplier=depth_multiplier,
           use_separable_conv=use_separable_conv)
       with tf1.variable_scope('Logits'):
-        if global_pool:
-          # Global average pooling.
-          net = tf.reduce_mean(input_tensor=net, axis=[1, 2], keepdims=True,
-                               name='global_pool')
-          end_points['global_pool'] = net
-        else:
-          # Pooling with a fixed kernel size.
-          kernel_size = inception_utils.reduced_kernel_size_for_small_input(
-              net, [7, 7])
-          net = slim.avg_pool2d(net, kernel_size, padding='VALID',
-                                scope='AvgPool_1a_{}x{}'.format(*kernel_size))
-          end_points['AvgPool_1a'] = net
-        if not num_classes:
-          return net, end_points
-        # 1 x 1 x 1024
-        net = slim.dropout(net, keep_prob=dropout_keep_prob, scope='Dropout_1b')
-        end_points['PreLogits'] = net
-        logits = slim.conv2d(net, num_classes, [1, 1], activation_fn=None,
-                             normalizer_fn=None, scope='Conv2d_1c_1x1')
-        if spatial_squeeze:
-          logits = tf.squeeze(logits, [1, 2], name='SpatialSqueeze')
-      end_points['Logits'] = logits
-      end_points['Predictions'] = prediction_fn(logits, scope='Predictions')
-  return logits, end_points
+        # 7 x 7 x 1024 -> 1 x 1 x 1024 -> num_classes
+        net = classifier_heads.conv_logits(
+            net, end_points, num_classes, [7, 7], global_pool=global_pool,
+            dropout_keep_prob=dropout_keep_prob,
+            spatial_squeeze=spatial_squeeze)
+      if num_classes:
+        end_points['Predictions'] = prediction_fn(net, scope='Predictions')
+  return net, end_points
 
 
 inception_v2.default_image_size = 224

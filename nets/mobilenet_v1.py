@@ -17,6 +17,7 @@ import functools
 import tensorflow as tf
 
 import slim
+from nets import classifier_heads
 from nets.mobilenet import conv_blocks
 
 tf1 = tf.compat.v1
@@ -227,28 +228,16 @@ def mobilenet_v1(inputs,
                                         depth_multiplier=depth_multiplier,
                                         conv_defs=conv_defs)
     with tf1.variable_scope('Logits'):
-      if global_pool:
-        net = tf.reduce_mean(input_tensor=net, axis=[1, 2], keepdims=True,
-                             name='global_pool')
-        end_points['global_pool'] = net
-      else:
-        # A fixed 7 x 7 pool (smaller for small inputs).
-        kernel_size = _reduced_kernel_size_for_small_input(net, [7, 7])
-        net = slim.avg_pool2d(net, kernel_size, padding='VALID',
-                              scope='AvgPool_1a')
-        end_points['AvgPool_1a'] = net
-      if not num_classes:
-        return net, end_points
-      # 1 x 1 x 1024
-      net = slim.dropout(net, keep_prob=dropout_keep_prob, scope='Dropout_1b')
-      logits = slim.conv2d(net, num_classes, [1, 1], activation_fn=None,
-                           normalizer_fn=None, scope='Conv2d_1c_1x1')
-      if spatial_squeeze:
-        logits = tf.squeeze(logits, [1, 2], name='SpatialSqueeze')
-    end_points['Logits'] = logits
-    if prediction_fn:
-      end_points['Predictions'] = prediction_fn(logits, scope='Predictions')
-  return logits, end_points
+      # A fixed 7 x 7 pool (smaller for small inputs) named 'AvgPool_1a'
+      # whatever its size, and no 'PreLogits'.
+      net = classifier_heads.conv_logits(
+          net, end_points, num_classes, [7, 7], global_pool=global_pool,
+          dropout_keep_prob=dropout_keep_prob,
+          spatial_squeeze=spatial_squeeze, pool_scope='AvgPool_1a',
+          pre_logits=False)
+    if num_classes and prediction_fn:
+      end_points['Predictions'] = prediction_fn(net, scope='Predictions')
+  return net, end_points
 
 
 mobilenet_v1.default_image_size = 224
@@ -266,21 +255,9 @@ mobilenet_v1_050 = wrapped_partial(mobilenet_v1, depth_multiplier=0.50)
 mobilenet_v1_025 = wrapped_partial(mobilenet_v1, depth_multiplier=0.25)
 
 
-def _reduced_kernel_size_for_small_input(input_tensor, kernel_size):
-  """Shrinks `kernel_size` to the input's spatial size when that is smaller.
-
-  Args:
-    input_tensor: a [batch, height, width, channels] tensor.
-    kernel_size: the desired [height, width].
-
-  Returns:
-    [min(height, kernel_size[0]), min(width, kernel_size[1])], or
-    `kernel_size` when the spatial size is unknown.
-  """
-  shape = input_tensor.get_shape().as_list()
-  if shape[1] is None or shape[2] is None:
-    return kernel_size
-  return [min(shape[1], kernel_size[0]), min(shape[2], kernel_size[1])]
+# The original's name for the helper, kept for code that imported it.
+_reduced_kernel_size_for_small_input = (
+    classifier_heads.reduced_kernel_size_for_small_input)
 
 
 def mobilenet_v1_arg_scope(
