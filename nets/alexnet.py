@@ -14,6 +14,7 @@ with `global_pool` one averaged vector.
 import tensorflow as tf
 
 import slim
+from nets import classifier_heads
 
 tf1 = tf.compat.v1
 
@@ -29,13 +30,8 @@ def alexnet_v2_arg_scope(weight_decay=0.0005):
   Returns:
     An arg_scope.
   """
-  with slim.arg_scope([slim.conv2d, slim.fully_connected],
-                      activation_fn=tf.nn.relu,
-                      biases_initializer=tf.constant_initializer(0.1),
-                      weights_regularizer=slim.l2_regularizer(weight_decay)):
-    with slim.arg_scope([slim.conv2d], padding='SAME'):
-      with slim.arg_scope([slim.max_pool2d], padding='VALID') as arg_sc:
-        return arg_sc
+  return classifier_heads.fc_conv_arg_scope(
+      weight_decay, tf.constant_initializer(0.1), max_pool_padding='VALID')
 
 
 def alexnet_v2(inputs,
@@ -89,27 +85,11 @@ def alexnet_v2(inputs,
           [slim.conv2d],
           weights_initializer=tf1.truncated_normal_initializer(0.0, 0.005),
           biases_initializer=tf.constant_initializer(0.1)):
-        net = slim.conv2d(net, 4096, [5, 5], padding='VALID', scope='fc6')
-        # 1 x 1 x 4096
-        net = slim.dropout(net, dropout_keep_prob, is_training=is_training,
-                           scope='dropout6')
-        net = slim.conv2d(net, 4096, [1, 1], scope='fc7')
-        end_points = slim.utils.convert_collection_to_dict(
-            end_points_collection)
-        if global_pool:
-          net = tf.reduce_mean(net, [1, 2], keepdims=True, name='global_pool')
-          end_points['global_pool'] = net
-        if num_classes:
-          net = slim.dropout(net, dropout_keep_prob, is_training=is_training,
-                             scope='dropout7')
-          net = slim.conv2d(net, num_classes, [1, 1], activation_fn=None,
-                            normalizer_fn=None,
-                            biases_initializer=tf.zeros_initializer(),
-                            scope='fc8')
-          if spatial_squeeze:
-            net = tf.squeeze(net, [1, 2], name='fc8/squeezed')
-          end_points[sc.name + '/fc8'] = net
-      return net, end_points
+        # fc6 -> 1 x 1 x 4096
+        return classifier_heads.fc_conv_classifier(
+            net, end_points_collection, sc.name, 4096, [5, 5], num_classes,
+            is_training, dropout_keep_prob, spatial_squeeze, global_pool,
+            biases_initializer=tf.zeros_initializer())
 
 
 alexnet_v2.default_image_size = 224

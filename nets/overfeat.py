@@ -15,6 +15,7 @@ with `global_pool` one averaged vector.
 import tensorflow as tf
 
 import slim
+from nets import classifier_heads
 
 tf1 = tf.compat.v1
 
@@ -30,13 +31,8 @@ def overfeat_arg_scope(weight_decay=0.0005):
   Returns:
     An arg_scope.
   """
-  with slim.arg_scope([slim.conv2d, slim.fully_connected],
-                      activation_fn=tf.nn.relu,
-                      weights_regularizer=slim.l2_regularizer(weight_decay),
-                      biases_initializer=tf.zeros_initializer()):
-    with slim.arg_scope([slim.conv2d], padding='SAME'):
-      with slim.arg_scope([slim.max_pool2d], padding='VALID') as arg_sc:
-        return arg_sc
+  return classifier_heads.fc_conv_arg_scope(
+      weight_decay, tf.zeros_initializer(), max_pool_padding='VALID')
 
 
 def overfeat(inputs,
@@ -91,27 +87,11 @@ def overfeat(inputs,
           [slim.conv2d],
           weights_initializer=tf1.truncated_normal_initializer(0.0, 0.005),
           biases_initializer=tf.constant_initializer(0.1)):
-        net = slim.conv2d(net, 3072, [6, 6], padding='VALID', scope='fc6')
-        # 1 x 1 x 3072
-        net = slim.dropout(net, dropout_keep_prob, is_training=is_training,
-                           scope='dropout6')
-        net = slim.conv2d(net, 4096, [1, 1], scope='fc7')
-        end_points = slim.utils.convert_collection_to_dict(
-            end_points_collection)
-        if global_pool:
-          net = tf.reduce_mean(net, [1, 2], keepdims=True, name='global_pool')
-          end_points['global_pool'] = net
-        if num_classes:
-          net = slim.dropout(net, dropout_keep_prob, is_training=is_training,
-                             scope='dropout7')
-          net = slim.conv2d(net, num_classes, [1, 1], activation_fn=None,
-                            normalizer_fn=None,
-                            biases_initializer=tf.zeros_initializer(),
-                            scope='fc8')
-          if spatial_squeeze:
-            net = tf.squeeze(net, [1, 2], name='fc8/squeezed')
-          end_points[sc.name + '/fc8'] = net
-      return net, end_points
+        # fc6 -> 1 x 1 x 3072
+        return classifier_heads.fc_conv_classifier(
+            net, end_points_collection, sc.name, 3072, [6, 6], num_classes,
+            is_training, dropout_keep_prob, spatial_squeeze, global_pool,
+            biases_initializer=tf.zeros_initializer())
 
 
 overfeat.default_image_size = 231

@@ -16,6 +16,7 @@ The published VGG checkpoints have 1000 classes (no background class).
 import tensorflow as tf
 
 import slim
+from nets import classifier_heads
 
 tf1 = tf.compat.v1
 
@@ -42,12 +43,8 @@ def vgg_arg_scope(weight_decay=0.0005):
   Returns:
     An arg_scope.
   """
-  with slim.arg_scope([slim.conv2d, slim.fully_connected],
-                      activation_fn=tf.nn.relu,
-                      weights_regularizer=slim.l2_regularizer(weight_decay),
-                      biases_initializer=tf.zeros_initializer()):
-    with slim.arg_scope([slim.conv2d], padding='SAME') as arg_sc:
-      return arg_sc
+  return classifier_heads.fc_conv_arg_scope(weight_decay,
+                                            tf.zeros_initializer())
 
 
 def vgg(inputs,
@@ -107,26 +104,11 @@ def vgg(inputs,
       # 7 x 7 x 512
 
       # The fully connected layers, as convolutions.
-      net = slim.conv2d(net, 4096, [7, 7], padding=fc_conv_padding,
-                        scope='fc6')
-      # 1 x 1 x 4096
-      net = slim.dropout(net, dropout_keep_prob, is_training=is_training,
-                         scope='dropout6')
-      net = slim.conv2d(net, 4096, [1, 1], scope='fc7')
-      end_points = slim.utils.convert_collection_to_dict(
-          end_points_collection)
-      if global_pool:
-        net = tf.reduce_mean(net, [1, 2], keepdims=True, name='global_pool')
-        end_points['global_pool'] = net
-      if num_classes:
-        net = slim.dropout(net, dropout_keep_prob, is_training=is_training,
-                           scope='dropout7')
-        net = slim.conv2d(net, num_classes, [1, 1], activation_fn=None,
-                          normalizer_fn=None, scope='fc8')
-        if spatial_squeeze:
-          net = tf.squeeze(net, [1, 2], name='fc8/squeezed')
-        end_points[sc.name + '/fc8'] = net
-      return net, end_points
+      # fc6 -> 1 x 1 x 4096
+      return classifier_heads.fc_conv_classifier(
+          net, end_points_collection, sc.name, 4096, [7, 7], num_classes,
+          is_training, dropout_keep_prob, spatial_squeeze, global_pool,
+          fc6_padding=fc_conv_padding)
 
 
 vgg.default_image_size = 224
