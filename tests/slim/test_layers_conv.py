@@ -5,6 +5,8 @@ import tensorflow as tf
 
 import slim
 from tests.slim import layers_reference as ref
+from tests.slim.layers_harness import run_initialized as _run
+from tests.slim.layers_harness import variable_names as _names
 
 tf1 = tf.compat.v1
 RNG = np.random.RandomState(0)
@@ -12,16 +14,6 @@ RNG = np.random.RandomState(0)
 
 def _rand(*shape):
   return RNG.uniform(-1, 1, shape).astype(np.float32)
-
-
-def _run(fetches, feed=None):
-  with tf1.Session() as sess:
-    sess.run(tf1.global_variables_initializer())
-    return sess.run(fetches, feed)
-
-
-def _names(collection=tf1.GraphKeys.GLOBAL_VARIABLES):
-  return [v.op.name for v in tf1.get_collection(collection)]
 
 
 # ------------------------------------------------------------ variables

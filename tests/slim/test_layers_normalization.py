@@ -4,6 +4,7 @@ import pytest
 import tensorflow as tf
 
 import slim
+from tests.slim.layers_harness import variable_names as _names
 
 tf1 = tf.compat.v1
 RNG = np.random.RandomState(1)
@@ -13,10 +14,6 @@ DECAY = 0.9
 
 def _rand(*shape, scale=1.0, shift=0.0):
   return (RNG.uniform(-1, 1, shape) * scale + shift).astype(np.float32)
-
-
-def _names(collection=tf1.GraphKeys.GLOBAL_VARIABLES):
-  return [v.op.name for v in tf1.get_collection(collection)]
 
 
 def _np_bn(x, mean, var, beta=0.0, gamma=1.0, eps=EPS):
