@@ -6,6 +6,7 @@ Impact of Residual Connections on Learning", http://arxiv.org/abs/1602.07261
 import tensorflow as tf
 
 import slim
+from nets import inception_utils
 from nets.inception_utils import build_stages, conv, max_pool
 
 tf1 = tf.compat.v1
@@ -289,29 +290,15 @@ def inception_resnet_v2(inputs, num_classes=1001, is_training=True,
 
       if create_aux_logits and num_classes:
         with tf1.variable_scope('AuxLogits'):
-          aux = end_points['PreAuxLogits']
-          # 17 x 17 x 1088; the checkpoint's name for this pool is a conv's.
-          aux = slim.avg_pool2d(aux, 5, stride=3, padding='VALID',
-                                scope='Conv2d_1a_3x3')
-          # 5 x 5 x 1088
-          aux = slim.conv2d(aux, 128, 1, scope='Conv2d_1b_1x1')
-          aux = slim.conv2d(aux, 768, aux.get_shape().as_list()[1:3],
-                            padding='VALID', scope='Conv2d_2a_5x5')
-          # 1 x 1 x 768
-          aux = slim.flatten(aux)
-          aux = slim.fully_connected(aux, num_classes, activation_fn=None,
-                                     scope='Logits')
-          end_points['AuxLogits'] = aux
+          # 17 x 17 x 1088; the checkpoint's name for the pool is a conv's.
+          end_points['AuxLogits'] = inception_utils.flat_aux_logits(
+              end_points['PreAuxLogits'], num_classes,
+              pool_scope='Conv2d_1a_3x3', conv_scope='Conv2d_2a_5x5',
+              logits_scope='Logits')
 
       with tf1.variable_scope('Logits'):
         # 8 x 8 x 1536
-        kernel_size = net.get_shape()[1:3]
-        if kernel_size.is_fully_defined():
-          net = slim.avg_pool2d(net, kernel_size.as_list(), padding='VALID',
-                                scope='AvgPool_1a_8x8')
-        else:
-          net = tf.reduce_mean(input_tensor=net, axis=[1, 2], keepdims=True,
-                               name='global_pool')
+        net = inception_utils.whole_map_avg_pool(net, 'AvgPool_1a_8x8')
         end_points['global_pool'] = net
         if not num_classes:
           return net, end_points

@@ -9,6 +9,8 @@ below replace the idioms the original repeated inline in every base network:
   times per network).
 * `conv`, `max_pool`, `avg_pool` make stages out of slim layers.
 * `depth_fn` is the `depth_multiplier` / `min_depth` channel rule.
+* `whole_map_avg_pool` and `flat_aux_logits` are the final pool and the
+  auxiliary classifier of Inception-v4 and Inception-ResNet-v2.
 * `reduced_kernel_size_for_small_input` shrinks a pooling kernel to fit the
   feature map (the original's `_reduced_kernel_size_for_small_input`; it
   lives in `classifier_heads` with the heads that use it).
@@ -22,7 +24,8 @@ tf1 = tf.compat.v1
 
 __all__ = ['inception_arg_scope', 'trunc_normal', 'depth_fn', 'build_stages',
            'conv', 'max_pool', 'avg_pool',
-           'reduced_kernel_size_for_small_input']
+           'reduced_kernel_size_for_small_input', 'whole_map_avg_pool',
+           'flat_aux_logits']
 
 
 def trunc_normal(stddev):
@@ -100,6 +103,58 @@ def avg_pool(kernel_size, **kwargs):
   """A stage applying slim.avg_pool2d(net, kernel_size, **kwargs)."""
   return lambda net, scope: slim.avg_pool2d(net, kernel_size, scope=scope,
                                             **kwargs)
+
+
+def whole_map_avg_pool(net, scope):
+  """Averages `net` over its whole feature map, down to 1 x 1.
+
+  Inception-v4's and Inception-ResNet-v2's final pool: a 'VALID'
+  `slim.avg_pool2d` named `scope` whose window is the map when its size is
+  known statically, else a mean named 'global_pool'.
+
+  Args:
+    net: a [batch, height, width, channels] tensor.
+    scope: the pool's scope.
+
+  Returns:
+    The [batch, 1, 1, channels] average.
+  """
+  kernel_size = net.get_shape()[1:3]
+  if kernel_size.is_fully_defined():
+    return slim.avg_pool2d(net, kernel_size.as_list(), padding='VALID',
+                           scope=scope)
+  return tf.reduce_mean(input_tensor=net, axis=[1, 2], keepdims=True,
+                        name='global_pool')
+
+
+def flat_aux_logits(net, num_classes, pool_scope, conv_scope, logits_scope):
+  """Inception-v4's and Inception-ResNet-v2's auxiliary classifier.
+
+  5x5/3 average pool > 1x1 conv to 128 ('Conv2d_1b_1x1') > a 'VALID' conv
+  to 768 over the remaining map > flatten > fully connected logits. Built
+  in the current variable scope; the checkpoints name three of its layers
+  differently in the two networks.
+
+  Args:
+    net: the auxiliary head's input (17 x 17 for a 299 input).
+    num_classes: the number of classes.
+    pool_scope: the average pool's scope.
+    conv_scope: the 768-channel conv's scope.
+    logits_scope: the fully connected layer's scope.
+
+  Returns:
+    The [batch, num_classes] auxiliary logits.
+  """
+  net = slim.avg_pool2d(net, [5, 5], stride=3, padding='VALID',
+                        scope=pool_scope)
+  # 5 x 5
+  net = slim.conv2d(net, 128, [1, 1], scope='Conv2d_1b_1x1')
+  net = slim.conv2d(net, 768, net.get_shape().as_list()[1:3],
+                    padding='VALID', scope=conv_scope)
+  # 1 x 1 x 768
+  net = slim.flatten(net)
+  return slim.fully_connected(net, num_classes, activation_fn=None,
+                              scope=logits_scope)
 
 
 def inception_arg_scope(

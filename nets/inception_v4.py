@@ -267,33 +267,15 @@ def inception_v4(inputs, num_classes=1001, is_training=True,
         if create_aux_logits and num_classes:
           with tf1.variable_scope('AuxLogits'):
             # 17 x 17 x 1024
-            aux_logits = end_points['Mixed_6h']
-            aux_logits = slim.avg_pool2d(aux_logits, [5, 5], stride=3,
-                                         padding='VALID',
-                                         scope='AvgPool_1a_5x5')
-            # 5 x 5 x 1024
-            aux_logits = slim.conv2d(aux_logits, 128, [1, 1],
-                                     scope='Conv2d_1b_1x1')
-            aux_logits = slim.conv2d(aux_logits, 768,
-                                     aux_logits.get_shape().as_list()[1:3],
-                                     padding='VALID', scope='Conv2d_2a')
-            # 1 x 1 x 768
-            aux_logits = slim.flatten(aux_logits)
-            aux_logits = slim.fully_connected(aux_logits, num_classes,
-                                              activation_fn=None,
-                                              scope='Aux_logits')
-            end_points['AuxLogits'] = aux_logits
+            end_points['AuxLogits'] = inception_utils.flat_aux_logits(
+                end_points['Mixed_6h'], num_classes,
+                pool_scope='AvgPool_1a_5x5', conv_scope='Conv2d_2a',
+                logits_scope='Aux_logits')
 
         # Final pooling and prediction
         with tf1.variable_scope('Logits'):
           # 8 x 8 x 1536
-          kernel_size = net.get_shape()[1:3]
-          if kernel_size.is_fully_defined():
-            net = slim.avg_pool2d(net, kernel_size.as_list(),
-                                  padding='VALID', scope='AvgPool_1a')
-          else:
-            net = tf.reduce_mean(input_tensor=net, axis=[1, 2],
-                                 keepdims=True, name='global_pool')
+          net = inception_utils.whole_map_avg_pool(net, 'AvgPool_1a')
           end_points['global_pool'] = net
           if not num_classes:
             return net, end_points
