@@ -72,15 +72,10 @@ def run(main, extra_user_errors=()):
 
 def check_checkpoint_fits(checkpoint_path, variables, what, advice):
   """Fails with one line unless the checkpoint holds every variable, shaped
-  as in the graph.
-
-  tf.compat.v1.train.Saver restores resource variables without comparing
-  shapes, so a checkpoint of another class count would load silently and
-  give wrong numbers or a deep runtime error later; a missing variable
-  would end in a NotFoundError traceback.
+  as in the graph (see `slim.variables.checkpoint_fit_problems`).
 
   Args:
-    checkpoint_path: a checkpoint prefix (or a directory: its latest).
+    checkpoint_path: a checkpoint prefix.
     variables: a list of variables, or {name in checkpoint: variable}.
     what: how the message starts, e.g. '--checkpoint_path=/x/model.ckpt-9'.
     advice: the sentence that ends the message (what to do).
@@ -88,22 +83,8 @@ def check_checkpoint_fits(checkpoint_path, variables, what, advice):
   Raises:
     UserError: naming the mismatched and missing variables.
   """
-  import tensorflow as tf  # pylint: disable=import-outside-toplevel
-  if not isinstance(variables, dict):
-    variables = {v.op.name: v for v in variables}
-  shapes = tf.train.load_checkpoint(checkpoint_path).get_variable_to_shape_map()
-  mismatched = [f'{name} (checkpoint {shapes[name]}, graph '
-                f'{variable.shape.as_list()})'
-                for name, variable in sorted(variables.items())
-                if name in shapes and shapes[name] != variable.shape.as_list()]
-  missing = sorted(name for name in variables if name not in shapes)
-  problems = []
-  if mismatched:
-    problems.append('shape mismatch for ' + ', '.join(mismatched))
-  if missing:
-    problems.append(f'{len(missing)} variable(s) missing: '
-                    + ', '.join(missing[:10])
-                    + (' ...' if len(missing) > 10 else ''))
+  from slim import variables as slim_variables  # pylint: disable=import-outside-toplevel
+  problems = slim_variables.checkpoint_fit_problems(checkpoint_path, variables)
   if problems:
     fail(f'{what} does not fit the model ({"; ".join(problems)}). {advice}')
 

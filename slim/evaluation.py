@@ -40,6 +40,8 @@ import time
 from absl import logging
 import tensorflow as tf
 
+from slim import variables
+
 tf1 = tf.compat.v1
 
 __all__ = [
@@ -263,6 +265,8 @@ def _build(logdir, summary_op, summary_op_feed_dict, variables_to_restore,
   if variables_to_restore is not None:
     saver = tf1.train.Saver(variables_to_restore)
   scaffold = tf1.train.Scaffold(saver=saver)
+  restored = (tf1.global_variables() if variables_to_restore is None
+              else variables_to_restore)
   base_hooks = []
   if initial_op is not None or init_fn is not None:
     base_hooks.append(
@@ -276,7 +280,15 @@ def _build(logdir, summary_op, summary_op_feed_dict, variables_to_restore,
           logdir, summary_op, summary_op_feed_dict, checkpoint_path))
     return checkpoint_hooks
 
-  return scaffold, hooks_for
+  def check_fits(checkpoint_path):
+    problems = variables.checkpoint_fit_problems(checkpoint_path, restored)
+    if problems:
+      raise ValueError(
+          f'Checkpoint {checkpoint_path} does not fit the model '
+          f'({"; ".join(problems)}); pass `variables_to_restore` to restore '
+          'only some variables.')
+
+  return scaffold, hooks_for, check_fits
 
 
 def evaluate_once(master, checkpoint_path, logdir, num_evals=1,
@@ -315,13 +327,15 @@ def evaluate_once(master, checkpoint_path, logdir, num_evals=1,
     The value of `final_op` (None if `final_op` is None).
 
   Raises:
-    ValueError: If the checkpoint does not exist or `num_evals` is invalid.
+    ValueError: If the checkpoint does not exist, does not fit the variables
+      (names the variables), or `num_evals` is invalid.
   """
   _check_num_evals(num_evals)
   checkpoint_path = _resolve_checkpoint(checkpoint_path)
-  scaffold, hooks_for = _build(logdir, summary_op, summary_op_feed_dict,
-                               variables_to_restore, initial_op,
-                               initial_op_feed_dict, None, hooks)
+  scaffold, hooks_for, check_fits = _build(
+      logdir, summary_op, summary_op_feed_dict, variables_to_restore,
+      initial_op, initial_op_feed_dict, None, hooks)
+  check_fits(checkpoint_path)
   return _evaluate(checkpoint_path, master, scaffold, num_evals, eval_op,
                    eval_op_feed_dict, final_op, final_op_feed_dict,
                    hooks_for(checkpoint_path), session_config, progress_fn)
@@ -372,21 +386,23 @@ def evaluation_loop(master, checkpoint_dir, logdir, num_evals=1,
     The value of `final_op` in the last evaluation (None if none ran).
 
   Raises:
-    ValueError: If `num_evals` or `max_number_of_evaluations` is invalid.
+    ValueError: If `num_evals` or `max_number_of_evaluations` is invalid, or
+      a checkpoint does not fit the variables (names the variables).
   """
   _check_num_evals(num_evals)
   if max_number_of_evaluations is not None and max_number_of_evaluations < 1:
     raise ValueError('`max_number_of_evaluations` must be None or >= 1; '
                      f'received {max_number_of_evaluations!r}.')
-  scaffold, hooks_for = _build(logdir, summary_op, summary_op_feed_dict,
-                               variables_to_restore, initial_op,
-                               initial_op_feed_dict, init_fn, hooks)
+  scaffold, hooks_for, check_fits = _build(
+      logdir, summary_op, summary_op_feed_dict, variables_to_restore,
+      initial_op, initial_op_feed_dict, init_fn, hooks)
   final_values = None
   num_evaluations = 0
   for checkpoint_path in checkpoints_iterator(
       checkpoint_dir, min_interval_secs=eval_interval_secs, timeout=timeout,
       timeout_fn=timeout_fn):
     try:
+      check_fits(checkpoint_path)
       final_values = _evaluate(
           checkpoint_path, master, scaffold, num_evals, eval_op,
           eval_op_feed_dict, final_op, final_op_feed_dict,

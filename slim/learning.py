@@ -696,6 +696,16 @@ class _TrainingLoop:
     restore_path = state.model_checkpoint_path if state else None
     if restore_path:
       logging.info('Resuming from %s (init_fn is not run).', restore_path)
+      # The saver may restore a subset, so only shapes are compared here.
+      problems = variables.checkpoint_fit_problems(
+          restore_path,
+          self.graph.get_collection(tf1.GraphKeys.GLOBAL_VARIABLES),
+          allow_missing=True)
+      if problems:
+        raise ValueError(
+            f'Cannot resume from {restore_path}: it does not fit the model '
+            f'({"; ".join(problems)}). Train in an empty logdir, or build '
+            'the model that wrote it.')
     sess = manager.prepare_session(
         self.master, init_op=self.init_op, saver=self.saver,
         checkpoint_filename_with_path=restore_path,

@@ -24,7 +24,8 @@ tf1 = tf.compat.v1
 __all__ = [
     'add_model_variable', 'assert_global_step', 'assert_or_get_global_step',
     'assign_from_checkpoint', 'assign_from_checkpoint_fn',
-    'assign_from_values', 'assign_from_values_fn', 'create_global_step',
+    'assign_from_values', 'assign_from_values_fn', 'checkpoint_fit_problems',
+    'create_global_step',
     'filter_variables', 'get_global_step', 'get_or_create_global_step',
     'get_local_variables', 'get_model_variables', 'get_trainable_variables',
     'get_unique_variable', 'get_variable_full_name', 'get_variables',
@@ -367,19 +368,17 @@ def _as_name_map(var_list):
   return name_map
 
 
-def _matching_checkpoint_vars(model_path, var_list, ignore_missing_vars,
-                              reshape_variables):
-  """{checkpoint name: variable} after checking names and shapes.
+def _compare_with_checkpoint(model_path, var_list, reshape_variables=False):
+  """Matches variables with a checkpoint's entries by name and shape.
 
-  Raises:
-    ValueError: naming every variable missing from the checkpoint (unless
-      ignored) and every shape mismatch, with a hint to exclude its scope.
+  Returns:
+    (matched, mismatched, missing): {checkpoint name: variable} of those that
+    fit; 'name (checkpoint [..], graph [..])' for each shape mismatch; the
+    names the checkpoint lacks.
   """
-  model_path = resolve_checkpoint_path(model_path)
-  reader = tf.train.load_checkpoint(model_path)
-  shapes = reader.get_variable_to_shape_map()
-  matched, missing, mismatched = {}, [], []
-  for ckpt_name, var in _as_name_map(var_list).items():
+  shapes = tf.train.load_checkpoint(model_path).get_variable_to_shape_map()
+  matched, mismatched, missing = {}, [], []
+  for ckpt_name, var in sorted(_as_name_map(var_list).items()):
     if ckpt_name not in shapes:
       missing.append(ckpt_name)
       continue
@@ -391,6 +390,51 @@ def _matching_checkpoint_vars(model_path, var_list, ignore_missing_vars,
                         f'graph {var_shape})')
       continue
     matched[ckpt_name] = var
+  return matched, mismatched, missing
+
+
+def _listed(names):
+  return ', '.join(names[:10]) + (' ...' if len(names) > 10 else '')
+
+
+def checkpoint_fit_problems(model_path, var_list, allow_missing=False):
+  """What keeps a checkpoint from restoring `var_list` exactly.
+
+  `tf.compat.v1.train.Saver` restores resource variables without comparing
+  shapes: a checkpoint of another class count loads silently and computes
+  garbage, and a missing variable ends in a NotFoundError deep in a session.
+  Callers check first and fail with the names.
+
+  Args:
+    model_path: a checkpoint prefix.
+    var_list: variables, or a dict {name in checkpoint: variable}.
+    allow_missing: only shape mismatches count (for savers that restore a
+      subset of the variables).
+
+  Returns:
+    A list of problems ('shape mismatch for ...', 'N variable(s) missing:
+    ...'), empty when the checkpoint fits.
+  """
+  _, mismatched, missing = _compare_with_checkpoint(model_path, var_list)
+  problems = []
+  if mismatched:
+    problems.append('shape mismatch for ' + ', '.join(mismatched))
+  if missing and not allow_missing:
+    problems.append(f'{len(missing)} variable(s) missing: {_listed(missing)}')
+  return problems
+
+
+def _matching_checkpoint_vars(model_path, var_list, ignore_missing_vars,
+                              reshape_variables):
+  """{checkpoint name: variable} after checking names and shapes.
+
+  Raises:
+    ValueError: naming every variable missing from the checkpoint (unless
+      ignored) and every shape mismatch, with a hint to exclude its scope.
+  """
+  model_path = resolve_checkpoint_path(model_path)
+  matched, mismatched, missing = _compare_with_checkpoint(
+      model_path, var_list, reshape_variables)
   if mismatched:
     scopes = sorted({name.split(' ')[0].rsplit('/', 1)[0]
                      for name in mismatched})
@@ -402,8 +446,7 @@ def _matching_checkpoint_vars(model_path, var_list, ignore_missing_vars,
     if not ignore_missing_vars:
       raise ValueError(
           f'Checkpoint {model_path} lacks {len(missing)} variable(s) of the '
-          f'model: {", ".join(missing[:10])}'
-          f'{" ..." if len(missing) > 10 else ""}. Exclude their scopes or '
+          f'model: {_listed(missing)}. Exclude their scopes or '
           'pass ignore_missing_vars=True (--ignore_missing_vars).')
     tf1.logging.warning('Variables not in checkpoint %s, left as '
                         'initialized: %s', model_path, ', '.join(missing))

@@ -139,6 +139,26 @@ def test_evaluate_once_argument_errors(tmp_path):
       evaluation.evaluate_once('', str(tmp_path), None, num_evals=-1)
 
 
+
+def test_checkpoint_of_other_shapes_is_refused_with_the_names(tmp_path):
+  # tf1's Saver would restore a [2, 1] w into the [3, 1] variable silently.
+  ckpt = write_checkpoint(str(tmp_path / 'train'), step=7,
+                          w=np.ones([2, 1], np.float32))
+  other = write_checkpoint(str(tmp_path / 'other'), step=7, name='v')
+  with tf.Graph().as_default():
+    update, value, _ = build_eval_graph()
+    with pytest.raises(ValueError, match=r'shape mismatch for w '
+                       r'\(checkpoint \[2, 1\], graph \[3, 1\]\)'):
+      evaluation.evaluate_once('', ckpt, None, eval_op=update,
+                               final_op=value)
+    with pytest.raises(ValueError, match=r'1 variable\(s\) missing: w'):
+      evaluation.evaluate_once('', other, None, eval_op=update,
+                               final_op=value)
+    with pytest.raises(ValueError, match='shape mismatch for w'):
+      evaluation.evaluation_loop('', str(tmp_path / 'train'), None,
+                                 eval_op=update, final_op=value,
+                                 max_number_of_evaluations=1)
+
 def test_evaluation_loop_single_evaluation(tmp_path):
   train_dir = str(tmp_path / 'train')
   write_checkpoint(train_dir, step=5)

@@ -289,6 +289,21 @@ def test_resume_at_number_of_steps_runs_no_extra_step(tmp_path):
   assert latest_step(logdir) == 2
 
 
+
+def test_resume_refuses_a_checkpoint_of_other_shapes(tmp_path):
+  logdir = str(tmp_path)
+  train_regression(logdir, 2)
+  with tf.Graph().as_default():
+    slim.variables.get_or_create_global_step()
+    w = slim.variables.model_variable('w', shape=[4, 1])
+    loss = tf.reduce_mean(tf.square(tf.matmul(tf.ones([2, 4]), w)))
+    train_op = learning.create_train_op(loss, sgd())
+    with pytest.raises(ValueError, match=r'Cannot resume from .*model.ckpt-2'
+                       r'.*shape mismatch for w \(checkpoint \[3, 1\], '
+                       r'graph \[4, 1\]\)'):
+      learning.train(train_op, logdir, number_of_steps=4)
+  assert latest_step(logdir) == 2
+
 def test_periodic_checkpoints_keep_the_five_newest(tmp_path):
   logdir = str(tmp_path)
   train_regression(logdir, 7, save_interval_secs=1e-9)
