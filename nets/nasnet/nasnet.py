@@ -334,10 +334,23 @@ def build_head(net, end_points, num_classes, hparams):
   return logits, end_points.end_points
 
 
-def _build_nasnet_base(images, normal_cell, reduction_cell, num_classes,
-                       hparams, is_training, stem_type, final_endpoint=None,
-                       current_step=None):
-  """Builds a NASNet: stem, normal and reduction cells, aux head, classifier.
+def build_nasnet_base(images, normal_cell, reduction_cell, num_classes,
+                      hparams, is_training, stem_type, final_endpoint=None,
+                      current_step=None):
+  """Builds a NASNet or PNASNet: stem, cells, aux head, classifier.
+
+  Args:
+    images: the [batch, height, width, 3] input (NCHW if the config says).
+    normal_cell: the normal cell.
+    reduction_cell: NASNet's reduction cell, built before the normal cell
+      at each reduction point (and as the ImageNet stem's cells); None for
+      PNASNet, whose normal cell strides there instead (and makes the stem).
+    num_classes: the number of classes; 0 or None for features.
+    hparams: the resolved config.
+    is_training: whether the auxiliary head is built.
+    stem_type: 'imagenet' or 'cifar'.
+    final_endpoint: the end point to stop at, or None.
+    current_step: the step for drop-path scheduling, or None.
 
   Returns:
     (logits or features, end_points).
@@ -349,7 +362,8 @@ def _build_nasnet_base(images, normal_cell, reduction_cell, num_classes,
   reduction_indices = nasnet_utils.calc_reduction_layers(
       hparams.num_cells, hparams.num_reduction_layers)
   if stem_type == 'imagenet':
-    net, cell_outputs = _imagenet_stem(images, hparams, reduction_cell,
+    net, cell_outputs = _imagenet_stem(images, hparams,
+                                       reduction_cell or normal_cell,
                                        current_step=current_step)
   elif stem_type == 'cifar':
     net, cell_outputs = _cifar_stem(images, hparams)
@@ -370,10 +384,13 @@ def _build_nasnet_base(images, normal_cell, reduction_cell, num_classes,
   activation_fn = _activation(hparams)
   prev_layer = None
   for cell_num in range(hparams.num_cells):
+    is_reduction = cell_num in reduction_indices
+    strided = is_reduction and reduction_cell is None
     if hparams.skip_reduction_layer_input:
       prev_layer = cell_outputs[-2]
-    if cell_num in reduction_indices:
+    if is_reduction:
       filter_scaling *= hparams.filter_scaling_rate
+    if is_reduction and not strided:
       reduction_num = reduction_indices.index(cell_num)
       net = reduction_cell(net, scope=f'reduction_cell_{reduction_num}',
                            filter_scaling=filter_scaling, stride=2,
@@ -383,10 +400,13 @@ def _build_nasnet_base(images, normal_cell, reduction_cell, num_classes,
         return net, end_points.end_points
       true_cell_num += 1
       cell_outputs.append(net)
-    if not hparams.skip_reduction_layer_input:
+    # As in the original PNASNet, a strided cell without
+    # skip_reduction_layer_input keeps the previous cell's prev_layer.
+    if not hparams.skip_reduction_layer_input and not strided:
       prev_layer = cell_outputs[-2]
     net = normal_cell(net, scope=f'cell_{cell_num}',
-                      filter_scaling=filter_scaling, stride=1,
+                      filter_scaling=filter_scaling,
+                      stride=2 if strided else 1,
                       prev_layer=prev_layer, cell_num=true_cell_num,
                       current_step=current_step)
     if end_points.add(f'Cell_{cell_num}', net):
@@ -493,7 +513,7 @@ def _nasnet(default_config, stem_type, default_image_size, name):
             config=None, current_step=None):
     def build_base(images, cells, hparams, current_step):
       normal_cell, reduction_cell = cells
-      return _build_nasnet_base(
+      return build_nasnet_base(
           images, normal_cell=normal_cell, reduction_cell=reduction_cell,
           num_classes=num_classes, hparams=hparams, is_training=is_training,
           stem_type=stem_type, final_endpoint=final_endpoint,

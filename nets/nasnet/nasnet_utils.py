@@ -25,7 +25,7 @@ tf1 = tf.compat.v1
 __all__ = [
     'calc_reduction_layers', 'get_channel_index', 'get_channel_dim',
     'global_avg_pool', 'factorized_reduction', 'drop_path',
-    'NasNetABaseCell', 'NasNetANormalCell', 'NasNetAReductionCell',
+    'NasNetABaseCell', 'FixedCell', 'NasNetANormalCell', 'NasNetAReductionCell',
 ]
 
 DATA_FORMAT_NCHW = 'NCHW'
@@ -534,47 +534,57 @@ def global_step_at_root():
     return slim.get_or_create_global_step()
 
 
-class NasNetANormalCell(NasNetABaseCell):
+class FixedCell(NasNetABaseCell):
+  """A cell whose tables are class attributes; subclasses only state them.
+
+  Attributes:
+    OPERATIONS: the 10 operation names (see `NasNetABaseCell`).
+    USED_HIDDENSTATES: the 7 used-hidden-state flags.
+    HIDDENSTATE_INDICES: the 10 hidden-state indices.
+  """
+
+  OPERATIONS = ()
+  USED_HIDDENSTATES = ()
+  HIDDENSTATE_INDICES = ()
+
+  def __init__(self, num_conv_filters, drop_path_keep_prob, total_num_cells,
+               total_training_steps, use_bounded_activation=False):
+    super().__init__(num_conv_filters, list(self.OPERATIONS),
+                     list(self.USED_HIDDENSTATES),
+                     list(self.HIDDENSTATE_INDICES), drop_path_keep_prob,
+                     total_num_cells, total_training_steps,
+                     use_bounded_activation)
+
+
+class NasNetANormalCell(FixedCell):
   """The NASNet-A normal cell."""
 
-  def __init__(self, num_conv_filters, drop_path_keep_prob, total_num_cells,
-               total_training_steps, use_bounded_activation=False):
-    operations = ['separable_5x5_2',
-                  'separable_3x3_2',
-                  'separable_5x5_2',
-                  'separable_3x3_2',
-                  'avg_pool_3x3',
-                  'none',
-                  'avg_pool_3x3',
-                  'avg_pool_3x3',
-                  'separable_3x3_2',
-                  'none']
-    used_hiddenstates = [1, 0, 0, 0, 0, 0, 0]
-    hiddenstate_indices = [0, 1, 1, 1, 0, 1, 1, 1, 0, 0]
-    super().__init__(num_conv_filters, operations, used_hiddenstates,
-                     hiddenstate_indices, drop_path_keep_prob,
-                     total_num_cells, total_training_steps,
-                     use_bounded_activation)
+  OPERATIONS = ('separable_5x5_2',
+                'separable_3x3_2',
+                'separable_5x5_2',
+                'separable_3x3_2',
+                'avg_pool_3x3',
+                'none',
+                'avg_pool_3x3',
+                'avg_pool_3x3',
+                'separable_3x3_2',
+                'none')
+  USED_HIDDENSTATES = (1, 0, 0, 0, 0, 0, 0)
+  HIDDENSTATE_INDICES = (0, 1, 1, 1, 0, 1, 1, 1, 0, 0)
 
 
-class NasNetAReductionCell(NasNetABaseCell):
+class NasNetAReductionCell(FixedCell):
   """The NASNet-A reduction cell."""
 
-  def __init__(self, num_conv_filters, drop_path_keep_prob, total_num_cells,
-               total_training_steps, use_bounded_activation=False):
-    operations = ['separable_5x5_2',
-                  'separable_7x7_2',
-                  'max_pool_3x3',
-                  'separable_7x7_2',
-                  'avg_pool_3x3',
-                  'separable_5x5_2',
-                  'none',
-                  'avg_pool_3x3',
-                  'separable_3x3_2',
-                  'max_pool_3x3']
-    used_hiddenstates = [1, 1, 1, 0, 0, 0, 0]
-    hiddenstate_indices = [0, 1, 0, 1, 0, 1, 3, 2, 2, 0]
-    super().__init__(num_conv_filters, operations, used_hiddenstates,
-                     hiddenstate_indices, drop_path_keep_prob,
-                     total_num_cells, total_training_steps,
-                     use_bounded_activation)
+  OPERATIONS = ('separable_5x5_2',
+                'separable_7x7_2',
+                'max_pool_3x3',
+                'separable_7x7_2',
+                'avg_pool_3x3',
+                'separable_5x5_2',
+                'none',
+                'avg_pool_3x3',
+                'separable_3x3_2',
+                'max_pool_3x3')
+  USED_HIDDENSTATES = (1, 1, 1, 0, 0, 0, 0)
+  HIDDENSTATE_INDICES = (0, 1, 0, 1, 0, 1, 3, 2, 2, 0)

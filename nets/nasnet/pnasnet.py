@@ -3,12 +3,11 @@
 Liu et al., "Progressive Neural Architecture Search",
 https://arxiv.org/abs/1712.00559.
 
-PNASNet reuses NASNet's stem, auxiliary head, classifier and cell machinery
-(`nasnet_utils.NasNetABaseCell`); it differs by its cell table and by
-striding its normal cell where NASNet inserts a reduction cell.
+PNASNet is built by NASNet's builder (`nasnet.build_nasnet_base`: stem,
+cell loop, auxiliary head, classifier) with NASNet's cell machinery
+(`nasnet_utils.FixedCell`); it differs by its cell table and by striding
+its normal cell where NASNet inserts a reduction cell.
 """
-import tensorflow as tf
-
 from nets.nasnet import nasnet
 from nets.nasnet import nasnet_utils
 
@@ -87,75 +86,15 @@ def pnasnet_mobile_arg_scope(weight_decay=4e-5, batch_norm_decay=0.9997,
                                         batch_norm_epsilon)
 
 
-class PNasNetNormalCell(nasnet_utils.NasNetABaseCell):
+class PNasNetNormalCell(nasnet_utils.FixedCell):
   """The PNASNet-5 cell (strided where the network reduces)."""
 
-  def __init__(self, num_conv_filters, drop_path_keep_prob, total_num_cells,
-               total_training_steps, use_bounded_activation=False):
-    operations = [
-        'separable_5x5_2', 'max_pool_3x3', 'separable_7x7_2', 'max_pool_3x3',
-        'separable_5x5_2', 'separable_3x3_2', 'separable_3x3_2',
-        'max_pool_3x3', 'separable_3x3_2', 'none'
-    ]
-    used_hiddenstates = [1, 1, 0, 0, 0, 0, 0]
-    hiddenstate_indices = [1, 1, 0, 0, 0, 0, 4, 0, 1, 0]
-    super().__init__(num_conv_filters, operations, used_hiddenstates,
-                     hiddenstate_indices, drop_path_keep_prob,
-                     total_num_cells, total_training_steps,
-                     use_bounded_activation)
-
-
-def _build_pnasnet_base(images, normal_cell, num_classes, hparams,
-                        is_training, final_endpoint=None, current_step=None):
-  """Builds a PNASNet: the ImageNet stem, strided cells, heads.
-
-  Returns:
-    (logits or features, end_points).
-  """
-  end_points = nasnet.EndPoints(final_endpoint)
-  reduction_indices = nasnet_utils.calc_reduction_layers(
-      hparams.num_cells, hparams.num_reduction_layers)
-  # pylint: disable=protected-access
-  net, cell_outputs = nasnet._imagenet_stem(images, hparams, normal_cell,
-                                            current_step=current_step)
-  # pylint: enable=protected-access
-  if end_points.add('Stem', net):
-    return net, end_points.end_points
-
-  # The auxiliary head follows the cell before the second reduction.
-  aux_head_cell_idxes = []
-  if len(reduction_indices) >= 2:
-    aux_head_cell_idxes.append(reduction_indices[1] - 1)
-
-  filter_scaling = 1.0
-  # true_cell_num counts the two stem cells too (for drop path).
-  true_cell_num = 2
-  activation_fn = tf.nn.relu6 if hparams.use_bounded_activation else tf.nn.relu
-  prev_layer = None
-  for cell_num in range(hparams.num_cells):
-    is_reduction = cell_num in reduction_indices
-    stride = 2 if is_reduction else 1
-    if is_reduction:
-      filter_scaling *= hparams.filter_scaling_rate
-    if hparams.skip_reduction_layer_input or not is_reduction:
-      prev_layer = cell_outputs[-2]
-    net = normal_cell(net, scope=f'cell_{cell_num}',
-                      filter_scaling=filter_scaling, stride=stride,
-                      prev_layer=prev_layer, cell_num=true_cell_num,
-                      current_step=current_step)
-    if end_points.add(f'Cell_{cell_num}', net):
-      return net, end_points.end_points
-    true_cell_num += 1
-    cell_outputs.append(net)
-    if (hparams.use_aux_head and cell_num in aux_head_cell_idxes and
-        num_classes and is_training):
-      aux_net = activation_fn(net)
-      # pylint: disable=protected-access
-      nasnet._build_aux_head(aux_net, end_points.end_points, num_classes,
-                             hparams, scope=f'aux_{cell_num}')
-      # pylint: enable=protected-access
-
-  return nasnet.build_head(net, end_points, num_classes, hparams)
+  OPERATIONS = (
+      'separable_5x5_2', 'max_pool_3x3', 'separable_7x7_2', 'max_pool_3x3',
+      'separable_5x5_2', 'separable_3x3_2', 'separable_3x3_2',
+      'max_pool_3x3', 'separable_3x3_2', 'none')
+  USED_HIDDENSTATES = (1, 1, 0, 0, 0, 0, 0)
+  HIDDENSTATE_INDICES = (1, 1, 0, 0, 0, 0, 4, 0, 1, 0)
 
 
 def _pnasnet_cells(hparams, total_num_cells):
@@ -171,10 +110,11 @@ def _pnasnet(default_config, default_image_size, name):
   def build(images, num_classes, is_training=True, final_endpoint=None,
             config=None, current_step=None):
     def build_base(images, normal_cell, hparams, current_step):
-      return _build_pnasnet_base(
-          images, normal_cell=normal_cell, num_classes=num_classes,
-          hparams=hparams, is_training=is_training,
-          final_endpoint=final_endpoint, current_step=current_step)
+      return nasnet.build_nasnet_base(
+          images, normal_cell=normal_cell, reduction_cell=None,
+          num_classes=num_classes, hparams=hparams, is_training=is_training,
+          stem_type='imagenet', final_endpoint=final_endpoint,
+          current_step=current_step)
     # PNASNet has no separate reduction cells: the total is the normal
     # cells plus the two stem cells.
     return nasnet.build_network(
