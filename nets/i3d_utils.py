@@ -198,25 +198,24 @@ def inception_block_v1_3d(inputs,
   def gate(net, gate_scope):
     return self_gating_fn(net, scope=gate_scope) if use_gating else net
 
+  def tower(num_outputs_0a, num_outputs_0b):
+    """Branches 1 and 2: 1x1x1 conv > tx3x3 conv > gate."""
+    net = slim.conv3d(inputs, num_outputs_0a, [1, 1, 1],
+                      scope='Conv2d_0a_1x1')
+    net = conv3d_spatiotemporal(net, num_outputs_0b,
+                                [temporal_kernel_size, 3, 3],
+                                scope='Conv2d_0b_3x3')
+    return gate(net, 'Conv2d_0b_3x3')
+
   with tf1.variable_scope(scope):
     with tf1.variable_scope('Branch_0'):
       branch_0 = slim.conv3d(inputs, num_outputs_0_0a, [1, 1, 1],
                              scope='Conv2d_0a_1x1')
       branch_0 = gate(branch_0, 'Conv2d_0a_1x1')
     with tf1.variable_scope('Branch_1'):
-      branch_1 = slim.conv3d(inputs, num_outputs_1_0a, [1, 1, 1],
-                             scope='Conv2d_0a_1x1')
-      branch_1 = conv3d_spatiotemporal(
-          branch_1, num_outputs_1_0b, [temporal_kernel_size, 3, 3],
-          scope='Conv2d_0b_3x3')
-      branch_1 = gate(branch_1, 'Conv2d_0b_3x3')
+      branch_1 = tower(num_outputs_1_0a, num_outputs_1_0b)
     with tf1.variable_scope('Branch_2'):
-      branch_2 = slim.conv3d(inputs, num_outputs_2_0a, [1, 1, 1],
-                             scope='Conv2d_0a_1x1')
-      branch_2 = conv3d_spatiotemporal(
-          branch_2, num_outputs_2_0b, [temporal_kernel_size, 3, 3],
-          scope='Conv2d_0b_3x3')
-      branch_2 = gate(branch_2, 'Conv2d_0b_3x3')
+      branch_2 = tower(num_outputs_2_0a, num_outputs_2_0b)
     with tf1.variable_scope('Branch_3'):
       branch_3 = slim.max_pool3d(inputs, [3, 3, 3], scope='MaxPool_0a_3x3')
       branch_3 = slim.conv3d(branch_3, num_outputs_3_0b, [1, 1, 1],
