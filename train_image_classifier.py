@@ -11,10 +11,12 @@ Every flag of the original script is here with its default and meaning
 (compat/upstream_flags.md). Fine-tuning is --checkpoint_path with
 --checkpoint_exclude_scopes / --trainable_scopes / --ignore_missing_vars.
 Training resumes from the latest checkpoint in --train_dir and stops at
-exactly --max_number_of_steps; SIGINT/SIGTERM write a checkpoint first.
+exactly --max_number_of_steps; SIGINT/SIGTERM write a checkpoint first and
+exit with status 130/143, so `train && eval` does not go on.
 The resolved flags are written to <train_dir>/train_flags.json.
 """
 import os
+import sys
 
 from absl import flags
 from absl import logging
@@ -375,7 +377,12 @@ def main(argv):
   cli.ensure_writable_dir(FLAGS.train_dir, '--train_dir')
   cli.write_json_atomic(os.path.join(FLAGS.train_dir, FLAGS_FILENAME),
                         cli.module_flag_values(__name__))
-  loss = train(FLAGS)
+  with cli.noting_stop_signals() as signals:
+    loss = train(FLAGS)
+  if signals:
+    logging.info('Stopped by signal %d with a checkpoint in %s; run the same '
+                 'command again to resume.', signals[0], FLAGS.train_dir)
+    sys.exit(128 + signals[0])
   if loss is not None:
     logging.info('Finished training. Final loss: %.4f', loss)
 

@@ -8,6 +8,7 @@ Anything else is a bug and keeps its traceback.
 import contextlib
 import json
 import os
+import signal
 import sys
 import tempfile
 
@@ -42,6 +43,40 @@ def user_input(what=None):
 def fail(message):
   """Raises a UserError with `message`."""
   raise UserError(message)
+
+
+@contextlib.contextmanager
+def noting_stop_signals():
+  """Records SIGINT and SIGTERM received inside, for the exit status.
+
+  `slim.learning.train` stops gracefully on both (checkpoint, then return),
+  so a script would otherwise exit 0 and `train && eval` would go on to
+  evaluate an interrupted run. Inside, SIGINT still raises
+  KeyboardInterrupt as Python's default handler does, and slim.learning's
+  SIGTERM handler calls this one after flagging its stop.
+
+  Yields:
+    The list of signal numbers received (empty if none); exit with
+    128 + the first, as a shell reports a process a signal ended.
+  """
+  received = []
+
+  def on_sigint(signum, frame):
+    del frame
+    received.append(signum)
+    raise KeyboardInterrupt
+
+  def on_sigterm(signum, frame):
+    del frame
+    received.append(signum)
+
+  previous = {signal.SIGINT: signal.signal(signal.SIGINT, on_sigint),
+              signal.SIGTERM: signal.signal(signal.SIGTERM, on_sigterm)}
+  try:
+    yield received
+  finally:
+    for signum, handler in previous.items():
+      signal.signal(signum, handler)
 
 
 # The one line for a --quantize flag (tf.contrib.quantize is gone).

@@ -443,10 +443,11 @@ class _StopSignal:
     return self
 
   def _handle(self, signum, frame):
-    del frame
     logging.info('Received signal %d: stopping after the current step.',
                  signum)
     self.event.set()
+    if callable(self._previous):  # A caller's handler still hears of it.
+      self._previous(signum, frame)
 
   def __exit__(self, *exc_info):
     if self._installed:

@@ -531,7 +531,8 @@ def test_signal_writes_a_checkpoint_at_the_step_reached(data, tmp_path,
     if process.poll() is None:
       process.kill()
       process.wait()
-  assert process.returncode in (0, 128 + signum), output
+  assert process.returncode == 128 + signum, output
+  assert 'run the same command again to resume' in output, output
   assert 'Traceback' not in output, output
   logged = [int(s) for s in re.findall(r'global step (\d+): loss', output)]
   step = h.checkpoint_step(train_dir)

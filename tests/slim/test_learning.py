@@ -347,6 +347,23 @@ def test_sigterm_stops_and_checkpoints_current_step(tmp_path):
   assert signal.getsignal(signal.SIGTERM) is previous
 
 
+
+def test_sigterm_still_reaches_the_callers_handler(tmp_path):
+  heard = []
+  previous = signal.signal(signal.SIGTERM,
+                           lambda signum, frame: heard.append(signum))
+  try:
+    def callback(step, loss, secs):
+      del loss, secs
+      if step == 2:
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    train_regression(str(tmp_path), 100, step_callback=callback)
+  finally:
+    signal.signal(signal.SIGTERM, previous)
+  assert heard == [signal.SIGTERM]
+  assert latest_step(str(tmp_path)) == 2
+
 def test_should_stop_fn_and_keyboard_interrupt_checkpoint(tmp_path):
   steps = []
   logdir = str(tmp_path / 'stop_fn')
