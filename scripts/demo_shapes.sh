@@ -2,7 +2,7 @@
 # The embedded end-to-end demo, no network needed (make demo):
 #   shapes dataset -> train CifarNet -> evaluate -> export -> freeze -> classify.
 #
-# Runtime: about 2-3 minutes on 2 CPU cores.
+# Runtime: about a minute on 2 CPU cores.
 # Expected: "Accuracy: 0.9x" (5 classes, chance is 0.2) and label_image
 # printing the right shape first with a score near 1.
 #
