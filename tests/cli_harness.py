@@ -31,7 +31,8 @@ NUM_CLASSES = 5  # The shapes dataset: circle, square, triangle, cross, diamond.
 SCRIPTS = ('train_image_classifier', 'eval_image_classifier',
            'export_inference_graph', 'tools.freeze_graph',
            'tools.label_image', 'tools.summarize_graph', 'tools.dump_images',
-           'tools.export_saved_model', 'download_and_convert_data')
+           'tools.export_saved_model', 'tools.download_checkpoint',
+           'download_and_convert_data')
 
 _DEFAULTS = {}
 
