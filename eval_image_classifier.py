@@ -158,14 +158,6 @@ def evaluate(values, checkpoint_path):
           progress_fn=lambda done, total: bar.update(1))
     except tf.errors.DataLossError as e:
       inputs.fail_unreadable(e, provider.data_files)
-    except tf.errors.InvalidArgumentError as e:
-      if 'Assign requires shapes' not in e.message and (
-          'shape' not in e.message or 'restore' not in e.message.lower()):
-        raise
-      cli.fail(f'--checkpoint_path={checkpoint_path} does not fit '
-               f'--model_name={values.model_name} with this dataset\'s '
-               'classes (check --labels_offset and --dataset_name): '
-               f'{e.message.splitlines()[0]}')
     finally:
       bar.close()
   result = {name: float(value) for name, value in metrics.items()}
