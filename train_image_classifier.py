@@ -14,15 +14,30 @@ Training resumes from the latest checkpoint in --train_dir and stops at
 exactly --max_number_of_steps; SIGINT/SIGTERM write a checkpoint first and
 exit with status 130/143, so `train && eval` does not go on.
 The resolved flags are written to <train_dir>/train_flags.json.
+
+Several machines: start the same command on each, with the cluster given
+as --ps_hosts/--worker_hosts/--job_name/--task or as TF_CONFIG
+(deployment/cluster.py). Parameter servers serve until every worker has
+finished; worker task 0 is the chief (it initializes or restores, and alone
+writes checkpoints and summaries). --sync_replicas aggregates
+--replicas_to_aggregate gradients per update; otherwise workers update
+asynchronously, and the global step still stops at exactly
+--max_number_of_steps.
 """
+import collections
+import contextlib
+import dataclasses
 import os
+import signal
 import sys
+import threading
 
 from absl import flags
 from absl import logging
 import tensorflow as tf
 
 import slim
+from deployment import cluster as cluster_lib
 from deployment import model_deploy
 from image_classifier import cli
 from image_classifier import inputs
@@ -33,7 +48,8 @@ tf1 = tf.compat.v1
 
 # ---------------------------------------------------------------- deployment
 flags.DEFINE_string('master', '', 'The address of the TensorFlow master to '
-                    'use ("" runs in-process).')
+                    'use ("" runs in-process, or on the server the cluster '
+                    'flags start).')
 flags.DEFINE_string('train_dir', '/tmp/tfmodel/',
                     'Directory where checkpoints and event logs are written.')
 flags.DEFINE_float('warmup_epochs', 0, 'Linearly warm up the learning rate '
@@ -41,9 +57,11 @@ flags.DEFINE_float('warmup_epochs', 0, 'Linearly warm up the learning rate '
 flags.DEFINE_integer('num_clones', 1, 'Number of model clones to deploy '
                      '(one per GPU; several on the CPU with --clone_on_cpu).')
 flags.DEFINE_boolean('clone_on_cpu', False, 'Use CPUs to deploy clones.')
-flags.DEFINE_integer('worker_replicas', 1, 'Number of worker replicas.')
+flags.DEFINE_integer('worker_replicas', 1, 'Number of worker replicas '
+                     '(with a cluster: its number of workers).')
 flags.DEFINE_integer('num_ps_tasks', 0, 'Number of parameter servers; 0 '
-                     'keeps variables on the worker.')
+                     'keeps variables on the worker (with a cluster: its '
+                     'number of ps tasks).')
 flags.DEFINE_integer('num_readers', 4, 'Number of TFRecord files read in '
                      'parallel.')
 flags.DEFINE_integer('num_preprocessing_threads', 4,
@@ -55,7 +73,18 @@ flags.DEFINE_integer('save_summaries_secs', 600,
 flags.DEFINE_integer('save_interval_secs', 600,
                      'How often (in seconds) the model is checkpointed.')
 flags.DEFINE_integer('task', 0, 'Task id of the replica running the '
-                     'training.')
+                     'training (with --job_name: the index in that job).')
+flags.DEFINE_string('ps_hosts', '', 'Cluster: comma-separated host:port of '
+                    'the parameter servers (new).')
+flags.DEFINE_string('worker_hosts', '', 'Cluster: comma-separated host:port '
+                    'of the workers; task 0 is the chief (new).')
+flags.DEFINE_string('job_name', None, 'Cluster: this process\'s job, ps or '
+                    'worker. Without the host flags, the cluster is read from '
+                    'the TF_CONFIG environment variable (new).')
+flags.DEFINE_integer('cluster_startup_timeout_secs', 300, 'Cluster: seconds '
+                     'to wait for the parameter servers (and, on the other '
+                     'workers, for the chief to initialize the model) '
+                     'before giving up (new).')
 
 # ----------------------------------------------------------------- optimizer
 flags.DEFINE_float('weight_decay', 0.00004,
@@ -96,7 +125,8 @@ flags.DEFINE_float('learning_rate_decay_factor', 0.94,
 flags.DEFINE_float('num_epochs_per_decay', 2.0,
                    'Number of epochs after which the learning rate decays.')
 flags.DEFINE_bool('sync_replicas', False, 'Whether to use the '
-                  'SyncReplicasOptimizer (not supported yet).')
+                  'SyncReplicasOptimizer: each update aggregates '
+                  '--replicas_to_aggregate gradients.')
 flags.DEFINE_integer('replicas_to_aggregate', 1, 'The number of gradients to '
                      'collect before updating params.')
 flags.DEFINE_float('moving_average_decay', None, 'The decay of the moving '
@@ -151,19 +181,99 @@ def _split_scopes(value):
 
 def check_unsupported(values):
   """Fails with one line for a machinery flag set to what is not built yet."""
-  if values.worker_replicas > 1 or values.num_ps_tasks > 0:
-    cli.fail('--worker_replicas > 1 and --num_ps_tasks > 0 (multi-machine '
-             'training) are not supported yet; train on one machine with '
-             '--num_clones instead.')
-  if values.sync_replicas:
-    cli.fail('--sync_replicas is not supported yet (it needs '
-             '--worker_replicas > 1).')
-  if values.task != 0:
-    cli.fail(f'--task={values.task} needs --worker_replicas > 1, which is '
-             'not supported yet.')
   if values.quantize_delay >= 0:
     cli.fail('--quantize_delay: quantization-aware training is not supported '
              'yet (tf.contrib.quantize no longer exists).')
+
+
+@dataclasses.dataclass(frozen=True)
+class Deployment:
+  """Where this process trains: in-process, on --master, or in a cluster.
+
+  Attributes:
+    cluster: a deployment.cluster.Cluster, or None without one.
+    master: the session target ('' in-process; a cluster's is set once its
+      server runs).
+    num_replicas, num_ps_tasks, replica_id: as model_deploy takes them.
+  """
+  cluster: object
+  master: str
+  num_replicas: int
+  num_ps_tasks: int
+  replica_id: int
+
+  @property
+  def is_chief(self):
+    return self.replica_id == 0
+
+  @property
+  def distributed(self):
+    return self.num_replicas > 1 or self.num_ps_tasks > 0
+
+  def config(self, values):
+    """The model_deploy.DeploymentConfig of this process."""
+    placement = {}
+    if self.cluster is not None:
+      placement = dict(worker_job_name=self.cluster.job_name,
+                       worker_task=self.cluster.task)
+    with cli.user_input('--num_clones'):
+      return model_deploy.DeploymentConfig(
+          num_clones=values.num_clones, clone_on_cpu=values.clone_on_cpu,
+          replica_id=self.replica_id, num_replicas=self.num_replicas,
+          num_ps_tasks=self.num_ps_tasks, **placement)
+
+  def session_config(self):
+    if self.cluster is not None:
+      return self.cluster.session_config(allow_soft_placement=True)
+    return tf1.ConfigProto(allow_soft_placement=True)
+
+
+# Flags a cluster decides, with their defaults: a value other than the
+# default must agree with the cluster.
+_CLUSTER_DECIDES = {'worker_replicas': 1, 'num_ps_tasks': 0}
+
+
+def resolve_deployment(values, given=None):
+  """The Deployment that the flags (or TF_CONFIG) ask for.
+
+  Args:
+    values: the flag values.
+    given: names of the flags given on the command line; None treats a
+      non-default value as given.
+
+  Raises:
+    cli.UserError: for a malformed or inconsistent cluster description.
+  """
+  with cli.user_input():
+    cluster = cluster_lib.from_flags(
+        values.ps_hosts, values.worker_hosts, values.job_name, values.task,
+        os.environ.get('TF_CONFIG'))
+  if cluster is None:
+    if (values.worker_replicas > 1 or values.num_ps_tasks > 0
+        or values.task != 0) and not values.master:
+      cli.fail('--worker_replicas, --num_ps_tasks and --task describe a '
+               'cluster: give --ps_hosts, --worker_hosts and --job_name (or '
+               'set TF_CONFIG), or --master=grpc://... of a server you '
+               'started.')
+    if not 0 <= values.task < values.worker_replicas:
+      cli.fail(f'--task={values.task} must be between 0 and '
+               f'--worker_replicas - 1 ({values.worker_replicas - 1}).')
+    return Deployment(None, values.master, values.worker_replicas,
+                      values.num_ps_tasks, values.task)
+  if values.master:
+    cli.fail(f'--master={values.master} cannot be combined with a cluster '
+             '(--ps_hosts/--worker_hosts or TF_CONFIG): this process starts '
+             'its own server.')
+  actual = {'worker_replicas': cluster.num_replicas,
+            'num_ps_tasks': cluster.num_ps}
+  for name, default in _CLUSTER_DECIDES.items():
+    value = getattr(values, name)
+    explicit = (name in given) if given is not None else value != default
+    if explicit and value != actual[name]:
+      cli.fail(f'--{name}={value} disagrees with the cluster, which has '
+               f'{actual[name]}; leave it out (the cluster decides it).')
+  return Deployment(cluster, '', cluster.num_replicas, cluster.num_ps,
+                    cluster.replica_id)
 
 
 def variables_to_train(trainable_scopes):
@@ -228,25 +338,65 @@ def _activation_summaries(end_points):
   return summaries
 
 
-def build_training_graph(values):
+TrainingGraph = collections.namedtuple('TrainingGraph', [
+    'train_tensor', 'summary_op', 'init_fn', 'data_files', 'global_step',
+    'sync_optimizer', 'done_ops'])
+TrainingGraph.__doc__ = """What train() runs: the train op, the summary op,
+the fine-tuning init_fn (or None), the record files read, the global step,
+the SyncReplicasOptimizer (or None) and the ops that tell the parameter
+servers this worker finished ([] without a cluster)."""
+
+
+def _apply_gradients(optimizer, grads_and_vars, global_step, checked_loss,
+                     learning_rate, step_limit):
+  """The update op, gated on a finite loss.
+
+  With `step_limit` (asynchronous replicas), the step is claimed before the
+  update with an atomic count_up_to on the global step: a replica that
+  finds the limit reached gets OutOfRangeError (which ends training) and
+  applies nothing, so the global step stops at exactly the limit however
+  many workers race for the last step. The learning rate is read before
+  the claim, so the update uses the same rate as without it.
+  """
+  # A NaN/Inf loss stops the step before any weight is updated, so the
+  # last checkpoint stays good.
+  with tf.control_dependencies([checked_loss]):
+    if step_limit is None:
+      return optimizer.apply_gradients(grads_and_vars,
+                                       global_step=global_step)
+    with tf.control_dependencies([learning_rate]):
+      claim = tf.raw_ops.ResourceCountUpTo(
+          resource=global_step.handle, limit=step_limit,
+          T=global_step.dtype.base_dtype)
+  with tf.control_dependencies([claim]):
+    return optimizer.apply_gradients(grads_and_vars)
+
+
+def build_training_graph(values, deployment=None):
   """Builds the training graph from flag values.
 
+  Args:
+    values: the flag values.
+    deployment: a Deployment; default: resolved from `values`.
+
   Returns:
-    (train_tensor, summary_op, init_fn, data_files).
+    A TrainingGraph.
   """
+  if deployment is None:
+    deployment = resolve_deployment(values)
   network.check_image_model(values.model_name,
                             'train_image_classifier.py trains image models.')
   with cli.user_input('--optimizer'):
     optimization.check_optimizer_name(values.optimizer)
   with cli.user_input('--learning_rate_decay_type'):
     optimization.check_schedule_name(values.learning_rate_decay_type)
+  if values.sync_replicas and values.replicas_to_aggregate < 1:
+    cli.fail('--replicas_to_aggregate must be at least 1; got '
+             f'{values.replicas_to_aggregate}.')
   if values.seed is not None:
     tf1.set_random_seed(values.seed)
 
-  config = model_deploy.DeploymentConfig(
-      num_clones=values.num_clones, clone_on_cpu=values.clone_on_cpu,
-      replica_id=values.task, num_replicas=values.worker_replicas,
-      num_ps_tasks=values.num_ps_tasks)
+  config = deployment.config(values)
   with tf1.device(config.variables_device()):
     global_step = slim.create_global_step()
 
@@ -255,9 +405,13 @@ def build_training_graph(values):
                                weight_decay=values.weight_decay)
 
   with tf1.device(config.inputs_device()):
+    # Each replica shuffles its own way (with --seed, reproducibly).
+    seed = values.seed
+    if seed is not None and deployment.replica_id:
+      seed += deployment.replica_id
     with cli.user_input('--dataset_dir'):
       provider = inputs.train_provider(model.dataset, values.num_readers,
-                                       values.batch_size, seed=values.seed)
+                                       values.batch_size, seed=seed)
     batches = inputs.batched(
         provider, model.preprocessing_fn, model.image_size, values.batch_size,
         labels_offset=values.labels_offset,
@@ -292,13 +446,28 @@ def build_training_graph(values):
             values.learning_rate, values.end_learning_rate,
             values.learning_rate_decay_factor, values.num_epochs_per_decay,
             values.warmup_epochs),
-        model.dataset.num_samples, values.batch_size, global_step)
+        model.dataset.num_samples, values.batch_size, global_step,
+        replicas_to_aggregate=(values.replicas_to_aggregate
+                               if values.sync_replicas else 1))
     optimizer = optimization.configure_optimizer(
         values.optimizer, learning_rate,
         optimization.OptimizerParams(*[
             getattr(values, name)
             for name in optimization.OptimizerParams._fields]))
     summaries.add(tf1.summary.scalar('learning_rate', learning_rate))
+
+  sync_optimizer = None
+  if values.sync_replicas:
+    # The chief's queue runner aggregates the gradients, applies them and
+    # updates the moving averages, once per global step.
+    optimizer = sync_optimizer = tf1.train.SyncReplicasOptimizer(
+        optimizer, replicas_to_aggregate=values.replicas_to_aggregate,
+        total_num_replicas=deployment.num_replicas,
+        variable_averages=moving_average,
+        variables_to_average=(slim.get_model_variables()
+                              if moving_average is not None else None))
+  elif moving_average is not None:
+    update_ops.append(moving_average.apply(slim.get_model_variables()))
 
   total_loss, clones_gradients = model_deploy.optimize_clones(
       clones, optimizer,
@@ -307,16 +476,13 @@ def build_training_graph(values):
   if values.summarize_gradients:
     summaries |= set(slim.learning.add_gradients_summaries(clones_gradients))
 
-  # A NaN/Inf loss stops the step before any weight is updated, so the
-  # last checkpoint stays good.
   checked_loss = tf.debugging.check_numerics(total_loss,
                                              'LossTensor is inf or nan')
-  with tf.control_dependencies([checked_loss]):
-    grad_updates = optimizer.apply_gradients(clones_gradients,
-                                             global_step=global_step)
-  update_ops.append(grad_updates)
-  if moving_average is not None:
-    update_ops.append(moving_average.apply(slim.get_model_variables()))
+  exact_stop = (deployment.distributed and not values.sync_replicas
+                and values.max_number_of_steps)
+  update_ops.append(_apply_gradients(
+      optimizer, clones_gradients, global_step, checked_loss, learning_rate,
+      values.max_number_of_steps if exact_stop else None))
   with tf.control_dependencies([tf.group(*update_ops)]):
     train_tensor = tf.identity(checked_loss, name='train_op')
 
@@ -327,15 +493,68 @@ def build_training_graph(values):
   init_fn = fine_tune_init_fn(values.checkpoint_path,
                               values.checkpoint_exclude_scopes,
                               values.ignore_missing_vars, values.train_dir)
-  return train_tensor, summary_op, init_fn, provider.data_files
+  done_ops = []
+  if deployment.cluster is not None:
+    with tf1.device(config.inputs_device()):
+      done_ops = cluster_lib.done_signal_ops(deployment.cluster)
+  return TrainingGraph(train_tensor, summary_op, init_fn, provider.data_files,
+                       global_step, sync_optimizer, done_ops)
 
 
-def train(values):
-  """Builds the graph and trains; returns the final loss."""
+def _fail_lost_cluster(error, deployment):
+  """One line for a task of the cluster lost during training."""
+  detail = (error.message or '').strip().splitlines()
+  cli.fail('Lost contact with the cluster during training '
+           f'({detail[0] if detail else type(error).__name__}). Restart the '
+           'stopped task (or the whole cluster) with the same commands; '
+           'training resumes from the last checkpoint in --train_dir.'
+           if deployment.cluster is not None else
+           f'Lost contact with the master {deployment.master} '
+           f'({detail[0] if detail else type(error).__name__}).')
+
+
+def _signal_done_if_finished(graph, deployment, values):
+  """Tells the parameter servers this worker finished, if it did.
+
+  A worker stopped early (a signal) has not finished: the servers keep
+  waiting for it to be restarted.
+  """
+  if not graph.done_ops or not values.max_number_of_steps:
+    return
+  with tf1.Session(deployment.master, graph=graph.global_step.graph,
+                   config=deployment.session_config()) as sess:
+    if int(sess.run(graph.global_step)) >= values.max_number_of_steps:
+      sess.run(graph.done_ops)
+
+
+def train(values, deployment=None):
+  """Builds the graph and trains; returns the final loss.
+
+  Args:
+    values: the flag values.
+    deployment: a Deployment; default: resolved from `values`. A cluster's
+      worker starts its server here and waits for the parameter servers.
+  """
+  if deployment is None:
+    deployment = resolve_deployment(values)
+  cluster = deployment.cluster
+  if cluster is not None:
+    with cli.user_input():
+      server = cluster_lib.start_server(cluster)
+    deployment = dataclasses.replace(deployment, master=server.target)
+    logging.info('Started %s (replica %d of %d%s).',
+                 cluster.describe(cluster.job_name, cluster.task),
+                 cluster.replica_id, cluster.num_replicas,
+                 ', the chief' if cluster.is_chief else '')
+    try:
+      cluster_lib.wait_for_tasks(cluster, [cluster_lib.PS],
+                                 values.cluster_startup_timeout_secs)
+    except cluster_lib.TaskUnreachable as e:
+      cli.fail(str(e))
   with tf.Graph().as_default():
-    train_tensor, summary_op, init_fn, data_files = build_training_graph(
-        values)
-    latest = tf.train.latest_checkpoint(values.train_dir)
+    graph = build_training_graph(values, deployment)
+    latest = deployment.is_chief and tf.train.latest_checkpoint(
+        values.train_dir)
     if latest:
       cli.check_checkpoint_fits(
           latest, tf1.global_variables(),
@@ -343,19 +562,36 @@ def train(values):
           'Resume with the flags it was trained with, or train in a new '
           '--train_dir (fine-tune from it with --checkpoint_path and '
           '--checkpoint_exclude_scopes).')
-    session_config = tf1.ConfigProto(allow_soft_placement=True)
+    watch = (cluster_lib.watching(cluster, [cluster_lib.PS], cli.exit_now)
+             if cluster is not None else contextlib.nullcontext())
     try:
-      return slim.learning.train(
-          train_tensor, logdir=values.train_dir, master=values.master,
-          is_chief=(values.task == 0), init_fn=init_fn,
-          summary_op=summary_op, number_of_steps=values.max_number_of_steps,
-          log_every_n_steps=values.log_every_n_steps,
-          save_summaries_secs=values.save_summaries_secs,
-          save_interval_secs=values.save_interval_secs,
-          session_config=session_config,
-          examples_per_step=values.batch_size * values.num_clones)
+      with watch:
+        loss = slim.learning.train(
+            graph.train_tensor, logdir=values.train_dir,
+            master=deployment.master, is_chief=deployment.is_chief,
+            init_fn=graph.init_fn, summary_op=graph.summary_op,
+            number_of_steps=values.max_number_of_steps,
+            log_every_n_steps=values.log_every_n_steps,
+            save_summaries_secs=values.save_summaries_secs,
+            save_interval_secs=values.save_interval_secs,
+            sync_optimizer=graph.sync_optimizer,
+            session_config=deployment.session_config(),
+            ready_wait_secs=(values.cluster_startup_timeout_secs
+                             if deployment.distributed else None),
+            examples_per_step=values.batch_size * values.num_clones)
+      # Unwatched: once every worker has said so, the servers exit.
+      _signal_done_if_finished(graph, deployment, values)
+      return loss
     except tf.errors.DataLossError as e:
-      inputs.fail_unreadable(e, data_files)
+      inputs.fail_unreadable(e, graph.data_files)
+    except tf.errors.DeadlineExceededError as e:
+      if not deployment.distributed:
+        raise
+      cli.fail(f'{e.message} Is the chief (replica 0) running?')
+    except (tf.errors.UnavailableError, tf.errors.AbortedError) as e:
+      if not deployment.distributed:
+        raise
+      _fail_lost_cluster(e, deployment)
     except tf.errors.InvalidArgumentError as e:
       # slim.learning.train re-raises the failed loss check with its own
       # message ('Loss is NaN or Inf at global step N ...').
@@ -369,16 +605,52 @@ def train(values):
                   'No checkpoint was written.'))
 
 
+def serve_parameters(deployment):
+  """A parameter server's whole life; returns the exit status.
+
+  Serves until every worker has finished (0), or until SIGTERM/SIGINT
+  (128 + the signal).
+  """
+  cluster = deployment.cluster
+  with cli.user_input():
+    server = cluster_lib.start_server(cluster)
+  stop = threading.Event()
+  received = []
+
+  def on_signal(signum, frame):
+    del frame
+    received.append(signum)
+    stop.set()
+
+  previous = {sig: signal.signal(sig, on_signal)
+              for sig in (signal.SIGINT, signal.SIGTERM)}
+  try:
+    if cluster_lib.serve_until_workers_finish(cluster, server, stop):
+      logging.info('Every worker finished; %s exits.',
+                   cluster.describe(cluster.job_name, cluster.task))
+      return 0
+  finally:
+    for sig, handler in previous.items():
+      signal.signal(sig, handler)
+  logging.info('Stopped by signal %d.', received[0])
+  return 128 + received[0]
+
+
 def main(argv):
   cli.check_no_arguments(argv)
+  check_unsupported(FLAGS)
+  deployment = resolve_deployment(
+      FLAGS, given={name for name in _CLUSTER_DECIDES if FLAGS[name].present})
+  if deployment.cluster is not None and deployment.cluster.is_ps:
+    sys.exit(serve_parameters(deployment))
   if not FLAGS.dataset_dir:
     cli.fail('You must supply the dataset directory with --dataset_dir.')
-  check_unsupported(FLAGS)
-  cli.ensure_writable_dir(FLAGS.train_dir, '--train_dir')
-  cli.write_json_atomic(os.path.join(FLAGS.train_dir, FLAGS_FILENAME),
-                        cli.module_flag_values(__name__))
+  if deployment.is_chief:
+    cli.ensure_writable_dir(FLAGS.train_dir, '--train_dir')
+    cli.write_json_atomic(os.path.join(FLAGS.train_dir, FLAGS_FILENAME),
+                          cli.module_flag_values(__name__))
   with cli.noting_stop_signals() as signals:
-    loss = train(FLAGS)
+    loss = train(FLAGS, deployment)
   if signals:
     logging.info('Stopped by signal %d with a checkpoint in %s; run the same '
                  'command again to resume.', signals[0], FLAGS.train_dir)

@@ -17,9 +17,13 @@ sums them; `deploy` does all of it and returns a `DeployedModel`.
     model = model_deploy.deploy(config, model_fn, [images, labels],
                                 optimizer=optimizer)
 
-One change from the original: a clone is placed on GPU:i only when a GPU is
-visible. The original pinned clones to GPU:0 unless --clone_on_cpu was
-passed, so training failed on machines without a GPU.
+Two changes from the original. A clone is placed on GPU:i only when a GPU
+is visible: the original pinned clones to GPU:0 unless --clone_on_cpu was
+passed, so training failed on machines without a GPU (fewer GPUs than
+clones is an error that says so). And with parameter servers, the worker
+device names the task ('/job:worker/task:1'): the original's '/job:worker'
+let the placer put every worker's ops on task 0, leaving the others idle
+(tensorflow/models#434, #3945).
 """
 import collections
 
@@ -55,6 +59,8 @@ class DeploymentConfig:
     num_ps_tasks: parameter-server tasks; 0 keeps variables local.
     worker_job_name: job name of the workers.
     ps_job_name: job name of the parameter servers.
+    worker_task: this replica's task index in `worker_job_name`; default
+      `replica_id` (they differ when a separate 'chief' job is replica 0).
 
   Raises:
     ValueError: for inconsistent arguments (named in the message).
@@ -62,7 +68,7 @@ class DeploymentConfig:
 
   def __init__(self, num_clones=1, clone_on_cpu=False, replica_id=0,
                num_replicas=1, num_ps_tasks=0, worker_job_name='worker',
-               ps_job_name='ps'):
+               ps_job_name='ps', worker_task=None):
     if num_clones < 1:
       raise ValueError(f'num_clones must be >= 1. Received: {num_clones}.')
     if num_replicas > 1 and num_ps_tasks < 1:
@@ -75,14 +81,22 @@ class DeploymentConfig:
     if replica_id >= num_replicas:
       raise ValueError(f'replica_id ({replica_id}) must be less than '
                        f'num_replicas ({num_replicas}).')
+    gpus = _num_gpus()
+    if not clone_on_cpu and 0 < gpus < num_clones:
+      raise ValueError(f'num_clones={num_clones} needs {num_clones} GPUs '
+                       f'and this machine has {gpus}; use fewer clones, or '
+                       'put them on the CPU with --clone_on_cpu.')
     self._num_clones = num_clones
     self._clone_on_cpu = clone_on_cpu
     self._replica_id = replica_id
     self._num_replicas = num_replicas
     self._num_ps_tasks = num_ps_tasks
     self._ps_device = '/job:' + ps_job_name if num_ps_tasks > 0 else ''
+    if worker_task is None:
+      worker_task = replica_id
     self._worker_device = (
-        '/job:' + worker_job_name if num_ps_tasks > 0 else '')
+        f'/job:{worker_job_name}/task:{worker_task}' if num_ps_tasks > 0
+        else '')
 
   num_clones = property(lambda self: self._num_clones)
   clone_on_cpu = property(lambda self: self._clone_on_cpu)

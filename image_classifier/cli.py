@@ -14,6 +14,7 @@ import tempfile
 
 from absl import app
 from absl import flags
+from absl import logging
 
 from image_classifier import fileio
 
@@ -90,6 +91,23 @@ def check_no_arguments(argv):
     fail(f'unexpected arguments {argv[1:]}; all options are --flags.')
 
 
+def _error_line(message):
+  return f'{os.path.basename(sys.argv[0])}: error: {message}'
+
+
+def exit_now(message):
+  """Reports a user error from any thread and ends the process at once.
+
+  For a watchdog thread whose main thread is blocked in a session run that
+  will never return (a cluster task died): an exception could not reach
+  main, so this prints the same one line as `run` and exits with status 2
+  without unwinding.
+  """
+  logging.flush()
+  print(_error_line(message), file=sys.stderr, flush=True)
+  os._exit(2)  # pylint: disable=protected-access
+
+
 def run(main, extra_user_errors=()):
   """absl.app.run(main), reporting user errors as one line and exit 2."""
   user_errors = (UserError,) + tuple(extra_user_errors)
@@ -98,8 +116,7 @@ def run(main, extra_user_errors=()):
     try:
       return main(argv)
     except user_errors as e:
-      prog = os.path.basename(sys.argv[0])
-      print(f'{prog}: error: {e}', file=sys.stderr, flush=True)
+      print(_error_line(e), file=sys.stderr, flush=True)
       sys.exit(2)
 
   app.run(guarded_main)

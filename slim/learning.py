@@ -469,7 +469,7 @@ def train(train_op, logdir, train_step_fn=train_step,
           save_interval_secs=600, sync_optimizer=None, session_config=None,
           session_wrapper=None, trace_every_n_steps=None,
           ignore_live_threads=False, should_stop_fn=None, step_callback=None,
-          examples_per_step=None):
+          examples_per_step=None, ready_wait_secs=None):
   """Runs a training loop, checkpointing and summarizing into `logdir`.
 
   On a fresh start the model is initialized with `init_op` and then
@@ -543,6 +543,8 @@ def train(train_op, logdir, train_step_fn=train_step,
       wall time (for examples/sec or a progress bar).
     examples_per_step: Optional number of examples per step (batch size
       times clones); the default log line then shows examples/sec.
+    ready_wait_secs: Non-chief workers: how long to wait for the chief to
+      initialize the model (checked every second); None waits forever.
 
   Returns:
     The loss of the last step run, or `None` if no step ran.
@@ -550,6 +552,8 @@ def train(train_op, logdir, train_step_fn=train_step,
   Raises:
     ValueError: For inconsistent arguments (see messages).
     tf.errors.InvalidArgumentError: If the loss becomes NaN or Inf.
+    tf.errors.DeadlineExceededError: If a non-chief worker's model was not
+      initialized within `ready_wait_secs`.
   """
   if train_op is None:
     raise ValueError('`train_op` cannot be None; pass the op returned by '
@@ -665,7 +669,7 @@ def train(train_op, logdir, train_step_fn=train_step,
       chief_queue_runners=chief_queue_runners, session_config=session_config,
       session_wrapper=session_wrapper,
       ignore_live_threads=ignore_live_threads, should_stop_fn=should_stop_fn,
-      step_callback=step_callback)
+      step_callback=step_callback, ready_wait_secs=ready_wait_secs)
   try:
     with _StopSignal() as stop_signal:
       while True:
@@ -688,9 +692,17 @@ class _TrainingLoop:
     manager = tf1.train.SessionManager(
         local_init_op=self.local_init_op, ready_op=self.ready_op,
         ready_for_local_init_op=self.ready_for_local_init_op,
-        graph=self.graph)
+        graph=self.graph, recovery_wait_secs=1)
     if not self.is_chief:
-      return manager.wait_for_session(self.master, config=self.session_config)
+      wait = self.ready_wait_secs
+      sess = manager.wait_for_session(
+          self.master, config=self.session_config,
+          max_wait_secs=float('inf') if wait is None else wait)
+      if sess is None:
+        raise tf.errors.DeadlineExceededError(
+            None, None, f'The model was not initialized within {wait:g} s '
+            '(the chief initializes or restores it).')
+      return sess
     state = None
     if self.saver is not None:
       state = tf1.train.get_checkpoint_state(self.logdir)
@@ -828,7 +840,11 @@ class _TrainingLoop:
           logging.info('Stop requested: stopping training at global step %d.',
                        int(sess.run(self.global_step)))
     except tf.errors.OutOfRangeError as e:
-      logging.info('Caught OutOfRangeError. Stopping Training. %s', e)
+      # The first line says why (input exhausted, a step limit reached);
+      # the rest is the op's creation stack.
+      lines = (e.message or '').strip().splitlines()
+      logging.info('Caught OutOfRangeError. Stopping Training. %s',
+                   lines[0] if lines else '')
     except KeyboardInterrupt:
       logging.info('Interrupted: stopping training and saving a checkpoint.')
     except tf.errors.InvalidArgumentError as e:

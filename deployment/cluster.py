@@ -1,0 +1,379 @@
+"""A parameter-server / worker cluster on TensorFlow's own runtime.
+
+The original research/slim left the cluster to the user: start a
+`tf.train.Server` per machine by hand, pass `--master=grpc://...`, and hope
+every task came up. Here the training script starts its own server from a
+cluster description, given either as flags
+
+    --ps_hosts=ps0:2222,ps1:2222 --worker_hosts=w0:2222,w1:2222
+    --job_name=worker --task=1
+
+or as the standard `TF_CONFIG` environment variable that cluster managers
+(Kubernetes operators, ...) set:
+
+    {"cluster": {"ps": ["ps0:2222"], "worker": ["w0:2222", "w1:2222"]},
+     "task": {"type": "worker", "index": 1}}
+
+A `chief` job (one task) is accepted as TF_CONFIG writes it: it is replica 0
+and the workers follow it. What lives here: the `Cluster` description and
+its checks, the server start, the wait for unreachable tasks (with a
+deadline instead of the original's silent hang), and the parameter server's
+lifetime: a ps serves until every worker has said it finished, then exits,
+instead of `server.join()` forever.
+
+The "finished" word is a FIFOQueue per ps task, created on that task under a
+shared name: each worker enqueues its replica id when it has finished
+training, and the ps dequeues until it has seen every replica once. A worker
+that is killed never enqueues, so the ps waits for it to be restarted.
+"""
+import contextlib
+import dataclasses
+import json
+import socket
+import threading
+import time
+
+from absl import logging
+import tensorflow as tf
+
+tf1 = tf.compat.v1
+
+__all__ = ['Cluster', 'from_flags', 'start_server', 'wait_for_tasks',
+           'watching', 'done_signal_ops', 'serve_until_workers_finish',
+           'TaskUnreachable']
+
+PS = 'ps'
+WORKER = 'worker'
+CHIEF = 'chief'
+_TRAINING_JOBS = (CHIEF, WORKER)
+_KNOWN_JOBS = (PS,) + _TRAINING_JOBS
+
+
+class TaskUnreachable(Exception):
+  """A cluster task did not answer within the start-up deadline."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Cluster:
+  """Who is in the cluster and which task this process is.
+
+  Attributes:
+    jobs: {job name: [host:port, ...]} for the jobs 'ps', 'worker' and
+      optionally 'chief'.
+    job_name: this process's job.
+    task: this process's index in its job.
+  """
+  jobs: dict
+  job_name: str
+  task: int
+
+  @property
+  def num_ps(self):
+    return len(self.jobs.get(PS, ()))
+
+  @property
+  def num_replicas(self):
+    """Training replicas: the chief (if a 'chief' job exists) and workers."""
+    return sum(len(self.jobs.get(job, ())) for job in _TRAINING_JOBS)
+
+  @property
+  def is_ps(self):
+    return self.job_name == PS
+
+  @property
+  def replica_id(self):
+    """This training task's replica index; the chief is replica 0."""
+    if self.job_name == WORKER:
+      return len(self.jobs.get(CHIEF, ())) + self.task
+    return 0
+
+  @property
+  def is_chief(self):
+    return not self.is_ps and self.replica_id == 0
+
+  @property
+  def address(self):
+    return self.jobs[self.job_name][self.task]
+
+  @property
+  def device(self):
+    """This task's device prefix, task id included ('/job:worker/task:1')."""
+    return f'/job:{self.job_name}/task:{self.task}'
+
+  def cluster_spec(self):
+    return tf.train.ClusterSpec(self.jobs)
+
+  def describe(self, job, task):
+    """'ps task 0 at host:2222', for messages."""
+    return f'{job} task {task} at {self.jobs[job][task]}'
+
+  def session_config(self, **kwargs):
+    """A ConfigProto that sees only the ps tasks and this task.
+
+    Without the filter, creating a session contacts every task of the
+    cluster, so one worker that is down (or restarting) stalls the others.
+    """
+    filters = [self.device] if self.is_ps else ['/job:ps', self.device]
+    return tf1.ConfigProto(device_filters=filters, **kwargs)
+
+
+def _parse_hosts(value, what):
+  """['host:port', ...] from a comma-separated list; ValueError if bad."""
+  hosts = [h.strip() for h in value.split(',') if h.strip()]
+  for host in hosts:
+    name, sep, port = host.rpartition(':')
+    if not (sep and name and port.isdigit() and 0 < int(port) < 65536):
+      raise ValueError(f'{what} holds {host!r}, which is not host:port '
+                       '(for example localhost:2222).')
+  if len(set(hosts)) != len(hosts):
+    raise ValueError(f'{what} lists an address twice: {value}.')
+  return hosts
+
+
+def _from_tf_config(text):
+  """(jobs, job_name, task) from a TF_CONFIG JSON string."""
+  try:
+    config = json.loads(text)
+  except ValueError as e:
+    raise ValueError(f'TF_CONFIG is not valid JSON ({e}).') from e
+  if not isinstance(config, dict) or not isinstance(
+      config.get('cluster'), dict) or not isinstance(config.get('task'),
+                                                     dict):
+    raise ValueError('TF_CONFIG must look like {"cluster": {"ps": [...], '
+                     '"worker": [...]}, "task": {"type": "worker", '
+                     '"index": 0}}.')
+  jobs = {}
+  for job, hosts in config['cluster'].items():
+    if job not in _KNOWN_JOBS:
+      raise ValueError(f'TF_CONFIG names the job {job!r}; this script runs '
+                       f'the jobs {", ".join(_KNOWN_JOBS)} (an evaluator is '
+                       'eval_image_classifier.py --wait_for_checkpoints).')
+    if not isinstance(hosts, list) or not all(
+        isinstance(h, str) for h in hosts):
+      raise ValueError(f'TF_CONFIG cluster.{job} must be a list of '
+                       '"host:port" strings.')
+    jobs[job] = _parse_hosts(','.join(hosts), f'TF_CONFIG cluster.{job}')
+  task = config['task']
+  job_name, index = task.get('type'), task.get('index', 0)
+  if not isinstance(index, int) or isinstance(index, bool):
+    raise ValueError(f'TF_CONFIG task.index must be an integer; got '
+                     f'{index!r}.')
+  return jobs, job_name, index
+
+
+def from_flags(ps_hosts, worker_hosts, job_name, task, tf_config=None):
+  """The Cluster the flags or TF_CONFIG describe, or None for no cluster.
+
+  Args:
+    ps_hosts: --ps_hosts, comma-separated host:port ('' or None: none).
+    worker_hosts: --worker_hosts.
+    job_name: --job_name ('ps' or 'worker'; None when not given).
+    task: --task.
+    tf_config: the TF_CONFIG environment variable's value, used when no
+      host flag is given.
+
+  Returns:
+    A `Cluster`, or None when neither the flags nor TF_CONFIG describe one.
+
+  Raises:
+    ValueError: for a malformed host list or TF_CONFIG, an unknown job, a
+      task outside its job, or a cluster training can't run on; the message
+      names the flag.
+  """
+  if ps_hosts or worker_hosts:
+    jobs = {PS: _parse_hosts(ps_hosts or '', '--ps_hosts'),
+            WORKER: _parse_hosts(worker_hosts or '', '--worker_hosts')}
+    if job_name is None:
+      raise ValueError('--job_name must be ps or worker when --ps_hosts / '
+                       '--worker_hosts are given.')
+    where = '--job_name'
+  elif tf_config and tf_config.strip():
+    if job_name is not None:
+      raise ValueError('--job_name needs --ps_hosts and --worker_hosts; with '
+                       'TF_CONFIG the task comes from its "task" entry.')
+    jobs, job_name, task = _from_tf_config(tf_config)
+    where = 'TF_CONFIG task.type'
+  elif job_name is not None:
+    raise ValueError('--job_name needs --ps_hosts and --worker_hosts (or a '
+                     'TF_CONFIG environment variable).')
+  else:
+    return None
+  if job_name not in jobs or job_name not in _KNOWN_JOBS:
+    known = ', '.join(j for j in _KNOWN_JOBS if jobs.get(j))
+    raise ValueError(f'{where}={job_name!r} is not a job of the cluster '
+                     f'({known}).')
+  size = len(jobs[job_name])
+  if not 0 <= task < size:
+    raise ValueError(f'task {task} is outside the {job_name} job, which has '
+                     f'{size} task{"s" if size != 1 else ""} (0 to '
+                     f'{size - 1}).')
+  cluster = Cluster(jobs={j: h for j, h in jobs.items() if h},
+                    job_name=job_name, task=task)
+  if len(cluster.jobs.get(CHIEF, ())) > 1:
+    raise ValueError('A cluster has at most one chief task.')
+  if cluster.num_replicas == 0:
+    raise ValueError('The cluster has no worker: give --worker_hosts.')
+  if cluster.num_ps == 0 and cluster.num_replicas > 1:
+    raise ValueError('A cluster of several workers needs at least one '
+                     'parameter server: give --ps_hosts.')
+  return cluster
+
+
+def start_server(cluster):
+  """Starts this task's gRPC server; returns the `tf1.train.Server`.
+
+  Raises:
+    ValueError: when the server cannot listen on its address (in use, or
+      not an address of this machine).
+  """
+  try:
+    return tf1.train.Server(cluster.cluster_spec(), job_name=cluster.job_name,
+                            task_index=cluster.task,
+                            config=cluster.session_config(), start=True)
+  except tf.errors.OpError as e:
+    where = cluster.describe(cluster.job_name, cluster.task)
+    raise ValueError(
+        f'cannot start the server of {where} '
+        f'({e.message.strip().splitlines()[0]}): is the port in use, or '
+        'the host not this machine?') from e
+
+
+def _reachable(address, timeout=1.0):
+  host, _, port = address.rpartition(':')
+  try:
+    with socket.create_connection((host.strip('[]'), int(port)),
+                                  timeout=timeout):
+      return True
+  except OSError:
+    return False
+
+
+def wait_for_tasks(cluster, jobs, timeout_secs, log_every_secs=10,
+                   poll_secs=0.5):
+  """Waits until every task of `jobs` accepts connections.
+
+  Logs which address it is waiting for every `log_every_secs`.
+
+  Raises:
+    TaskUnreachable: naming the first task still unreachable after
+      `timeout_secs`.
+  """
+  pending = [(job, task) for job in jobs
+             for task in range(len(cluster.jobs.get(job, ())))]
+  start = time.time()
+  last_log = None
+  while pending:
+    pending = [(job, task) for job, task in pending
+               if not _reachable(cluster.jobs[job][task])]
+    if not pending:
+      break
+    now = time.time()
+    if now - start >= timeout_secs:
+      job, task = pending[0]
+      raise TaskUnreachable(
+          f'{cluster.describe(job, task)} did not answer within '
+          f'{timeout_secs:g} s (--cluster_startup_timeout_secs); start it, '
+          'or check the address and the firewall.')
+    if last_log is None or now - last_log >= log_every_secs:
+      logging.info('Waiting for %s ...', ', '.join(
+          cluster.describe(job, task) for job, task in pending))
+      last_log = now
+    time.sleep(poll_secs)
+
+
+@contextlib.contextmanager
+def watching(cluster, jobs, on_lost, interval_secs=1.0, misses=3):
+  """Watches the tasks of `jobs` while the body runs.
+
+  A session run that needs a task that died does not fail: it waits for
+  the task to come back, forever. So a thread probes each task every
+  `interval_secs`, and when one has refused connections `misses` times in
+  a row, calls `on_lost(message)` (which should end the process: the main
+  thread is stuck in the run).
+  """
+  stop = threading.Event()
+  tasks = [(job, task) for job in jobs
+           for task in range(len(cluster.jobs.get(job, ())))]
+
+  def watch():
+    missed = {task: 0 for task in tasks}
+    while not stop.wait(interval_secs):
+      for job, task in tasks:
+        if _reachable(cluster.jobs[job][task]):
+          missed[job, task] = 0
+          continue
+        missed[job, task] += 1
+        if missed[job, task] >= misses and not stop.is_set():
+          on_lost(f'Lost contact with {cluster.describe(job, task)}, so '
+                  'training stopped. Restart it (or the whole cluster) '
+                  'with the same commands: training resumes from the last '
+                  'checkpoint in --train_dir.')
+          return
+
+  thread = threading.Thread(target=watch, name='cluster-watch', daemon=True)
+  thread.start()
+  try:
+    yield
+  finally:
+    stop.set()
+    thread.join()
+
+
+def _done_queue(ps_task, capacity):
+  with tf1.device(f'/job:{PS}/task:{ps_task}'):
+    return tf1.FIFOQueue(capacity, [tf.int32], shapes=[[]],
+                         shared_name=f'slim_workers_done_{ps_task}',
+                         name=f'workers_done_{ps_task}')
+
+
+def done_signal_ops(cluster):
+  """Ops a worker runs once it has finished: tell each ps task so.
+
+  Build them in the training graph (before it is finalized).
+  """
+  with tf1.name_scope('cluster'):
+    return [_done_queue(i, cluster.num_replicas).enqueue(cluster.replica_id)
+            for i in range(cluster.num_ps)]
+
+
+def serve_until_workers_finish(cluster, server, stop_event, poll_secs=0.5):
+  """A parameter server's life: serve until every worker has finished.
+
+  Args:
+    cluster: the Cluster; this process is one of its ps tasks.
+    server: this task's running server.
+    stop_event: a threading.Event; when set (by a signal handler), stop
+      waiting and return False.
+    poll_secs: how often stop_event is checked.
+
+  Returns:
+    True once every training replica has signalled it finished, False if
+    stop_event stopped the wait.
+  """
+  finished = set()
+  replicas = cluster.num_replicas
+  failure = []
+
+  def drain():
+    try:
+      with tf.Graph().as_default():
+        dequeue = _done_queue(cluster.task, replicas).dequeue()
+        with tf1.Session(server.target,
+                         config=cluster.session_config()) as sess:
+          while len(finished) < replicas:
+            finished.add(int(sess.run(dequeue)))
+            logging.info('Worker replica(s) finished: %s of %d.',
+                         sorted(finished), replicas)
+    except Exception as e:  # pylint: disable=broad-except
+      failure.append(e)
+
+  logging.info('Parameter server %s serving until %d worker replica(s) '
+               'finish.', cluster.describe(PS, cluster.task), replicas)
+  waiter = threading.Thread(target=drain, daemon=True)
+  waiter.start()
+  while waiter.is_alive():
+    if stop_event.wait(poll_secs):
+      return False
+  if failure:
+    raise failure[0]
+  return True

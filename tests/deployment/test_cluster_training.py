@@ -1,0 +1,173 @@
+"""Training on a parameter-server / worker cluster, processes on 127.0.0.1.
+
+Each test starts real `train_image_classifier.py` processes (1-2 ps tasks,
+2 workers) on the tiny shapes data and checks what a user would: exit
+statuses, the steps each worker logged, the final checkpoint's step, and
+recovery from killed tasks. CifarNet at batch 8 keeps each run to seconds.
+"""
+import re
+import signal
+
+import pytest
+
+from tests import cli_harness as h
+from tests.deployment import cluster_harness as ch
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope='module')
+def data(tmp_path_factory):
+  return h.make_shapes(tmp_path_factory.mktemp('shapes'))
+
+
+def _train_args(data, train_dir, **overrides):
+  values = dict(h.FAST_TRAIN, dataset_dir=str(data), train_dir=str(train_dir),
+                log_every_n_steps=5, cluster_startup_timeout_secs=120)
+  values.update(overrides)
+  return h.cli_args(values)
+
+
+@pytest.fixture
+def make_cluster(tmp_path):
+  clusters = []
+
+  def make(train_args, **kwargs):
+    cluster = ch.LocalCluster(tmp_path, train_args, **kwargs)
+    clusters.append(cluster)
+    return cluster
+
+  yield make
+  for cluster in clusters:
+    cluster.close()
+
+
+def _all_exit_zero(cluster):
+  statuses = cluster.wait_all()
+  assert set(statuses.values()) == {0}, (
+      statuses, {n: cluster.log(n)[-3000:] for n in statuses})
+
+
+def test_async_workers_train_to_the_step_limit(data, tmp_path, make_cluster):
+  cluster = make_cluster(_train_args(data, tmp_path / 'train',
+                                     max_number_of_steps=40))
+  cluster.start_all()
+  _all_exit_zero(cluster)
+  for worker in ('worker0', 'worker1'):
+    assert ch.steps_logged(cluster.log(worker)), cluster.log(worker)
+  # Both raced for the last steps; the atomic step claim stops at 40.
+  assert h.checkpoint_step(tmp_path / 'train') == 40
+  assert 'Every worker finished' in cluster.log('ps0')
+  # Only the chief writes the checkpoint.
+  assert 'Saved checkpoint' in cluster.log('worker0')
+  assert 'Saved checkpoint' not in cluster.log('worker1')
+
+
+def test_sync_replicas_stop_at_exactly_the_limit(data, tmp_path,
+                                                 make_cluster):
+  cluster = make_cluster(_train_args(data, tmp_path / 'train',
+                                     max_number_of_steps=30,
+                                     sync_replicas=True,
+                                     replicas_to_aggregate=2,
+                                     log_every_n_steps=1))
+  cluster.start_all()
+  _all_exit_zero(cluster)
+  assert h.checkpoint_step(tmp_path / 'train') == 30
+  # Every update waits for 2 gradients: the workers ran in lock step (one
+  # may run a step ahead on the initial tokens), so each ran at least half
+  # of the 60 gradient computations, and both were there for the last step.
+  for worker in ('worker0', 'worker1'):
+    steps = ch.steps_logged(cluster.log(worker))
+    assert len(steps) >= 15 and max(steps) == 30, cluster.log(worker)
+
+
+def test_killed_worker_restarts_and_training_finishes(data, tmp_path,
+                                                      make_cluster):
+  # Enough steps that the chief is still training when worker 1 is back.
+  cluster = make_cluster(_train_args(data, tmp_path / 'train',
+                                     max_number_of_steps=400))
+  cluster.start_all()
+  cluster.wait_for_log('worker1', r'global step \d+: loss')
+  cluster.kill('worker1')
+  cluster.start('worker', 1)
+  _all_exit_zero(cluster)
+  # It trained again, and the parameter server counted it finished.
+  assert ch.steps_logged(cluster.log('worker1')), cluster.log('worker1')
+  assert 'Worker replica(s) finished: [0, 1] of 2' in cluster.log('ps0')
+  assert h.checkpoint_step(tmp_path / 'train') == 400
+
+
+def test_killed_chief_resumes_from_its_checkpoint(data, tmp_path,
+                                                  make_cluster):
+  train_dir = tmp_path / 'train'
+  cluster = make_cluster(_train_args(data, train_dir, max_number_of_steps=150,
+                                     save_interval_secs=1))
+  cluster.start_all()
+  saved = cluster.wait_for_log('worker0', r'Saved checkpoint .*ckpt-(\d+)')
+  cluster.kill('worker0')
+  cluster.start('worker', 0)
+  resumed = cluster.wait_for_log('worker0', r'Resuming from .*ckpt-(\d+)')
+  assert int(resumed.group(1)) >= int(saved.group(1))
+  _all_exit_zero(cluster)
+  assert h.checkpoint_step(train_dir) == 150
+
+
+def test_lost_parameter_server_ends_workers_with_one_line(data, tmp_path,
+                                                          make_cluster):
+  cluster = make_cluster(_train_args(data, tmp_path / 'train',
+                                     max_number_of_steps=100000))
+  cluster.start_all()
+  cluster.wait_for_log('worker1', r'global step \d+: loss')
+  cluster.kill('ps0')
+  for worker in ('worker0', 'worker1'):
+    assert cluster.wait(worker, timeout=120) == 2, cluster.log(worker)
+    log = cluster.log(worker)
+    errors = [line for line in log.splitlines()
+              if 'train_image_classifier.py: error:' in line]
+    assert len(errors) == 1, log
+    assert f'Lost contact with ps task 0 at {cluster.ps_hosts[0]}' in (
+        errors[0]), log
+    assert 'Traceback' not in log, log
+
+
+def test_tf_config_cluster_spreads_variables_over_two_ps(data, tmp_path,
+                                                        make_cluster):
+  train_dir = tmp_path / 'train'
+  cluster = make_cluster(_train_args(data, train_dir, max_number_of_steps=10),
+                         num_ps=2, use_tf_config=True)
+  cluster.start_all()
+  _all_exit_zero(cluster)
+  assert h.checkpoint_step(train_dir) == 10
+  for ps in ('ps0', 'ps1'):
+    assert 'Every worker finished' in cluster.log(ps)
+  # The chief's graph.pbtxt records where each variable lives.
+  text = (train_dir / 'graph.pbtxt').read_text()
+  placed = dict(re.findall(
+      r'name: "(CifarNet/[\w/]+/(?:weights|biases))"\s+op: "VarHandleOp"\s+'
+      r'device: "/job:ps/task:(\d)', text))
+  assert len(placed) == 10 and set(placed.values()) == {'0', '1'}, placed
+  # Worker ops run on the worker's own task, not on task 0 (#434).
+  assert '/job:worker/task:0' in text
+
+
+def test_worker_gives_up_on_an_unreachable_ps_naming_it(data, tmp_path,
+                                                        make_cluster):
+  cluster = make_cluster(_train_args(data, tmp_path / 'train',
+                                     cluster_startup_timeout_secs=2),
+                         num_workers=1)
+  cluster.start('worker', 0)  # and no parameter server
+  assert cluster.wait('worker0', timeout=120) == 2
+  log = cluster.log('worker0')
+  assert f'Waiting for ps task 0 at {cluster.ps_hosts[0]}' in log
+  assert (f'train_image_classifier.py: error: ps task 0 at '
+          f'{cluster.ps_hosts[0]} did not answer within 2 s') in log, log
+  assert 'Traceback' not in log
+
+
+def test_parameter_server_stops_cleanly_on_sigterm(tmp_path, make_cluster):
+  cluster = make_cluster([])
+  cluster.start('ps', 0)
+  cluster.wait_for_log('ps0', 'serving until 2 worker')
+  cluster.kill('ps0', signal.SIGTERM)
+  assert cluster.processes['ps0'].returncode == 128 + signal.SIGTERM
+  assert 'Traceback' not in cluster.log('ps0')
