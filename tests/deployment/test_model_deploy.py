@@ -29,8 +29,13 @@ def test_config_devices_without_gpu():
 def test_config_with_parameter_servers():
   config = model_deploy.DeploymentConfig(num_clones=1, num_ps_tasks=2,
                                          clone_on_cpu=True)
-  assert config.clone_device(0) == '/job:worker/device:CPU:0'
-  assert config.inputs_device() == '/job:worker/device:CPU:0'
+  # The worker device names its task (the original's '/job:worker' put
+  # every worker's ops on task 0).
+  assert config.clone_device(0) == '/job:worker/task:0/device:CPU:0'
+  assert config.inputs_device() == '/job:worker/task:0/device:CPU:0'
+  other = model_deploy.DeploymentConfig(num_ps_tasks=1, replica_id=1,
+                                        num_replicas=2)
+  assert other.optimizer_device() == '/job:worker/task:1/device:CPU:0'
   chooser = config.variables_device()
   with tf.Graph().as_default():
     with tf1.device(chooser):
