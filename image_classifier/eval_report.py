@@ -363,10 +363,12 @@ def _figure(value, digits=4):
 
 
 def _table(header, rows, text_columns=()):
-  """An HTML table; cells escaped, `text_columns` left-aligned."""
-  out = ['<table><tr>']
-  out += [f'<th>{html.escape(str(h))}</th>' for h in header]
-  out.append('</tr>')
+  """An HTML table; cells escaped, `text_columns` left-aligned, no
+  header row when `header` is None."""
+  out = ['<table>']
+  if header is not None:
+    out += ['<tr>'] + [f'<th>{html.escape(str(h))}</th>' for h in header]
+    out.append('</tr>')
   for row in rows:
     out.append('<tr>')
     for column, cell in enumerate(row):
@@ -398,7 +400,7 @@ def render_html(metrics, per_class, confusion, misclassified):
       '<!DOCTYPE html><html><head><meta charset="utf-8">',
       '<title>Evaluation report</title>', f'<style>{_CSS}</style>',
       '</head><body><h1>Evaluation report</h1>',
-      _table(['', ''], [
+      _table(None, [
           ('checkpoint', metrics.get('checkpoint', '')),
           ('global step', metrics.get('global_step', '')),
           ('Accuracy', _figure(metrics.get('Accuracy'))),
@@ -455,6 +457,16 @@ def _write_json(path, value):
   fileio.write_atomic(path, json.dumps(value, indent=2) + '\n')
 
 
+def _confusion_json(record):
+  """confusion_matrix.json's text: indented, but one matrix row per line
+  (one number per line would make 1000 classes a 9 MB file)."""
+  rest = {k: v for k, v in record.items() if k != 'matrix'}
+  rows = ',\n    '.join(json.dumps(row, separators=(',', ':'))
+                        for row in record['matrix'])
+  head = json.dumps(rest, indent=2)[:-2]  # Without the closing '\n}'.
+  return f'{head},\n  "matrix": [\n    {rows}\n  ]\n}}\n'
+
+
 def write_report(eval_dir, metrics, tally, names):
   """Writes the report files into `eval_dir`, index.html last.
 
@@ -475,7 +487,9 @@ def write_report(eval_dir, metrics, tally, names):
 
   def write(filename, content):
     path = os.path.join(eval_dir, filename)
-    if filename.endswith('.json'):
+    if filename == CONFUSION_JSON_FILENAME:
+      fileio.write_atomic(path, _confusion_json(content))
+    elif filename.endswith('.json'):
       _write_json(path, content)
     else:
       fileio.write_atomic(path, content)
