@@ -13,7 +13,14 @@ prints one `Name: value` line per metric, writes TensorBoard summaries
 checkpoint. --checkpoint_path may be a file prefix or a directory (its
 latest checkpoint). --wait_for_checkpoints evaluates every new checkpoint
 of the directory as training writes it.
+
+It also writes a report of the same examples into --eval_dir (see
+image_classifier/eval_report.py): per_class.json (precision, recall,
+support), confusion_matrix.json and .png, with --report_misclassified=N
+misclassified.json (the N most confident mistakes and their record keys),
+and index.html showing it all on one page.
 """
+import collections
 import math
 import os
 import sys
@@ -24,6 +31,7 @@ import tqdm
 
 import slim
 from image_classifier import cli
+from image_classifier import eval_report
 from image_classifier import inputs
 from image_classifier import network
 
@@ -74,6 +82,9 @@ flags.DEFINE_integer('max_number_of_evaluations', None, 'With '
                      '--wait_for_checkpoints: stop after this many '
                      'evaluations.')
 flags.DEFINE_bool('progress_bar', True, 'Show a progress bar over batches.')
+flags.DEFINE_integer('report_misclassified', 0, 'List the N most confident '
+                     'mistakes (with their record keys) in '
+                     'misclassified.json and index.html; 0 lists none.')
 
 FLAGS = flags.FLAGS
 
@@ -88,12 +99,24 @@ def checkpoint_global_step(checkpoint_path):
   return 0
 
 
+EvalGraph = collections.namedtuple(
+    'EvalGraph',
+    ['names_to_values', 'names_to_updates', 'variables_to_restore',
+     'provider', 'num_batches', 'report_fetches', 'class_names'])
+
+Evaluation = collections.namedtuple('Evaluation',
+                                    ['metrics', 'tally', 'class_names'])
+
+
 def build_eval_graph(values):
   """Builds input, network and metrics in the current graph.
 
   Returns:
-    (names_to_values, names_to_updates, variables_to_restore, provider,
-    num_batches) where num_batches is the number of batches the bar shows.
+    An EvalGraph: the metric values and update ops, the variables to
+    restore, the provider, num_batches (the number of batches the bar
+    shows), report_fetches (the batch tensors an eval_report.Tally takes:
+    labels, predictions and, with --report_misclassified, confidences and
+    record keys) and the class names.
   """
   network.check_image_model(values.model_name,
                             'eval_image_classifier.py evaluates image models.')
@@ -105,8 +128,9 @@ def build_eval_graph(values):
   batches = inputs.batched(
       provider, model.preprocessing_fn, model.image_size, values.batch_size,
       labels_offset=values.labels_offset,
-      num_threads=values.num_preprocessing_threads, drop_remainder=False)
-  images, labels = inputs.iterator_get_next(batches)
+      num_threads=values.num_preprocessing_threads, drop_remainder=False,
+      with_keys=True)
+  images, labels, keys = inputs.iterator_get_next(batches)
   logits, _ = model.network_fn(images)
 
   if values.moving_average_decay:
@@ -126,44 +150,85 @@ def build_eval_graph(values):
   for name, value in names_to_values.items():
     tf1.summary.scalar('eval/' + name, value)
 
+  report_fetches = {'labels': labels, 'predictions': predictions}
+  if values.report_misclassified > 0:
+    report_fetches['confidences'] = tf.reduce_max(
+        tf.nn.softmax(tf.cast(logits, tf.float32)), axis=1)
+    report_fetches['keys'] = keys
+
   num_batches = math.ceil(model.dataset.num_samples / values.batch_size)
   if values.max_num_batches:
     num_batches = min(num_batches, values.max_num_batches)
-  return (names_to_values, names_to_updates, variables_to_restore, provider,
-          num_batches)
+  names = eval_report.class_names(model.dataset.labels_to_names,
+                                  model.num_classes, values.labels_offset)
+  return EvalGraph(names_to_values, names_to_updates, variables_to_restore,
+                   provider, num_batches, report_fetches, names)
+
+
+class _TallyHook(tf1.train.SessionRunHook):
+  """Feeds every evaluated batch to an eval_report.Tally.
+
+  Its fetches run in the same session.run as the metric updates, so the
+  report counts exactly the examples that Accuracy counts.
+  """
+
+  def __init__(self, fetches, tally):
+    self._fetches = fetches
+    self._tally = tally
+
+  def before_run(self, run_context):
+    del run_context
+    return tf1.train.SessionRunArgs(self._fetches)
+
+  def after_run(self, run_context, run_values):
+    del run_context
+    self._tally.add(**run_values.results)
 
 
 def evaluate(values, checkpoint_path):
   """Evaluates one checkpoint; returns {metric: value} plus step and path."""
+  return evaluate_with_report(values, checkpoint_path).metrics
+
+
+def evaluate_with_report(values, checkpoint_path):
+  """Evaluates one checkpoint and tallies the report of its examples.
+
+  Returns:
+    An Evaluation: metrics ({metric: value} plus global_step and
+    checkpoint, the metrics.json content), the filled eval_report.Tally
+    and the class names.
+  """
   with tf.Graph().as_default():
-    (names_to_values, names_to_updates, variables_to_restore, provider,
-     num_batches) = build_eval_graph(values)
+    graph = build_eval_graph(values)
+    tally = eval_report.Tally(len(graph.class_names),
+                              top_n=values.report_misclassified)
     cli.check_checkpoint_fits(
-        checkpoint_path, variables_to_restore,
+        checkpoint_path, graph.variables_to_restore,
         f'--checkpoint_path={checkpoint_path}',
         f'Check --model_name={values.model_name}, --dataset_name and '
         '--labels_offset' + (
             '; --moving_average_decay needs a checkpoint trained with it.'
             if values.moving_average_decay else '.'))
-    bar = tqdm.tqdm(total=num_batches, desc='eval', unit='batch',
+    bar = tqdm.tqdm(total=graph.num_batches, desc='eval', unit='batch',
                     disable=not values.progress_bar, file=sys.stderr)
     try:
       metrics = slim.evaluation.evaluate_once(
           values.master, checkpoint_path, logdir=values.eval_dir,
           num_evals=values.max_num_batches,
-          eval_op=list(names_to_updates.values()),
-          final_op=names_to_values,
-          variables_to_restore=variables_to_restore,
+          eval_op=list(graph.names_to_updates.values()),
+          final_op=graph.names_to_values,
+          variables_to_restore=graph.variables_to_restore,
           session_config=tf1.ConfigProto(allow_soft_placement=True),
+          hooks=[_TallyHook(graph.report_fetches, tally)],
           progress_fn=lambda done, total: bar.update(1))
     except tf.errors.DataLossError as e:
-      inputs.fail_unreadable(e, provider.data_files)
+      inputs.fail_unreadable(e, graph.provider.data_files)
     finally:
       bar.close()
   result = {name: float(value) for name, value in metrics.items()}
   result['global_step'] = checkpoint_global_step(checkpoint_path)
   result['checkpoint'] = checkpoint_path
-  return result
+  return Evaluation(result, tally, graph.class_names)
 
 
 def report(result, eval_dir):
@@ -171,6 +236,14 @@ def report(result, eval_dir):
   for name in ('Accuracy', 'Recall_5'):
     print(f'{name}: {result[name]:.4f}', flush=True)
   cli.write_json_atomic(os.path.join(eval_dir, METRICS_FILENAME), result)
+
+
+def write_report(evaluation, eval_dir):
+  """Writes the report files (eval_report.write_report), names the page."""
+  eval_report.write_report(eval_dir, evaluation.metrics, evaluation.tally,
+                           evaluation.class_names)
+  print(f'Report: {os.path.join(eval_dir, eval_report.INDEX_FILENAME)}',
+        flush=True)
 
 
 def checkpoints_to_evaluate(values):
@@ -194,9 +267,14 @@ def main(argv):
     cli.fail('You must supply the dataset directory with --dataset_dir.')
   if FLAGS.quantize:
     cli.fail(cli.QUANTIZE_UNSUPPORTED)
+  if FLAGS.report_misclassified < 0:
+    cli.fail('--report_misclassified must be >= 0 (the number of mistakes '
+             f'to list, 0 for none); received {FLAGS.report_misclassified}.')
   cli.ensure_writable_dir(FLAGS.eval_dir, '--eval_dir')
   for count, checkpoint_path in enumerate(checkpoints_to_evaluate(FLAGS), 1):
-    report(evaluate(FLAGS, checkpoint_path), FLAGS.eval_dir)
+    evaluation = evaluate_with_report(FLAGS, checkpoint_path)
+    report(evaluation.metrics, FLAGS.eval_dir)
+    write_report(evaluation, FLAGS.eval_dir)
     if (FLAGS.max_number_of_evaluations
         and count >= FLAGS.max_number_of_evaluations):
       break

@@ -29,7 +29,8 @@ def eval_provider(dataset, batch_size):
 
 
 def batched(provider, preprocessing_fn, image_size, batch_size,
-            labels_offset=0, num_threads=None, drop_remainder=False):
+            labels_offset=0, num_threads=None, drop_remainder=False,
+            with_keys=False):
   """(images, labels) batches as a tf.data.Dataset.
 
   Args:
@@ -42,14 +43,19 @@ def batched(provider, preprocessing_fn, image_size, batch_size,
     num_threads: parallel preprocessing calls; None for AUTOTUNE.
     drop_remainder: drop a last partial batch (training wants static
       shapes; evaluation wants every example).
+    with_keys: also give each example's record key ('<file>:<index>',
+      see DatasetDataProvider), for reports that name examples.
 
   Returns:
     A dataset of (images [batch, size, size, C] float32, labels [batch]
-    int64).
+    int64), with keys [batch] string as a third element if with_keys.
   """
   def prepare(example):
     image = preprocessing_fn(example['image'], image_size, image_size)
-    return image, example['label'] - labels_offset
+    label = example['label'] - labels_offset
+    if with_keys:
+      return image, label, example['record_key']
+    return image, label
 
   examples = provider.tf_dataset.map(
       prepare, num_parallel_calls=num_threads or tf.data.AUTOTUNE,

@@ -218,6 +218,75 @@ def test_directory_checkpoint_path_and_report(data, trained, validation,
   assert json.loads((eval_dir / 'metrics.json').read_text()) == result
 
 
+# ------------------------------------------------------------------ report
+def _softmax(logits):
+  exp = np.exp(logits - logits.max(axis=1, keepdims=True))
+  return exp / exp.sum(axis=1, keepdims=True)
+
+
+def test_report_files_match_numpy(data, trained, validation, tmp_path):
+  images, labels = validation
+  prefix = _latest(trained)
+  eval_dir = tmp_path / 'eval'
+  evaluation = eval_image_classifier.evaluate_with_report(
+      h.eval_values(data, eval_dir, report_misclassified=4), prefix)
+  eval_image_classifier.write_report(evaluation, str(eval_dir))
+  logits = _logits(h.read_checkpoint(prefix), images)
+  predictions = np.argmax(logits, 1)
+
+  confusion = json.loads((eval_dir / 'confusion_matrix.json').read_text())
+  assert confusion['class_names'] == ['circle', 'square', 'triangle',
+                                      'cross', 'diamond']  # labels.txt
+  expected = np.zeros((h.NUM_CLASSES, h.NUM_CLASSES), int)
+  for label, prediction in zip(labels, predictions):
+    expected[label, prediction] += 1
+  assert confusion['matrix'] == expected.tolist()
+  assert confusion['num_examples'] == NUM_VALIDATION
+
+  per_class = json.loads((eval_dir / 'per_class.json').read_text())
+  for c, figures in enumerate(per_class):
+    assert figures['support'] == np.sum(labels == c)
+    assert figures['recall'] == pytest.approx(
+        np.mean(predictions[labels == c] == c))
+    if np.any(predictions == c):
+      assert figures['precision'] == pytest.approx(
+          np.mean(labels[predictions == c] == c))
+    else:
+      assert figures['precision'] is None
+
+  # The 4 most confident mistakes; records are read in file order, so the
+  # key of the i-th validation example is '<shard>:<i>'.
+  confidence = _softmax(logits).max(axis=1)
+  wrong = np.flatnonzero(predictions != labels)
+  assert len(wrong) >= 4  # 30 steps leave mistakes to rank.
+  most_confident = wrong[np.argsort(-confidence[wrong], kind='stable')][:4]
+  shard = os.path.join(data, 'shapes_validation_00000-of-00001.tfrecord')
+  mistakes = json.loads((eval_dir / 'misclassified.json').read_text())
+  assert [m['key'] for m in mistakes] == [f'{shard}:{i}'
+                                          for i in most_confident]
+  assert [m['label'] for m in mistakes] == labels[most_confident].tolist()
+  assert [m['confidence'] for m in mistakes] == pytest.approx(
+      confidence[most_confident].tolist(), abs=1e-5)
+
+  assert Image.open(eval_dir / 'confusion_matrix.png').size == (380, 394)
+  page = (eval_dir / 'index.html').read_text()
+  assert f'{evaluation.metrics["Accuracy"]:.4f}' in page
+  assert mistakes[0]['key'] in page
+
+
+def test_report_with_labels_offset_names_shifted_classes(data, tmp_path):
+  # 4 network classes for dataset labels 1..4; label 0 becomes -1, outside.
+  prefix = _save_random_cifarnet(str(tmp_path / 'four' / 'model.ckpt'), 4)
+  evaluation = eval_image_classifier.evaluate_with_report(
+      h.eval_values(data, tmp_path / 'eval', labels_offset=1,
+                    max_num_batches=1), prefix)
+  assert evaluation.class_names == ['square', 'triangle', 'cross', 'diamond']
+  tally = evaluation.tally
+  assert tally.num_examples == 16  # One batch.
+  assert tally.num_out_of_range + tally.confusion.sum() == 16
+  assert tally.num_out_of_range > 0
+
+
 # -------------------------------------------------------------- user errors
 def _save_random_cifarnet(prefix, num_classes):
   with tf.Graph().as_default():
@@ -304,7 +373,7 @@ def test_cli_wait_for_checkpoints_evaluates_and_writes_metrics(
   result = h.run_script(SCRIPT, *_cli(
       data, eval_dir, checkpoint_path=trained, wait_for_checkpoints=True,
       max_number_of_evaluations=1, eval_interval_secs=1,
-      eval_timeout_secs=60), timeout=120)
+      eval_timeout_secs=60, report_misclassified=3), timeout=120)
   assert result.returncode == 0, result.stderr
   assert 'Traceback' not in result.stderr
   printed = re.search(r'^Accuracy: (0\.\d{4}|1\.0000)$', result.stdout, re.M)
@@ -327,14 +396,24 @@ def test_cli_wait_for_checkpoints_evaluates_and_writes_metrics(
         tags[value.tag] = (event.step, value.simple_value)
   assert tags['eval/Accuracy'][0] == 30
   assert tags['eval/Accuracy'][1] == pytest.approx(expected, abs=1e-6)
+  # The report beside metrics.json.
+  assert f'Report: {eval_dir / "index.html"}' in result.stdout
+  for name in ('per_class.json', 'confusion_matrix.json',
+               'confusion_matrix.png', 'index.html'):
+    assert (eval_dir / name).exists(), name
+  assert len(json.loads((eval_dir / 'misclassified.json').read_text())) == 3
 
 
-@pytest.mark.parametrize('case', ['missing_dataset_dir', 'wrong_classes'])
+@pytest.mark.parametrize('case', ['missing_dataset_dir', 'wrong_classes',
+                                  'negative_report_misclassified'])
 def test_cli_user_errors_are_one_line(data, tmp_path, case):
   if case == 'missing_dataset_dir':
     args = [a for a in _cli(data, tmp_path / 'eval')
             if '--dataset_dir' not in a]
     expected = '--dataset_dir'
+  elif case == 'negative_report_misclassified':
+    args = _cli(data, tmp_path / 'eval', report_misclassified=-2)
+    expected = '--report_misclassified must be >= 0'
   else:
     # A 10-class checkpoint on the 5-class data.
     prefix = _save_random_cifarnet(str(tmp_path / 'ten' / 'model.ckpt'), 10)
