@@ -314,7 +314,8 @@ def test_moving_average_decay_keeps_shadow_variables(data, tmp_path):
 # ------------------------------------------------ optimizers and schedules
 @pytest.mark.parametrize('optimizer,slots', [
     ('adadelta', ['Adadelta', 'Adadelta_1']), ('adagrad', ['Adagrad']),
-    ('adam', ['Adam', 'Adam_1']), ('ftrl', ['Ftrl', 'Ftrl_1']),
+    ('adam', ['Adam', 'Adam_1']), ('adamw', ['AdamW', 'AdamW_1']),
+    ('ftrl', ['Ftrl', 'Ftrl_1']),
     ('momentum', ['Momentum']), ('rmsprop', ['RMSProp', 'RMSProp_1']),
     ('sgd', [])])
 def test_optimizer_flag_builds_that_optimizer(data, tmp_path, optimizer,
@@ -386,8 +387,9 @@ def test_resume_with_another_optimizer_is_a_user_error(data, base, tmp_path):
     ('dataset_name', 'shape', 'shapes'),
     ('preprocessing_name', 'lenett', 'inception'),
     ('optimizer', 'sgdd',
-     'adadelta, adagrad, adam, ftrl, momentum, rmsprop, sgd'),
-    ('learning_rate_decay_type', 'linear', 'exponential, fixed, polynomial'),
+     'adadelta, adagrad, adam, adamw, ftrl, momentum, rmsprop, sgd'),
+    ('learning_rate_decay_type', 'linear',
+     'cosine, exponential, fixed, polynomial'),
 ])
 def test_unknown_names_list_the_valid_ones(data, tmp_path, flag, value,
                                            valid):
