@@ -18,6 +18,9 @@ The resolved flags are written to <train_dir>/train_flags.json.
 import os
 import sys
 
+# Before TensorFlow loads: sets TF_CPP_MIN_LOG_LEVEL unless the user did.
+from image_classifier import tf_env  # pylint: disable=unused-import
+
 from absl import flags
 from absl import logging
 import tensorflow as tf

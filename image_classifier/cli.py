@@ -1,12 +1,17 @@
-"""What the four entry points share: user errors as one line, flag records.
+"""What the four entry points share: user errors as one line, flag records,
+quiet logs.
 
 A user error (bad flag, missing directory, unknown name, incompatible
 checkpoint, corrupt record) ends as one line on stderr,
 `<script>: error: <what was wrong and what to do>`, and exit status 2.
 Anything else is a bug and keeps its traceback.
+
+Every log message is printed once, in absl's format, and TensorFlow's
+deprecation notices are hidden unless --verbosity=1 or more (`quiet_logs`).
 """
 import contextlib
 import json
+import logging
 import os
 import signal
 import sys
@@ -90,11 +95,51 @@ def check_no_arguments(argv):
     fail(f'unexpected arguments {argv[1:]}; all options are --flags.')
 
 
+class _HideTensorFlowDeprecations(logging.Filter):
+  """Drops the 'tensorflow' logger's deprecation notices ('From <file>:
+  <name> (from <module>) is deprecated and will be removed ...', 'The name
+  tf.X is deprecated ...'), all logged from TensorFlow's deprecation.py."""
+
+  def filter(self, record):
+    return not (os.path.basename(record.pathname) == 'deprecation.py'
+                or ' is deprecated' in record.getMessage())
+
+
+_HIDE_DEPRECATIONS = _HideTensorFlowDeprecations()
+
+
+def quiet_logs(verbosity=0):
+  """Prints each log message once and hides TensorFlow's deprecations.
+
+  TensorFlow gives its 'tensorflow' logger a handler of its own (format
+  'INFO:tensorflow:...') when it logs for the first time before the root
+  logger has one, as happens when a module logs at import, before
+  absl.app.run installs absl's handler on the root logger. Every message
+  of TensorFlow's then went to both handlers: printed twice. Removing
+  TensorFlow's handler leaves absl's, which formats every line alike.
+  Call it once absl's handler is installed (inside absl.app.run).
+
+  Args:
+    verbosity: absl's --verbosity; 1 or more keeps the deprecation notices.
+  """
+  tf_logger = logging.getLogger('tensorflow')
+  for handler in list(tf_logger.handlers):
+    tf_logger.removeHandler(handler)
+  if verbosity >= 1:
+    tf_logger.removeFilter(_HIDE_DEPRECATIONS)
+  else:
+    tf_logger.addFilter(_HIDE_DEPRECATIONS)
+
+
 def run(main, extra_user_errors=()):
-  """absl.app.run(main), reporting user errors as one line and exit 2."""
+  """absl.app.run(main), reporting user errors as one line and exit 2.
+
+  Logs are quiet (`quiet_logs`) from the moment flags are parsed.
+  """
   user_errors = (UserError,) + tuple(extra_user_errors)
 
   def guarded_main(argv):
+    quiet_logs(flags.FLAGS.verbosity)
     try:
       return main(argv)
     except user_errors as e:

@@ -486,6 +486,33 @@ def test_cli_run_writes_flags_and_logs(data, tmp_path):
   assert recorded['learning_rate'] == 0.05
 
 
+def test_cli_logs_once_without_deprecations_or_cpp_banners(data, tmp_path):
+  # TF_CPP_MIN_LOG_LEVEL unset, as a user runs it; adamw and cosine end to
+  # end, with --opt_epsilon left at its default.
+  result = h.run_script(
+      SCRIPT, *_cli(data, tmp_path / 'train', optimizer='adamw',
+                    learning_rate_decay_type='cosine', warmup_epochs=0.1),
+      tf_cpp_min_log_level=None)
+  assert result.returncode == 0, result.stderr
+  h.assert_quiet_logs(result.stderr)
+  messages = h.log_messages(result.stderr)
+  # A message of TensorFlow's logger, printed by both handlers before.
+  assert messages.count('Running local_init_op.') == 1, result.stderr
+  assert sum('--opt_epsilon=1e-8' in m for m in messages) == 1
+  assert 'This TensorFlow binary is optimized' not in result.stderr
+
+
+def test_cli_verbosity_1_shows_deprecations(data, tmp_path):
+  # tf.compat.v1's RMSPropOptimizer calls a deprecated initializer form.
+  result = h.run_script(
+      SCRIPT, *_cli(data, tmp_path / 'train', optimizer='rmsprop',
+                    verbosity=1))
+  assert result.returncode == 0, result.stderr
+  assert 'is deprecated' in result.stderr
+  messages = h.log_messages(result.stderr)
+  assert not [m for m, n in zip(messages, messages[1:]) if m == n]
+
+
 # The messages of every user error are checked in-process above; these
 # runs check the process contract (one line, exit 2, no traceback) for the
 # errors found before training and for those raised while it runs.
