@@ -111,13 +111,12 @@ _HIDE_DEPRECATIONS = _HideTensorFlowDeprecations()
 def quiet_logs(verbosity=0):
   """Prints each log message once and hides TensorFlow's deprecations.
 
-  TensorFlow gives its 'tensorflow' logger a handler of its own (format
-  'INFO:tensorflow:...') when it logs for the first time before the root
-  logger has one, as happens when a module logs at import, before
-  absl.app.run installs absl's handler on the root logger. Every message
-  of TensorFlow's then went to both handlers: printed twice. Removing
-  TensorFlow's handler leaves absl's, which formats every line alike.
-  Call it once absl's handler is installed (inside absl.app.run).
+  `import tensorflow` gives the 'tensorflow' logger a handler of its own
+  (format 'INFO:tensorflow:...') because the root logger has none yet;
+  absl.app.run then installs absl's handler on the root logger, and every
+  message of TensorFlow's, propagated, went to both: printed twice.
+  Removing TensorFlow's handler leaves absl's, which formats every line
+  alike. Call it once absl's handler is installed (inside absl.app.run).
 
   Args:
     verbosity: absl's --verbosity; 1 or more keeps the deprecation notices.
