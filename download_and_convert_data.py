@@ -39,11 +39,12 @@ from absl import flags
 from absl import logging
 
 # TensorFlow's C++ INFO lines would bury the one-line errors and summaries.
-os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '1')
+from image_classifier import tf_env  # pylint: disable=unused-import
 
 # Converters are imported when used: `--help` stays instant, and the worker
 # processes that converters spawn, which re-import this script, stay light.
 from datasets.errors import DatasetError
+from image_classifier import cli
 
 _PROG = 'download_and_convert_data.py'
 
@@ -225,6 +226,7 @@ def _user_error(message):
 
 def main(argv):
   del argv  # Unused.
+  cli.quiet_logs(FLAGS.verbosity)
   values = FLAGS.flag_values_dict()
   try:
     convert(values)

@@ -25,6 +25,9 @@ import math
 import os
 import sys
 
+# Before TensorFlow loads: sets TF_CPP_MIN_LOG_LEVEL unless the user did.
+from image_classifier import tf_env  # pylint: disable=unused-import
+
 from absl import flags
 import tensorflow as tf
 import tqdm

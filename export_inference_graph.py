@@ -16,6 +16,9 @@ it from --dataset_dir/dataset_meta.json).
 """
 import os
 
+# Before TensorFlow loads: sets TF_CPP_MIN_LOG_LEVEL unless the user did.
+from image_classifier import tf_env  # pylint: disable=unused-import
+
 from absl import flags
 import tensorflow as tf
 

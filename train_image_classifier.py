@@ -32,6 +32,9 @@ import signal
 import sys
 import threading
 
+# Before TensorFlow loads: sets TF_CPP_MIN_LOG_LEVEL unless the user did.
+from image_classifier import tf_env  # pylint: disable=unused-import
+
 from absl import flags
 from absl import logging
 import tensorflow as tf
@@ -107,6 +110,10 @@ flags.DEFINE_float('ftrl_l1', 0.0, 'The FTRL l1 regularization strength.')
 flags.DEFINE_float('ftrl_l2', 0.0, 'The FTRL l2 regularization strength.')
 flags.DEFINE_float('momentum', 0.9,
                    'The momentum for the MomentumOptimizer.')
+flags.DEFINE_boolean('nesterov', False, 'Use Nesterov momentum with '
+                     '--optimizer=momentum (new).')
+flags.DEFINE_float('adamw_weight_decay', 0.01, 'Decoupled weight decay of '
+                   '--optimizer=adamw, applied to kernels only (new).')
 flags.DEFINE_float('rmsprop_momentum', 0.9, 'Momentum of RMSProp.')
 flags.DEFINE_float('rmsprop_decay', 0.9, 'Decay term for RMSProp.')
 flags.DEFINE_integer('quantize_delay', -1, 'Step at which quantization-aware '
@@ -118,12 +125,13 @@ flags.DEFINE_string('learning_rate_decay_type', 'exponential',
                     + ', '.join(optimization.SCHEDULE_NAMES) + '.')
 flags.DEFINE_float('learning_rate', 0.01, 'Initial learning rate.')
 flags.DEFINE_float('end_learning_rate', 0.0001, 'The minimal end learning '
-                   'rate used by a polynomial decay learning rate.')
+                   'rate used by a polynomial or cosine decay learning rate.')
 flags.DEFINE_float('label_smoothing', 0.0, 'The amount of label smoothing.')
 flags.DEFINE_float('learning_rate_decay_factor', 0.94,
                    'Learning rate decay factor.')
 flags.DEFINE_float('num_epochs_per_decay', 2.0,
-                   'Number of epochs after which the learning rate decays.')
+                   'Number of epochs after which the learning rate decays '
+                   '(cosine: its span when --max_number_of_steps is None).')
 flags.DEFINE_bool('sync_replicas', False, 'Whether to use the '
                   'SyncReplicasOptimizer: each update aggregates '
                   '--replicas_to_aggregate gradients.')
@@ -448,7 +456,8 @@ def build_training_graph(values, deployment=None):
             values.warmup_epochs),
         model.dataset.num_samples, values.batch_size, global_step,
         replicas_to_aggregate=(values.replicas_to_aggregate
-                               if values.sync_replicas else 1))
+                               if values.sync_replicas else 1),
+        max_number_of_steps=values.max_number_of_steps)
     optimizer = optimization.configure_optimizer(
         values.optimizer, learning_rate,
         optimization.OptimizerParams(*[
@@ -645,6 +654,10 @@ def main(argv):
     sys.exit(serve_parameters(deployment))
   if not FLAGS.dataset_dir:
     cli.fail('You must supply the dataset directory with --dataset_dir.')
+  warning = optimization.epsilon_warning(FLAGS.optimizer,
+                                         FLAGS['opt_epsilon'].present)
+  if warning:
+    logging.warning(warning)
   if deployment.is_chief:
     cli.ensure_writable_dir(FLAGS.train_dir, '--train_dir')
     cli.write_json_atomic(os.path.join(FLAGS.train_dir, FLAGS_FILENAME),

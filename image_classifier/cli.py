@@ -1,12 +1,17 @@
-"""What the four entry points share: user errors as one line, flag records.
+"""What the four entry points share: user errors as one line, flag records,
+quiet logs.
 
 A user error (bad flag, missing directory, unknown name, incompatible
 checkpoint, corrupt record) ends as one line on stderr,
 `<script>: error: <what was wrong and what to do>`, and exit status 2.
 Anything else is a bug and keeps its traceback.
+
+Every log message is printed once, in absl's format, and TensorFlow's
+deprecation notices are hidden unless --verbosity=1 or more (`quiet_logs`).
 """
 import contextlib
 import json
+import logging
 import os
 import signal
 import sys
@@ -14,7 +19,7 @@ import tempfile
 
 from absl import app
 from absl import flags
-from absl import logging
+from absl import logging as absl_logging
 
 from image_classifier import fileio
 
@@ -103,16 +108,55 @@ def exit_now(message):
   main, so this prints the same one line as `run` and exits with status 2
   without unwinding.
   """
-  logging.flush()
+  absl_logging.flush()
   print(_error_line(message), file=sys.stderr, flush=True)
   os._exit(2)  # pylint: disable=protected-access
 
 
+class _HideTensorFlowDeprecations(logging.Filter):
+  """Drops the 'tensorflow' logger's deprecation notices ('From <file>:
+  <name> (from <module>) is deprecated and will be removed ...', 'The name
+  tf.X is deprecated ...'), all logged from TensorFlow's deprecation.py."""
+
+  def filter(self, record):
+    return not (os.path.basename(record.pathname) == 'deprecation.py'
+                or ' is deprecated' in record.getMessage())
+
+
+_HIDE_DEPRECATIONS = _HideTensorFlowDeprecations()
+
+
+def quiet_logs(verbosity=0):
+  """Prints each log message once and hides TensorFlow's deprecations.
+
+  `import tensorflow` gives the 'tensorflow' logger a handler of its own
+  (format 'INFO:tensorflow:...') because the root logger has none yet;
+  absl.app.run then installs absl's handler on the root logger, and every
+  message of TensorFlow's, propagated, went to both: printed twice.
+  Removing TensorFlow's handler leaves absl's, which formats every line
+  alike. Call it once absl's handler is installed (inside absl.app.run).
+
+  Args:
+    verbosity: absl's --verbosity; 1 or more keeps the deprecation notices.
+  """
+  tf_logger = logging.getLogger('tensorflow')
+  for handler in list(tf_logger.handlers):
+    tf_logger.removeHandler(handler)
+  if verbosity >= 1:
+    tf_logger.removeFilter(_HIDE_DEPRECATIONS)
+  else:
+    tf_logger.addFilter(_HIDE_DEPRECATIONS)
+
+
 def run(main, extra_user_errors=()):
-  """absl.app.run(main), reporting user errors as one line and exit 2."""
+  """absl.app.run(main), reporting user errors as one line and exit 2.
+
+  Logs are quiet (`quiet_logs`) from the moment flags are parsed.
+  """
   user_errors = (UserError,) + tuple(extra_user_errors)
 
   def guarded_main(argv):
+    quiet_logs(flags.FLAGS.verbosity)
     try:
       return main(argv)
     except user_errors as e:

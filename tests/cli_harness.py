@@ -125,19 +125,27 @@ def make_shapes(dataset_dir, train=96, validation=48, seed=0):
   return str(dataset_dir)
 
 
-def _env():
-  return dict(os.environ, TF_CPP_MIN_LOG_LEVEL='3', PYTHONUNBUFFERED='1')
+def _env(tf_cpp_min_log_level='3'):
+  env = dict(os.environ, PYTHONUNBUFFERED='1')
+  env.pop('TF_CPP_MIN_LOG_LEVEL', None)
+  if tf_cpp_min_log_level is not None:
+    env['TF_CPP_MIN_LOG_LEVEL'] = tf_cpp_min_log_level
+  return env
 
 
 def script_path(script):
   return os.path.join(ROOT, script)
 
 
-def run_script(script, *args, timeout=180):
-  """Runs `python <script> args...` in the repository; CompletedProcess."""
+def run_script(script, *args, timeout=180, tf_cpp_min_log_level='3'):
+  """Runs `python <script> args...` in the repository; CompletedProcess.
+
+  tf_cpp_min_log_level=None runs it with TF_CPP_MIN_LOG_LEVEL unset, as a
+  user would.
+  """
   return subprocess.run([PYTHON, script_path(script)] + list(args),
-                        cwd=ROOT, env=_env(), capture_output=True, text=True,
-                        timeout=timeout)
+                        cwd=ROOT, env=_env(tf_cpp_min_log_level),
+                        capture_output=True, text=True, timeout=timeout)
 
 
 def start_script(script, *args):
@@ -166,6 +174,27 @@ def wait_for_line(process, pattern, timeout=120):
       return match, ''.join(seen)
   raise AssertionError(f'no line matching {pattern!r}; output:\n'
                        + ''.join(seen))
+
+
+# A Python log line: absl's 'I1130 00:27:38.152512 1397... learning.py:398] '
+# or the 'INFO:tensorflow:' of TensorFlow's own handler (C++ lines, '.cc:',
+# are not Python's).
+_LOG_PREFIX = re.compile(r'^(?:[IWEF]\d{4} [\d:.]+ +\d+ \S+\.py:\d+\] |'
+                         r'(?:DEBUG|INFO|WARNING|ERROR):tensorflow:)')
+
+
+def log_messages(stderr):
+  """The messages of the Python log lines of `stderr`, prefixes removed."""
+  return [_LOG_PREFIX.sub('', line) for line in stderr.splitlines()
+          if _LOG_PREFIX.match(line)]
+
+
+def assert_quiet_logs(stderr):
+  """Asserts each log message printed once and no deprecation notice."""
+  messages = log_messages(stderr)
+  repeated = [m for m, n in zip(messages, messages[1:]) if m == n]
+  assert not repeated, stderr
+  assert 'deprecated' not in stderr, stderr
 
 
 def user_error(result, script):

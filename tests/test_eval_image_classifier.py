@@ -376,6 +376,7 @@ def test_cli_wait_for_checkpoints_evaluates_and_writes_metrics(
       eval_timeout_secs=60, report_misclassified=3), timeout=120)
   assert result.returncode == 0, result.stderr
   assert 'Traceback' not in result.stderr
+  h.assert_quiet_logs(result.stderr)
   printed = re.search(r'^Accuracy: (0\.\d{4}|1\.0000)$', result.stdout, re.M)
   assert printed, result.stdout
   metrics = json.loads((eval_dir / 'metrics.json').read_text())

@@ -187,13 +187,15 @@ def test_summarize_counts_the_variables_parameters(checkpoint):
 # ------------------------------------------------------ the CLI pipeline
 def test_cli_export_freeze_summarize_label_image(data, checkpoint, tmp_path):
   """The demo's last steps as real processes, checked against numbers
-  computed here."""
+  computed here; their logs are quiet (freeze_graph calls functions
+  TensorFlow deprecates)."""
   graph_file = str(tmp_path / 'cifarnet_inf_graph.pb')
   frozen_file = str(tmp_path / 'frozen_cifarnet.pb')
   result = h.run_script('export_inference_graph.py', '--model_name=cifarnet',
                         '--dataset_name=shapes', f'--dataset_dir={data}',
                         f'--output_file={graph_file}')
   assert result.returncode == 0, result.stderr
+  h.assert_quiet_logs(result.stderr)
   graph_def = tf1.GraphDef.FromString(open(graph_file, 'rb').read())
   assert PREDICTIONS in {n.name for n in graph_def.node}
 
@@ -203,11 +205,13 @@ def test_cli_export_freeze_summarize_label_image(data, checkpoint, tmp_path):
       f'--input_checkpoint={os.path.dirname(checkpoint)}',
       f'--output_graph={frozen_file}', f'--output_node_names={PREDICTIONS}')
   assert result.returncode == 0, result.stderr
+  h.assert_quiet_logs(result.stderr)
   frozen = tf1.GraphDef.FromString(open(frozen_file, 'rb').read())
 
   result = h.run_script('tools/summarize_graph.py',
                         f'--in_graph={frozen_file}')
   assert result.returncode == 0, result.stderr
+  h.assert_quiet_logs(result.stderr)
   assert ('Found 1 possible inputs: (name=input, type=float32, '
           'shape=[-1,32,32,3])') in result.stdout
   assert f'(name={PREDICTIONS}, op=Reshape)' in result.stdout
@@ -236,6 +240,7 @@ def test_cli_export_freeze_summarize_label_image(data, checkpoint, tmp_path):
       '--input_height=32', '--input_width=32', '--input_mean=128',
       '--input_std=128')
   assert result.returncode == 0, result.stderr
+  h.assert_quiet_logs(result.stderr)
   probabilities = _run_graph_def(
       frozen, ((pixels.astype(np.float32) - 128) / 128)[None])[0]
   order = np.argsort(-probabilities)

@@ -314,7 +314,8 @@ def test_moving_average_decay_keeps_shadow_variables(data, tmp_path):
 # ------------------------------------------------ optimizers and schedules
 @pytest.mark.parametrize('optimizer,slots', [
     ('adadelta', ['Adadelta', 'Adadelta_1']), ('adagrad', ['Adagrad']),
-    ('adam', ['Adam', 'Adam_1']), ('ftrl', ['Ftrl', 'Ftrl_1']),
+    ('adam', ['Adam', 'Adam_1']), ('adamw', ['AdamW', 'AdamW_1']),
+    ('ftrl', ['Ftrl', 'Ftrl_1']),
     ('momentum', ['Momentum']), ('rmsprop', ['RMSProp', 'RMSProp_1']),
     ('sgd', [])])
 def test_optimizer_flag_builds_that_optimizer(data, tmp_path, optimizer,
@@ -386,8 +387,9 @@ def test_resume_with_another_optimizer_is_a_user_error(data, base, tmp_path):
     ('dataset_name', 'shape', 'shapes'),
     ('preprocessing_name', 'lenett', 'inception'),
     ('optimizer', 'sgdd',
-     'adadelta, adagrad, adam, ftrl, momentum, rmsprop, sgd'),
-    ('learning_rate_decay_type', 'linear', 'exponential, fixed, polynomial'),
+     'adadelta, adagrad, adam, adamw, ftrl, momentum, rmsprop, sgd'),
+    ('learning_rate_decay_type', 'linear',
+     'cosine, exponential, fixed, polynomial'),
 ])
 def test_unknown_names_list_the_valid_ones(data, tmp_path, flag, value,
                                            valid):
@@ -478,6 +480,33 @@ def test_cli_run_writes_flags_and_logs(data, tmp_path):
   assert recorded['model_name'] == 'cifarnet'
   assert recorded['max_number_of_steps'] == 2
   assert recorded['learning_rate'] == 0.05
+
+
+def test_cli_logs_once_without_deprecations_or_cpp_banners(data, tmp_path):
+  # TF_CPP_MIN_LOG_LEVEL unset, as a user runs it; adamw and cosine end to
+  # end, with --opt_epsilon left at its default.
+  result = h.run_script(
+      SCRIPT, *_cli(data, tmp_path / 'train', optimizer='adamw',
+                    learning_rate_decay_type='cosine', warmup_epochs=0.1),
+      tf_cpp_min_log_level=None)
+  assert result.returncode == 0, result.stderr
+  h.assert_quiet_logs(result.stderr)
+  messages = h.log_messages(result.stderr)
+  # A message of TensorFlow's logger, printed by both handlers before.
+  assert messages.count('Running local_init_op.') == 1, result.stderr
+  assert sum('--opt_epsilon=1e-8' in m for m in messages) == 1
+  assert 'This TensorFlow binary is optimized' not in result.stderr
+
+
+def test_cli_verbosity_1_shows_deprecations(data, tmp_path):
+  # tf.compat.v1's RMSPropOptimizer calls a deprecated initializer form.
+  result = h.run_script(
+      SCRIPT, *_cli(data, tmp_path / 'train', optimizer='rmsprop',
+                    verbosity=1))
+  assert result.returncode == 0, result.stderr
+  assert 'is deprecated' in result.stderr
+  messages = h.log_messages(result.stderr)
+  assert not [m for m, n in zip(messages, messages[1:]) if m == n]
 
 
 # The messages of every user error are checked in-process above; these
