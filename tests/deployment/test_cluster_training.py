@@ -5,13 +5,18 @@ Each test starts real `train_image_classifier.py` processes (1-2 ps tasks,
 statuses, the steps each worker logged, the final checkpoint's step, and
 recovery from killed tasks. CifarNet at batch 8 keeps each run to seconds.
 """
+import os
 import re
 import signal
+import subprocess
 
+import numpy as np
 import pytest
 
 from tests import cli_harness as h
 from tests.deployment import cluster_harness as ch
+
+train_image_classifier = h.script_module('train_image_classifier')
 
 pytestmark = pytest.mark.slow
 
@@ -133,7 +138,9 @@ def test_lost_parameter_server_ends_workers_with_one_line(data, tmp_path,
 def test_tf_config_cluster_spreads_variables_over_two_ps(data, tmp_path,
                                                         make_cluster):
   train_dir = tmp_path / 'train'
-  cluster = make_cluster(_train_args(data, train_dir, max_number_of_steps=10),
+  # Two clones per worker, too.
+  cluster = make_cluster(_train_args(data, train_dir, max_number_of_steps=10,
+                                     num_clones=2, clone_on_cpu=True),
                          num_ps=2, use_tf_config=True)
   cluster.start_all()
   _all_exit_zero(cluster)
@@ -148,6 +155,7 @@ def test_tf_config_cluster_spreads_variables_over_two_ps(data, tmp_path,
   assert len(placed) == 10 and set(placed.values()) == {'0', '1'}, placed
   # Worker ops run on the worker's own task, not on task 0 (#434).
   assert '/job:worker/task:0' in text
+  assert 'clone_1/CifarNet' in text
 
 
 def test_worker_gives_up_on_an_unreachable_ps_naming_it(data, tmp_path,
@@ -171,3 +179,46 @@ def test_parameter_server_stops_cleanly_on_sigterm(tmp_path, make_cluster):
   cluster.kill('ps0', signal.SIGTERM)
   assert cluster.processes['ps0'].returncode == 128 + signal.SIGTERM
   assert 'Traceback' not in cluster.log('ps0')
+
+
+def test_sync_replicas_fine_tune_from_a_checkpoint(data, tmp_path,
+                                                  make_cluster):
+  """Fine-tuning in sync mode (tensorflow/models#1296): the chief restores
+  the checkpoint, and only the trainable scope moves."""
+  source = tmp_path / 'source'
+  train_image_classifier.train(h.train_values(data, source,
+                                              max_number_of_steps=3))
+  train_dir = tmp_path / 'train'
+  cluster = make_cluster(_train_args(
+      data, train_dir, max_number_of_steps=6, sync_replicas=True,
+      replicas_to_aggregate=2, checkpoint_path=str(source),
+      checkpoint_exclude_scopes='CifarNet/logits',
+      trainable_scopes='CifarNet/logits'))
+  cluster.start_all()
+  _all_exit_zero(cluster)
+  assert 'Fine-tuning from' in cluster.log('worker0')
+  assert h.checkpoint_step(train_dir) == 6
+  before, after = h.read_checkpoint(source), h.read_checkpoint(train_dir)
+  np.testing.assert_array_equal(after['CifarNet/conv1/weights'],
+                                before['CifarNet/conv1/weights'])
+  assert not np.array_equal(after['CifarNet/logits/weights'],
+                            before['CifarNet/logits/weights'])
+
+
+def test_local_cluster_script_trains_evaluates_and_cleans_up(tmp_path):
+  work = tmp_path / 'work'
+  result = subprocess.run(
+      ['bash', h.script_path('scripts/train_local_cluster.sh'), str(work)],
+      cwd=h.ROOT, env=dict(os.environ, PYTHON=h.PYTHON, STEPS='40'),
+      capture_output=True, text=True, timeout=400)
+  assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+  accuracy = re.search(r'^Accuracy: (\d\.\d+)$', result.stdout, re.M)
+  assert accuracy, result.stdout[-3000:]
+  assert h.checkpoint_step(work / 'train') == 40
+  for name in ('ps0', 'worker0', 'worker1'):
+    assert (work / 'logs' / f'{name}.log').exists()
+  # Nothing it started is left running: no process names its ps port.
+  port = re.search(r'ps on :(\d+)', result.stdout).group(1)
+  leftover = subprocess.run(['pgrep', '-f', f'localhost:{port}'],
+                            capture_output=True, text=True)
+  assert not leftover.stdout.strip(), leftover.stdout
