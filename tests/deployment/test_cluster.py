@@ -201,19 +201,13 @@ def test_watching_reports_a_task_that_went_away():
                   '--train_dir.']
 
 
-@pytest.mark.parametrize('args, message', [
-    (['--ps_hosts=localhost', '--worker_hosts=localhost:1',
-      '--job_name=worker'], "--ps_hosts holds 'localhost', which is not "
-     'host:port'),
-    (['--ps_hosts=localhost:1', '--worker_hosts=localhost:2',
-      '--job_name=chief'], "--job_name='chief' is not a job of the cluster"),
-    (['--ps_hosts=localhost:1', '--worker_hosts=localhost:2',
-      '--job_name=worker', '--task=1'], 'task 1 is outside the worker job'),
-])
-def test_script_reports_bad_cluster_flags_in_one_line(args, message):
-  result = h.run_script('train_image_classifier.py', *args)
+def test_script_reports_bad_cluster_flags_in_one_line():
+  # The messages of every case are checked in-process above; this checks
+  # the script's path: one line, exit 2, no traceback.
+  result = h.run_script('train_image_classifier.py', '--ps_hosts=localhost',
+                        '--worker_hosts=localhost:1', '--job_name=worker')
   assert h.user_error(result, 'train_image_classifier.py').startswith(
-      message), result.stderr
+      "--ps_hosts holds 'localhost', which is not host:port"), result.stderr
 
 
 def test_script_reports_malformed_tf_config_in_one_line(monkeypatch):
