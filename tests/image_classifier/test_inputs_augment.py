@@ -12,8 +12,10 @@ with one seed. The reproducibility checks read the records in file order
 (`_ordered_provider`) to see the augmentation's own determinism.
 """
 import collections
+import os
 
 import numpy as np
+from PIL import Image
 import pytest
 import tensorflow as tf
 
@@ -186,3 +188,30 @@ def test_bad_augmentation_flag_is_a_one_line_user_error(data, tmp_path):
     train_image_classifier.train(values)
   assert str(info.value) == ('--random_erasing must be a probability '
                              'between 0 and 1; received 1.5.')
+
+
+# ------------------------------------------------------------ dump_images
+def test_dump_images_writes_the_augmented_images(data, tmp_path):
+  dump_images = h.script_module('tools.dump_images')
+  with tf.Graph().as_default():
+    dataset = dataset_factory.get_dataset('shapes', 'train', data)
+    (tmp_path / 'plain').mkdir()
+    (tmp_path / 'mixed').mkdir()
+    plain = dump_images.dump_images(dataset, 4, str(tmp_path / 'plain'))
+    params = augment.AugmentParams(randaugment_layers=2, cutmix_alpha=1.0)
+    mixed = dump_images.dump_images(dataset, 4, str(tmp_path / 'mixed'),
+                                    params, seed=1)
+    again = dump_images.dump_images(dataset, 4, str(tmp_path / 'mixed'),
+                                    params, seed=1)
+  assert len(plain) == len(mixed) == 4 and mixed == again
+  names = ['circle', 'square', 'triangle', 'cross', 'diamond']
+  for path in mixed:
+    parts = os.path.basename(path)[6:-4].split('_')
+    weights = [float(part.lstrip('abcdefghijklmnopqrstuvwxyz'))
+               for part in parts]
+    assert all(part.rstrip('0123456789.') in names for part in parts)
+    assert sum(weights) == pytest.approx(1.0, abs=0.01 * len(parts))
+    assert np.asarray(Image.open(path)).shape == (32, 32, 3)
+  assert any(not np.array_equal(np.asarray(Image.open(p)),
+                                np.asarray(Image.open(m)))
+             for p, m in zip(plain, mixed))
