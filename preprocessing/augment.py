@@ -345,6 +345,14 @@ def translate_y(image, pixels):
 
 
 # ------------------------------------------------------ RandAugment itself
+_OP_FNS = {'identity': identity, 'autocontrast': autocontrast,
+           'equalize': equalize, 'rotate': rotate, 'solarize': solarize,
+           'color': color, 'posterize': posterize, 'contrast': contrast,
+           'brightness': brightness, 'sharpness': sharpness,
+           'shear_x': shear_x, 'shear_y': shear_y,
+           'translate_x': translate_x, 'translate_y': translate_y}
+
+
 def op_argument(name, image, magnitude, sign):
   """The argument RandAugment gives op `name` at `magnitude`.
 
@@ -381,7 +389,7 @@ def op_argument(name, image, magnitude, sign):
 
 def apply_op(name, image, magnitude, sign):
   """Applies RandAugment op `name` at `magnitude` (see `op_argument`)."""
-  fn = globals()[name]
+  fn = _OP_FNS[name]
   argument = op_argument(name, image, magnitude, sign)
   return fn(image) if argument is None else fn(image, argument)
 
@@ -457,9 +465,14 @@ def random_erase(image, probability, seed):
   inside = ((rows >= top) & (rows < top + h)
             & (cols >= left) & (cols < left + w))
   erase = (_uniform(seeds[4]) < probability) & tf.reduce_any(fits)
-  noise = _uniform(seeds[5], shape, dtype=image.dtype,
-                   minval=tf.reduce_min(image), maxval=tf.reduce_max(image))
-  return tf.where(inside & erase, noise, image)
+
+  def erased():
+    noise = _uniform(seeds[5], shape, dtype=image.dtype,
+                     minval=tf.reduce_min(image), maxval=tf.reduce_max(image))
+    return tf.where(inside, noise, image)
+
+  # The noise is drawn only for the images erased.
+  return tf.cond(erase, erased, lambda: image)
 
 
 def augment_image(image, preprocess, params, seed):
