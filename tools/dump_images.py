@@ -9,9 +9,9 @@ Handy for looking at converted data and for feeding label_image
 With train_image_classifier.py's augmentation flags it writes the images as
 training would augment them, to look at what they do:
 
-    python tools/dump_images.py --dataset_name=shapes --dataset_dir=/tmp/shapes \
-      --num_images=8 --output_dir=/tmp/augmented --randaugment_layers=2 \
-      --random_erasing=0.5 --cutmix_alpha=1.0 --seed=1
+    python tools/dump_images.py --dataset_name=shapes \
+      --dataset_dir=/tmp/shapes --num_images=8 --output_dir=/tmp/augmented \
+      --randaugment_layers=2 --random_erasing=0.5 --cutmix_alpha=1.0 --seed=1
 
 RandAugment runs on the stored pixels; random erasing and mixup/cutmix on
 them as floats in [0, 255] (training runs those two after the family's
