@@ -46,6 +46,7 @@ from image_classifier import cli
 from image_classifier import inputs
 from image_classifier import network
 from image_classifier import optimization
+from preprocessing import augment
 
 tf1 = tf.compat.v1
 
@@ -161,6 +162,23 @@ flags.DEFINE_integer('max_number_of_steps', None, 'The maximum number of '
 flags.DEFINE_bool('use_grayscale', False, 'Convert images to grayscale in '
                   'preprocessing.')
 flags.DEFINE_integer('seed', None, 'Graph-level random seed (new).')
+
+# -------------------------------------------------------------- augmentation
+flags.DEFINE_integer('randaugment_layers', 0, 'RandAugment: ops applied to '
+                     'each training image, before its preprocessing (N); 0: '
+                     'no RandAugment (new).')
+flags.DEFINE_integer('randaugment_magnitude', 10, 'RandAugment: magnitude M '
+                     f'of every op, 0 to {augment.MAX_MAGNITUDE} (new).')
+flags.DEFINE_float('random_erasing', 0.0, 'Probability of erasing a random '
+                   'rectangle of each preprocessed training image with '
+                   'noise; 0: never (new).')
+flags.DEFINE_float('mixup_alpha', 0.0, 'mixup: Beta(alpha, alpha) weight of '
+                   'each batch mixed with itself reversed, labels mixed '
+                   'alike; 0: no mixup (new).')
+flags.DEFINE_float('cutmix_alpha', 0.0, 'cutmix: Beta(alpha, alpha) of the '
+                   'area kept when a box of the reversed batch is pasted in; '
+                   'with --mixup_alpha too, each batch gets one of the two; '
+                   '0: no cutmix (new).')
 
 # --------------------------------------------------------------- fine-tuning
 flags.DEFINE_string('checkpoint_path', None, 'The checkpoint (file or '
@@ -321,9 +339,14 @@ def fine_tune_init_fn(checkpoint_path, exclude_scopes, ignore_missing_vars,
 
 
 def clone_fn(batches, network_fn, num_classes, label_smoothing):
-  """Builds one clone: network and losses on the next batch."""
+  """Builds one clone: network and losses on the next batch.
+
+  The labels are class ids, or [batch, num_classes] soft labels when mixup
+  or cutmix mixed them.
+  """
   images, labels = inputs.iterator_get_next(batches)
-  onehot_labels = tf.one_hot(labels, num_classes)
+  onehot_labels = (labels if labels.shape.rank == 2
+                   else tf.one_hot(labels, num_classes))
   logits, end_points = network_fn(images)
   if 'AuxLogits' in end_points:
     slim.losses.softmax_cross_entropy(
@@ -403,6 +426,8 @@ def build_training_graph(values, deployment=None):
              f'{values.replicas_to_aggregate}.')
   if values.seed is not None:
     tf1.set_random_seed(values.seed)
+  with cli.user_input():
+    augmentation = augment.AugmentParams.from_values(values)
 
   config = deployment.config(values)
   with tf1.device(config.variables_device()):
@@ -423,7 +448,8 @@ def build_training_graph(values, deployment=None):
     batches = inputs.batched(
         provider, model.preprocessing_fn, model.image_size, values.batch_size,
         labels_offset=values.labels_offset,
-        num_threads=values.num_preprocessing_threads, drop_remainder=True)
+        num_threads=values.num_preprocessing_threads, drop_remainder=True,
+        augmentation=augmentation, num_classes=model.num_classes, seed=seed)
     batches = batches.repeat()
 
   summaries = set(tf1.get_collection(tf1.GraphKeys.SUMMARIES))

@@ -9,7 +9,9 @@
 Reads the split exactly as train_image_classifier.py does (tf.data:
 parallel interleave over shards, decode, preprocessing in a parallel map,
 batch, prefetch) and times --batches batches after --warmup ones, with no
-network attached: the ceiling the input can feed a model at.
+network attached: the ceiling the input can feed a model at. The
+augmentation flags of train_image_classifier.py (--randaugment_layers ...)
+measure what augmentation costs.
 """
 import argparse
 import os
@@ -23,6 +25,7 @@ import tensorflow as tf
 
 from datasets import dataset_factory
 from image_classifier import inputs
+from preprocessing import augment
 from preprocessing import preprocessing_factory
 
 tf1 = tf.compat.v1
@@ -41,7 +44,13 @@ def main():
                       help='parallel map calls (default AUTOTUNE)')
   parser.add_argument('--warmup', type=int, default=5)
   parser.add_argument('--batches', type=int, default=50)
+  parser.add_argument('--randaugment_layers', type=int, default=0)
+  parser.add_argument('--randaugment_magnitude', type=int, default=10)
+  parser.add_argument('--random_erasing', type=float, default=0.0)
+  parser.add_argument('--mixup_alpha', type=float, default=0.0)
+  parser.add_argument('--cutmix_alpha', type=float, default=0.0)
   args = parser.parse_args()
+  augmentation = augment.AugmentParams.from_values(args)
 
   with tf.Graph().as_default():
     dataset = dataset_factory.get_dataset(
@@ -52,7 +61,8 @@ def main():
                                      args.batch_size)
     batches = inputs.batched(
         provider, preprocessing_fn, args.image_size, args.batch_size,
-        num_threads=args.num_preprocessing_threads, drop_remainder=True)
+        num_threads=args.num_preprocessing_threads, drop_remainder=True,
+        augmentation=augmentation, num_classes=dataset.num_classes)
     images, _ = inputs.iterator_get_next(batches.repeat())
     with tf1.Session() as sess:
       for _ in range(args.warmup):
@@ -63,7 +73,8 @@ def main():
       seconds = time.perf_counter() - start
   print(f'{args.dataset_name}/{args.dataset_split_name} -> '
         f'{args.preprocessing_name} {args.image_size}x{args.image_size}, '
-        f'batch {args.batch_size}, {os.cpu_count()} CPU cores: '
+        f'batch {args.batch_size}, {os.cpu_count()} CPU cores'
+        f'{", " + str(augmentation) if augmentation.enabled else ""}: '
         f'{args.batch_size * args.batches / seconds:.1f} images/sec')
 
 

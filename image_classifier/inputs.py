@@ -4,10 +4,16 @@ records -> DatasetDataProvider (parallel interleave over shards, parallel
 decode) -> preprocessing in a parallel map -> label offset -> batch ->
 prefetch. This replaces the original's queue runners (provider queue,
 tf.train.batch and prefetch_queue) with one tf.data graph.
+
+Augmentation (preprocessing/augment.py), only when asked for: RandAugment
+before and random erasing after the preprocessing, in the same parallel map,
+each example with its own seed; mixup/cutmix on each batch. With every
+augmentation off the graph is exactly the plain one.
 """
 import tensorflow as tf
 
 from image_classifier import cli
+from preprocessing import augment
 from slim.data import dataset_data_provider
 
 tf1 = tf.compat.v1
@@ -30,7 +36,8 @@ def eval_provider(dataset, batch_size):
 
 def batched(provider, preprocessing_fn, image_size, batch_size,
             labels_offset=0, num_threads=None, drop_remainder=False,
-            with_keys=False):
+            with_keys=False, augmentation=None, num_classes=None,
+            seed=None):
   """(images, labels) batches as a tf.data.Dataset.
 
   Args:
@@ -45,23 +52,62 @@ def batched(provider, preprocessing_fn, image_size, batch_size,
       shapes; evaluation wants every example).
     with_keys: also give each example's record key ('<file>:<index>',
       see DatasetDataProvider), for reports that name examples.
+    augmentation: an augment.AugmentParams; None or all off: none.
+    num_classes: the label count (after labels_offset), needed by mixup
+      and cutmix to build one-hot labels.
+    seed: seed of the augmentations (None: random). An example's
+      augmentation depends on its position in the stream and the seed, not
+      on how many threads preprocess.
 
   Returns:
     A dataset of (images [batch, size, size, C] float32, labels [batch]
-    int64), with keys [batch] string as a third element if with_keys.
+    int64), with keys [batch] string as a third element if with_keys. With
+    mixup or cutmix the labels are [batch, num_classes] float32 mixtures.
+
+  Raises:
+    ValueError: for mixup or cutmix without num_classes.
   """
-  def prepare(example):
-    image = preprocessing_fn(example['image'], image_size, image_size)
+  per_image = augmentation is not None and augmentation.per_image
+  per_batch = augmentation is not None and augmentation.per_batch
+  if per_batch and not num_classes:
+    raise ValueError('mixup and cutmix need num_classes to build one-hot '
+                     f'labels; received num_classes={num_classes!r}.')
+
+  def prepare(example, image_seed=None):
+    if per_image:
+      image = augment.augment_image(
+          example['image'],
+          lambda image: preprocessing_fn(image, image_size, image_size),
+          augmentation, image_seed)
+    else:
+      image = preprocessing_fn(example['image'], image_size, image_size)
     label = example['label'] - labels_offset
     if with_keys:
       return image, label, example['record_key']
     return image, label
 
-  examples = provider.tf_dataset.map(
+  examples = provider.tf_dataset
+  if per_image:
+    examples = tf.data.Dataset.zip((examples, augment.seed_dataset(seed)))
+  examples = examples.map(
       prepare, num_parallel_calls=num_threads or tf.data.AUTOTUNE,
       deterministic=False if drop_remainder else True)
-  return examples.batch(batch_size, drop_remainder=drop_remainder).prefetch(
-      tf.data.AUTOTUNE)
+  batches = examples.batch(batch_size, drop_remainder=drop_remainder)
+  if per_batch:
+    batches = tf.data.Dataset.zip(
+        (batches, augment.seed_dataset(seed, salt=1))).map(
+            lambda batch, batch_seed: _mixed(batch, batch_seed, augmentation,
+                                             num_classes),
+            num_parallel_calls=tf.data.AUTOTUNE)
+  return batches.prefetch(tf.data.AUTOTUNE)
+
+
+def _mixed(batch, seed, augmentation, num_classes):
+  """A batch with mixup or cutmix applied and one-hot labels mixed."""
+  images, labels = batch[0], batch[1]
+  images, labels = augment.mix_batch(
+      images, tf.one_hot(labels, num_classes), augmentation, seed)
+  return (images, labels) + tuple(batch[2:])
 
 
 def iterator_get_next(batches):

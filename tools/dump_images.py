@@ -5,6 +5,20 @@
 
 Handy for looking at converted data and for feeding label_image
 (`/tmp/samples/00000_circle.png`). Images are written as PNG.
+
+With train_image_classifier.py's augmentation flags it writes the images as
+training would augment them, to look at what they do:
+
+    python tools/dump_images.py --dataset_name=shapes \
+      --dataset_dir=/tmp/shapes --num_images=8 --output_dir=/tmp/augmented \
+      --randaugment_layers=2 --random_erasing=0.5 --cutmix_alpha=1.0 --seed=1
+
+RandAugment runs on the stored pixels; random erasing and mixup/cutmix on
+them as floats in [0, 255] (training runs those two after the family's
+preprocessing, which is left out here so the images stay viewable). Mixed
+images are named by their label mixture (`00003_square0.62_circle0.38.png`);
+mixing batches all --num_images together, so images of different sizes need
+--image_size.
 """
 import os
 import sys
@@ -19,6 +33,8 @@ import tensorflow as tf
 
 from datasets import dataset_factory
 from image_classifier import cli
+from image_classifier import inputs
+from preprocessing import augment
 from slim.data import dataset_data_provider
 
 tf1 = tf.compat.v1
@@ -28,17 +44,72 @@ flags.DEFINE_string('dataset_dir', None, 'Directory of the dataset.')
 flags.DEFINE_string('dataset_split_name', 'validation', 'The split to read.')
 flags.DEFINE_integer('num_images', 5, 'How many images to write.')
 flags.DEFINE_string('output_dir', None, 'Where the PNG files go.')
+flags.DEFINE_integer('randaugment_layers', 0, 'RandAugment ops per image '
+                     '(as train_image_classifier.py); 0: none.')
+flags.DEFINE_integer('randaugment_magnitude', 10, 'RandAugment magnitude, '
+                     f'0 to {augment.MAX_MAGNITUDE}.')
+flags.DEFINE_float('random_erasing', 0.0, 'Probability of erasing a random '
+                   'rectangle of each image.')
+flags.DEFINE_float('mixup_alpha', 0.0, 'mixup Beta(alpha, alpha); 0: off.')
+flags.DEFINE_float('cutmix_alpha', 0.0, 'cutmix Beta(alpha, alpha); 0: off.')
+flags.DEFINE_integer('seed', None, 'Seed of the augmentations.')
+flags.DEFINE_integer('image_size', None, 'Resize augmented images to this '
+                     'square size first (bilinear); None keeps their size.')
 
 FLAGS = flags.FLAGS
 
 
-def dump_images(dataset, num_images, output_dir):
-  """Writes the split's first `num_images` images; returns their paths."""
-  labels_to_names = dataset.labels_to_names or {}
+def _augmented(dataset, num_images, augmentation, image_size, seed):
+  """(png, label) examples augmented as training would, in [0, 255]."""
   provider = dataset_data_provider.DatasetDataProvider(
       dataset, shuffle=False, num_epochs=1)
-  examples = provider.tf_dataset.take(num_images).map(
-      lambda e: (tf.io.encode_png(e['image']), e['label']))
+
+  def as_float(image, height, width):
+    image = tf.cast(image, tf.float32)
+    return tf.image.resize(image, [height, width]) if image_size else image
+
+  batches = inputs.batched(
+      provider, as_float, image_size,
+      num_images if augmentation.per_batch else 1,
+      augmentation=augmentation, num_classes=dataset.num_classes, seed=seed)
+  return batches.unbatch().take(num_images).map(
+      lambda image, label: (tf.io.encode_png(tf.cast(
+          tf.round(tf.clip_by_value(image, 0.0, 255.0)), tf.uint8)), label))
+
+
+def _label_name(label, labels_to_names):
+  """'circle' for a class id; 'square0.62_circle0.38' for a mixture."""
+  if label.ndim == 0:
+    return labels_to_names.get(int(label), str(label))
+  order = [int(i) for i in label.argsort()[::-1] if label[i] > 0.005]
+  return '_'.join(f'{labels_to_names.get(i, str(i))}{label[i]:.2f}'
+                  for i in order)
+
+
+def dump_images(dataset, num_images, output_dir, augmentation=None,
+                image_size=None, seed=None):
+  """Writes the split's first `num_images` images; returns their paths.
+
+  Args:
+    dataset: a slim Dataset.
+    num_images: how many images to write.
+    output_dir: the existing directory they go to.
+    augmentation: an augment.AugmentParams; None or all off writes the
+      stored pixels as they are.
+    image_size: with augmentation, resize to this square size first.
+    seed: seed of the augmentation.
+
+  Returns:
+    The paths written, in order.
+  """
+  labels_to_names = dataset.labels_to_names or {}
+  if augmentation is not None and augmentation.enabled:
+    examples = _augmented(dataset, num_images, augmentation, image_size, seed)
+  else:
+    provider = dataset_data_provider.DatasetDataProvider(
+        dataset, shuffle=False, num_epochs=1)
+    examples = provider.tf_dataset.take(num_images).map(
+        lambda e: (tf.io.encode_png(e['image']), e['label']))
   next_example = tf1.data.make_one_shot_iterator(examples).get_next()
   paths = []
   with tf1.Session() as sess:
@@ -47,7 +118,7 @@ def dump_images(dataset, num_images, output_dir):
         png, label = sess.run(next_example)
       except tf.errors.OutOfRangeError:
         return paths
-      name = labels_to_names.get(int(label), str(label))
+      name = _label_name(label, labels_to_names)
       path = os.path.join(output_dir, f'{len(paths):05d}_{name}.png')
       with open(path, 'wb') as f:
         f.write(png)
@@ -58,11 +129,21 @@ def main(unused_argv):
   if not FLAGS.dataset_dir or not FLAGS.output_dir:
     cli.fail('--dataset_dir and --output_dir must be set.')
   cli.ensure_writable_dir(FLAGS.output_dir, '--output_dir')
+  with cli.user_input():
+    augmentation = augment.AugmentParams.from_values(FLAGS)
   with tf.Graph().as_default():
     with cli.user_input():
       dataset = dataset_factory.get_dataset(
           FLAGS.dataset_name, FLAGS.dataset_split_name, FLAGS.dataset_dir)
-    for path in dump_images(dataset, FLAGS.num_images, FLAGS.output_dir):
+    try:
+      paths = dump_images(dataset, FLAGS.num_images, FLAGS.output_dir,
+                          augmentation, FLAGS.image_size, FLAGS.seed)
+    except tf.errors.InvalidArgumentError as e:
+      if 'batch' not in (e.message or '') or FLAGS.image_size:
+        raise
+      cli.fail('mixup/cutmix batch the images, which differ in size here; '
+               'give --image_size.')
+    for path in paths:
       print(path)
 
 
