@@ -16,7 +16,9 @@ def _trunc_normal(stddev):
 
 def _lrn(net, name):
   # Local response normalisation as in the CIFAR-10 tutorial.
-  return tf.nn.lrn(net, 4, bias=1.0, alpha=0.001 / 9.0, beta=0.75, name=name)
+  # LRN has no bfloat16/float16 CPU kernel: in float32 under mixed precision.
+  return slim.precision.in_float32(tf.nn.lrn, net, 4, bias=1.0,
+                                   alpha=0.001 / 9.0, beta=0.75, name=name)
 
 
 def cifarnet(images, num_classes=10, is_training=False, dropout_keep_prob=0.5,

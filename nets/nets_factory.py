@@ -8,6 +8,8 @@ import collections.abc
 import functools
 import importlib
 
+import tensorflow as tf
+
 import slim
 from nets.registry import NETWORKS
 
@@ -42,7 +44,8 @@ def network_names():
   return sorted(NETWORKS)
 
 
-def get_network_fn(name, num_classes, weight_decay=0.0, is_training=False):
+def get_network_fn(name, num_classes, weight_decay=0.0, is_training=False,
+                   precision='float32'):
   """Returns network_fn(images, **kwargs) -> (logits, end_points).
 
   Args:
@@ -50,6 +53,9 @@ def get_network_fn(name, num_classes, weight_decay=0.0, is_training=False):
     num_classes: number of classes; 0 or None returns pre-logits features.
     weight_decay: L2 weight decay passed to the network's arg_scope.
     is_training: build the training graph (dropout, batch-norm updates).
+    precision: 'float32', or 'bfloat16' / 'float16' for mixed precision
+      (see `slim.precision`): the images are cast to it, the layers compute
+      in it on float32 variables, and the logits come back as float32.
 
   Returns:
     network_fn with attributes `default_image_size` and `is_video`. It
@@ -68,9 +74,14 @@ def get_network_fn(name, num_classes, weight_decay=0.0, is_training=False):
 
   @functools.wraps(func)
   def network_fn(images, **kwargs):
-    with slim.arg_scope(arg_scope_fn(weight_decay=weight_decay)):
-      return func(images, num_classes=num_classes, is_training=is_training,
-                  **kwargs)
+    with slim.arg_scope(arg_scope_fn(weight_decay=weight_decay)), \
+        slim.precision.compute_precision(precision):
+      low = slim.precision.compute_dtype()
+      if low is not None:
+        images = tf.cast(images, low)
+      logits, end_points = func(images, num_classes=num_classes,
+                                is_training=is_training, **kwargs)
+    return slim.precision.to_float32(logits), end_points
 
   network_fn.default_image_size = spec.default_image_size
   network_fn.is_video = spec.is_video

@@ -31,6 +31,7 @@ _SUBMODULES = {
     'tfexample_decoder': 'slim.data.tfexample_decoder',
     'dataset_data_provider': 'slim.data.dataset_data_provider',
     'utils': 'slim.layers.utils',
+    'precision': 'slim.precision',
     'nets': 'nets',
 }
 

@@ -20,6 +20,7 @@ import numbers
 
 import tensorflow as tf
 
+from slim import precision
 from slim.scopes import add_arg_scope
 
 tf1 = tf.compat.v1
@@ -220,7 +221,8 @@ def softmax_cross_entropy(logits, onehot_labels, weights=1.0,
   weights = _resolve_weights(weights, weight, 'softmax_cross_entropy')
   with tf1.name_scope(scope, 'softmax_cross_entropy_loss',
                       [logits, onehot_labels, weights]) as scope:
-    logits = tf.convert_to_tensor(logits)
+    # Losses compute in float32, whatever the logits' precision.
+    logits = precision.to_float32(tf.convert_to_tensor(logits))
     onehot_labels = tf.cast(onehot_labels, logits.dtype)
     _check_compatible(logits, onehot_labels, ('logits', 'onehot_labels'),
                       'softmax_cross_entropy')
@@ -282,7 +284,8 @@ def sigmoid_cross_entropy(logits, multi_class_labels, weights=1.0,
   weights = _resolve_weights(weights, weight, 'sigmoid_cross_entropy')
   with tf1.name_scope(scope, 'sigmoid_cross_entropy_loss',
                       [logits, multi_class_labels, weights]) as scope:
-    logits = tf.convert_to_tensor(logits)
+    # Losses compute in float32, whatever the logits' precision.
+    logits = precision.to_float32(tf.convert_to_tensor(logits))
     multi_class_labels = tf.cast(multi_class_labels, logits.dtype)
     _check_compatible(logits, multi_class_labels,
                       ('logits', 'multi_class_labels'), 'sigmoid_cross_entropy')
@@ -439,7 +442,8 @@ def hinge_loss(logits, labels, scope=None):
     ValueError: if the shapes of `logits` and `labels` differ.
   """
   with tf1.name_scope(scope, 'hinge_loss', [logits, labels]):
-    logits = tf.convert_to_tensor(logits)
+    # Losses compute in float32, whatever the logits' precision.
+    logits = precision.to_float32(tf.convert_to_tensor(logits))
     labels = tf.cast(labels, logits.dtype)
     _check_compatible(logits, labels, ('logits', 'labels'), 'hinge_loss')
     signs = 2.0 * labels - 1.0

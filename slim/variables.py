@@ -17,6 +17,7 @@ import re
 import numpy as np
 import tensorflow as tf
 
+from slim import precision
 from slim.scopes import add_arg_scope
 
 tf1 = tf.compat.v1
@@ -118,7 +119,9 @@ def variable(name, shape=None, dtype=None, initializer=None, regularizer=None,
     aggregation: see tf.VariableAggregation.
 
   Returns:
-    The variable.
+    The variable; inside `slim.precision.compute_precision(low)`, a
+    variable asked for in that low dtype is made float32 and returned read
+    through a cast to `low` (mixed precision's read-time cast).
   """
   collections = list(dict.fromkeys(
       collections if collections is not None
@@ -127,12 +130,19 @@ def variable(name, shape=None, dtype=None, initializer=None, regularizer=None,
   if custom_getter is not None:
     getter = functools.partial(custom_getter,
                                reuse=tf1.get_variable_scope().reuse)
+  low = precision.compute_dtype()
+  cast_to = None
+  if low is not None and dtype is not None and tf.as_dtype(dtype) == low:
+    dtype, cast_to = tf.float32, low
   with tf1.device(device or ''):
-    return getter(name, shape=shape, dtype=dtype, initializer=initializer,
-                  regularizer=regularizer, trainable=trainable,
-                  collections=collections, caching_device=caching_device,
-                  partitioner=partitioner, use_resource=use_resource,
-                  synchronization=synchronization, aggregation=aggregation)
+    var = getter(name, shape=shape, dtype=dtype, initializer=initializer,
+                 regularizer=regularizer, trainable=trainable,
+                 collections=collections, caching_device=caching_device,
+                 partitioner=partitioner, use_resource=use_resource,
+                 synchronization=synchronization, aggregation=aggregation)
+  if cast_to is None:
+    return var
+  return tf.cast(var, cast_to)
 
 
 @add_arg_scope

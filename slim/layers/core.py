@@ -12,6 +12,7 @@ import numbers
 import tensorflow as tf
 
 from slim import initializers
+from slim import precision
 from slim.layers import utils
 from slim.scopes import add_arg_scope
 
@@ -280,7 +281,8 @@ def softmax(logits, scope=None):
     scope: the variable scope; default 'softmax'.
 
   Returns:
-    Probabilities, shaped like `logits`.
+    Probabilities, shaped like `logits` (float32 for bfloat16/float16
+    logits).
 
   Raises:
     ValueError: if `logits` has rank below 2 or unknown last dimension.
@@ -289,7 +291,8 @@ def softmax(logits, scope=None):
     logits = tf.convert_to_tensor(logits)
     num_logits = utils.last_dimension(logits.shape, min_rank=2)
     logits_2d = tf.reshape(logits, [-1, num_logits])
-    predictions = tf.nn.softmax(logits_2d)
+    # In mixed precision the probabilities are float32.
+    predictions = tf.nn.softmax(precision.to_float32(logits_2d))
     predictions = tf.reshape(predictions, tf.shape(logits))
     predictions.set_shape(logits.shape)
     return predictions
