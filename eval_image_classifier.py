@@ -19,6 +19,13 @@ image_classifier/eval_report.py): per_class.json (precision, recall,
 support), confusion_matrix.json and .png, with --report_misclassified=N
 misclassified.json (the N most confident mistakes and their record keys),
 and index.html showing it all on one page.
+
+--recompute_batch_norm_statistics=N first re-estimates every batch norm's
+moving statistics on N batches of --batch_norm_split_name (the training
+split), as exact means over those batches (image_classifier/batch_norm.py),
+then evaluates with them; metrics.json says so, and the checkpoint with the
+recomputed statistics is saved under <eval_dir>/batch_norm_recomputed/ for
+export (export_saved_model, freeze_graph).
 """
 import collections
 import math
@@ -33,10 +40,12 @@ import tensorflow as tf
 import tqdm
 
 import slim
+from image_classifier import batch_norm
 from image_classifier import cli
 from image_classifier import eval_report
 from image_classifier import inputs
 from image_classifier import network
+from image_classifier import validation
 
 tf1 = tf.compat.v1
 
@@ -88,10 +97,19 @@ flags.DEFINE_bool('progress_bar', True, 'Show a progress bar over batches.')
 flags.DEFINE_integer('report_misclassified', 0, 'List the N most confident '
                      'mistakes (with their record keys) in '
                      'misclassified.json and index.html; 0 lists none.')
+flags.DEFINE_integer('recompute_batch_norm_statistics', 0, 'Before '
+                     'evaluating, re-estimate the batch-norm moving '
+                     'statistics as the exact means over this many batches '
+                     'of --batch_norm_split_name (for a checkpoint trained '
+                     'too briefly for its batch-norm decay); 0: use the '
+                     'checkpoint\'s.')
+flags.DEFINE_string('batch_norm_split_name', 'train', 'The split that '
+                    '--recompute_batch_norm_statistics draws batches from.')
 
 FLAGS = flags.FLAGS
 
 METRICS_FILENAME = 'metrics.json'
+RECOMPUTED_DIRNAME = 'batch_norm_recomputed'
 
 
 def checkpoint_global_step(checkpoint_path):
@@ -105,7 +123,8 @@ def checkpoint_global_step(checkpoint_path):
 EvalGraph = collections.namedtuple(
     'EvalGraph',
     ['names_to_values', 'names_to_updates', 'variables_to_restore',
-     'provider', 'num_batches', 'report_fetches', 'class_names'])
+     'provider', 'num_batches', 'report_fetches', 'class_names',
+     'recompute_hook'], defaults=(None,))
 
 Evaluation = collections.namedtuple('Evaluation',
                                     ['metrics', 'tally', 'class_names'])
@@ -119,7 +138,8 @@ def build_eval_graph(values):
     restore, the provider, num_batches (the number of batches the bar
     shows), report_fetches (the batch tensors an eval_report.Tally takes:
     labels, predictions and, with --report_misclassified, confidences and
-    record keys) and the class names.
+    record keys), the class names and, with
+    --recompute_batch_norm_statistics, the batch_norm.RecomputeHook.
   """
   network.check_image_model(values.model_name,
                             'eval_image_classifier.py evaluates image models.')
@@ -146,10 +166,8 @@ def build_eval_graph(values):
     variables_to_restore = slim.get_variables_to_restore()
 
   predictions = tf.argmax(logits, 1)
-  names_to_values, names_to_updates = slim.metrics.aggregate_metric_map({
-      'Accuracy': slim.metrics.streaming_accuracy(predictions, labels),
-      'Recall_5': slim.metrics.streaming_recall_at_k(logits, labels, 5),
-  })
+  names_to_values, names_to_updates = validation.classification_metrics(
+      logits, labels)
   for name, value in names_to_values.items():
     tf1.summary.scalar('eval/' + name, value)
 
@@ -164,8 +182,24 @@ def build_eval_graph(values):
     num_batches = min(num_batches, values.max_num_batches)
   names = eval_report.class_names(model.dataset.labels_to_names,
                                   model.num_classes, values.labels_offset)
+  recompute_hook = None
+  if values.recompute_batch_norm_statistics:
+    if values.recompute_batch_norm_statistics < 0:
+      cli.fail('--recompute_batch_norm_statistics must be >= 0 (a number '
+               'of batches); received '
+               f'{values.recompute_batch_norm_statistics}.')
+    ops = batch_norm.build_recompute(
+        values, values.recompute_batch_norm_statistics,
+        values.batch_norm_split_name, model.image_size, model.num_classes)
+    saver = tf1.train.Saver(
+        {v.op.name: v for v in slim.get_model_variables() + [global_step]},
+        max_to_keep=1)
+    recompute_hook = batch_norm.RecomputeHook(
+        ops, saver, os.path.join(values.eval_dir, RECOMPUTED_DIRNAME,
+                                 'model.ckpt'))
   return EvalGraph(names_to_values, names_to_updates, variables_to_restore,
-                   provider, num_batches, report_fetches, names)
+                   provider, num_batches, report_fetches, names,
+                   recompute_hook)
 
 
 class _TallyHook(tf1.train.SessionRunHook):
@@ -222,7 +256,8 @@ def evaluate_with_report(values, checkpoint_path):
           final_op=graph.names_to_values,
           variables_to_restore=graph.variables_to_restore,
           session_config=tf1.ConfigProto(allow_soft_placement=True),
-          hooks=[_TallyHook(graph.report_fetches, tally)],
+          hooks=[h for h in (graph.recompute_hook,
+                             _TallyHook(graph.report_fetches, tally)) if h],
           progress_fn=lambda done, total: bar.update(1))
     except tf.errors.DataLossError as e:
       inputs.fail_unreadable(e, graph.provider.data_files)
@@ -231,6 +266,11 @@ def evaluate_with_report(values, checkpoint_path):
   result = {name: float(value) for name, value in metrics.items()}
   result['global_step'] = checkpoint_global_step(checkpoint_path)
   result['checkpoint'] = checkpoint_path
+  if graph.recompute_hook is not None:
+    result['batch_norm_statistics'] = {
+        'recomputed_batches': values.recompute_batch_norm_statistics,
+        'split': values.batch_norm_split_name,
+        'checkpoint': graph.recompute_hook.saved_path}
   return Evaluation(result, tally, graph.class_names)
 
 

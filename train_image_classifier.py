@@ -15,6 +15,18 @@ exactly --max_number_of_steps; SIGINT/SIGTERM write a checkpoint first and
 exit with status 130/143, so `train && eval` does not go on.
 The resolved flags are written to <train_dir>/train_flags.json.
 
+Validation while training (new): --validation_split_name=validation
+evaluates the current weights (their moving averages with
+--moving_average_decay) on that split every --validation_every_n_steps
+(or --validation_every_n_secs) and at the end, on the chief; it logs the
+metrics, writes them to TensorBoard (<train_dir>/validation) and appends
+them to <train_dir>/validation.jsonl. --keep_best_checkpoints=N keeps
+copies of the N best checkpoints by validation Accuracy, with their
+metrics, in <train_dir>/best/ (image_classifier/best_checkpoints.py; a
+kill at any moment leaves it consistent). --batch_norm_decay sets the
+decay of every batch norm's moving statistics; a run too short for its
+decay ends with a warning (image_classifier/batch_norm.py).
+
 Several machines: start the same command on each, with the cluster given
 as --ps_hosts/--worker_hosts/--job_name/--task or as TF_CONFIG
 (deployment/cluster.py). Parameter servers serve until every worker has
@@ -42,10 +54,14 @@ import tensorflow as tf
 import slim
 from deployment import cluster as cluster_lib
 from deployment import model_deploy
+from image_classifier import batch_norm
+from image_classifier import best_checkpoints
 from image_classifier import cli
 from image_classifier import inputs
 from image_classifier import network
 from image_classifier import optimization
+from image_classifier import progress
+from image_classifier import validation as validation_lib
 from preprocessing import augment
 
 tf1 = tf.compat.v1
@@ -195,6 +211,25 @@ flags.DEFINE_boolean('summarize_images', False, 'Add the input images to the '
                      'TensorBoard summaries (new).')
 flags.DEFINE_boolean('summarize_gradients', False, 'Add gradient histograms '
                      'to the TensorBoard summaries (new).')
+
+# ------------------------------------------------ validation and batch norm
+flags.DEFINE_string('validation_split_name', None, 'Evaluate the current '
+                    'weights on this split while training (chief only); '
+                    'None: no validation (new).')
+flags.DEFINE_integer('validation_every_n_steps', 0, 'Validate when the '
+                     'global step is a multiple of this; 0 uses '
+                     '--validation_every_n_secs (new).')
+flags.DEFINE_integer('validation_every_n_secs', 600, 'Validate when this '
+                     'many seconds passed since the last validation (with '
+                     '--validation_every_n_steps=0); validation also runs '
+                     'at the end of training (new).')
+flags.DEFINE_integer('keep_best_checkpoints', 0, 'Keep copies of the N best '
+                     'checkpoints by validation Accuracy, with their '
+                     'metrics, in <train_dir>/best/; 0 keeps none (new).')
+flags.DEFINE_float('batch_norm_decay', None, 'Decay of the batch-norm moving '
+                   'statistics; None: the network\'s own (e.g. 0.9997). '
+                   'Short runs want a smaller one, about 1 - 3/steps '
+                   '(new).')
 
 FLAGS = flags.FLAGS
 
@@ -371,11 +406,25 @@ def _activation_summaries(end_points):
 
 TrainingGraph = collections.namedtuple('TrainingGraph', [
     'train_tensor', 'summary_op', 'init_fn', 'data_files', 'global_step',
-    'sync_optimizer', 'done_ops'])
+    'sync_optimizer', 'done_ops', 'learning_rate', 'validation'],
+    defaults=(None, None))
 TrainingGraph.__doc__ = """What train() runs: the train op, the summary op,
 the fine-tuning init_fn (or None), the record files read, the global step,
-the SyncReplicasOptimizer (or None) and the ops that tell the parameter
-servers this worker finished ([] without a cluster)."""
+the SyncReplicasOptimizer (or None), the ops that tell the parameter
+servers this worker finished ([] without a cluster), the learning rate
+tensor and the validation_lib.ValidationGraph (or None)."""
+
+
+def check_validation_flags(values):
+  """Fails with one line for inconsistent validation or batch-norm flags."""
+  batch_norm.check_decay(values.batch_norm_decay)
+  for name in ('validation_every_n_steps', 'validation_every_n_secs',
+               'keep_best_checkpoints'):
+    if getattr(values, name) < 0:
+      cli.fail(f'--{name} must be >= 0; received {getattr(values, name)}.')
+  if values.keep_best_checkpoints and not values.validation_split_name:
+    cli.fail('--keep_best_checkpoints ranks checkpoints by validation '
+             'accuracy: give --validation_split_name too (e.g. validation).')
 
 
 def _apply_gradients(optimizer, grads_and_vars, global_step, checked_loss,
@@ -424,6 +473,7 @@ def build_training_graph(values, deployment=None):
   if values.sync_replicas and values.replicas_to_aggregate < 1:
     cli.fail('--replicas_to_aggregate must be at least 1; got '
              f'{values.replicas_to_aggregate}.')
+  check_validation_flags(values)
   if values.seed is not None:
     tf1.set_random_seed(values.seed)
   with cli.user_input():
@@ -435,7 +485,8 @@ def build_training_graph(values, deployment=None):
 
   model = network.model_inputs(values, is_training=True,
                                image_size=values.train_image_size,
-                               weight_decay=values.weight_decay)
+                               weight_decay=values.weight_decay,
+                               batch_norm_decay=values.batch_norm_decay)
 
   with tf1.device(config.inputs_device()):
     # Each replica shuffles its own way (with --seed, reproducibly).
@@ -532,8 +583,44 @@ def build_training_graph(values, deployment=None):
   if deployment.cluster is not None:
     with tf1.device(config.inputs_device()):
       done_ops = cluster_lib.done_signal_ops(deployment.cluster)
+  validation = None
+  if values.validation_split_name and deployment.is_chief:
+    with tf1.device(config.inputs_device()):
+      validation = validation_lib.build_validation(
+          values, model.num_classes, moving_average)
   return TrainingGraph(train_tensor, summary_op, init_fn, provider.data_files,
-                       global_step, sync_optimizer, done_ops)
+                       global_step, sync_optimizer, done_ops, learning_rate,
+                       validation)
+
+
+def _validator(graph, values):
+  """The chief_step_fn that validates (and keeps the best), or None."""
+  if graph.validation is None:
+    return None
+  best = None
+  if values.keep_best_checkpoints:
+    best = best_checkpoints.BestCheckpoints(
+        os.path.join(values.train_dir, best_checkpoints.DIRNAME),
+        values.keep_best_checkpoints)
+  return validation_lib.Validator(
+      graph.validation, values.train_dir,
+      every_n_steps=values.validation_every_n_steps,
+      every_n_secs=values.validation_every_n_secs, best=best)
+
+
+def _warn_if_batch_norm_short(values):
+  """Warns when the run ended short of what its batch-norm decay needs."""
+  if not batch_norm.has_batch_norm(tf1.global_variables()):
+    return
+  latest = tf.train.latest_checkpoint(values.train_dir)
+  if not latest:
+    return
+  step = tf.train.load_checkpoint(latest).get_tensor('global_step')
+  warning = batch_norm.decay_warning(
+      batch_norm.effective_decay(values.model_name, values.batch_norm_decay),
+      int(step))
+  if warning:
+    logging.warning(warning)
 
 
 def _fail_lost_cluster(error, deployment):
@@ -599,8 +686,10 @@ def train(values, deployment=None):
           '--checkpoint_exclude_scopes).')
     watch = (cluster_lib.watching(cluster, [cluster_lib.PS], cli.exit_now)
              if cluster is not None else contextlib.nullcontext())
+    validator = _validator(graph, values)
+    bar = progress.step_bar(values.max_number_of_steps)
     try:
-      with watch:
+      with watch, bar:
         loss = slim.learning.train(
             graph.train_tensor, logdir=values.train_dir,
             master=deployment.master, is_chief=deployment.is_chief,
@@ -613,9 +702,13 @@ def train(values, deployment=None):
             session_config=deployment.session_config(),
             ready_wait_secs=(values.cluster_startup_timeout_secs
                              if deployment.distributed else None),
-            examples_per_step=values.batch_size * values.num_clones)
+            examples_per_step=values.batch_size * values.num_clones,
+            learning_rate=graph.learning_rate, chief_step_fn=validator,
+            step_callback=bar.step_callback)
       # Unwatched: once every worker has said so, the servers exit.
       _signal_done_if_finished(graph, deployment, values)
+      if deployment.is_chief:
+        _warn_if_batch_norm_short(values)
       return loss
     except tf.errors.DataLossError as e:
       inputs.fail_unreadable(e, graph.data_files)
@@ -638,6 +731,9 @@ def train(values, deployment=None):
                'lower --learning_rate. '
                + (f'The last good checkpoint is {latest}.' if latest else
                   'No checkpoint was written.'))
+    finally:
+      if validator is not None:
+        validator.close()
 
 
 def serve_parameters(deployment):

@@ -36,7 +36,8 @@ ModelInputs = collections.namedtuple(
      'image_size'])
 
 
-def model_inputs(values, is_training, image_size=None, **network_kwargs):
+def model_inputs(values, is_training, image_size=None, split_name=None,
+                 **network_kwargs):
   """The dataset, network and preprocessing that the flag values name.
 
   Args:
@@ -44,6 +45,7 @@ def model_inputs(values, is_training, image_size=None, **network_kwargs):
       labels_offset, model_name, preprocessing_name and use_grayscale.
     is_training: whether the network and preprocessing are for training.
     image_size: the square input size; None uses the network's default.
+    split_name: the dataset split; None uses values.dataset_split_name.
     **network_kwargs: more arguments of `nets_factory.get_network_fn`
       (e.g. weight_decay).
 
@@ -57,7 +59,8 @@ def model_inputs(values, is_training, image_size=None, **network_kwargs):
   """
   with cli.user_input():
     dataset = dataset_factory.get_dataset(
-        values.dataset_name, values.dataset_split_name, values.dataset_dir)
+        values.dataset_name, split_name or values.dataset_split_name,
+        values.dataset_dir)
   num_classes = dataset.num_classes - values.labels_offset
   network_fn = nets_factory.get_network_fn(
       values.model_name, num_classes=num_classes, is_training=is_training,

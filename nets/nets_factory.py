@@ -7,6 +7,7 @@ its networks is asked for, so the factory stays cheap to import.
 import collections.abc
 import functools
 import importlib
+import inspect
 
 import tensorflow as tf
 
@@ -44,8 +45,38 @@ def network_names():
   return sorted(NETWORKS)
 
 
+# The names a family's arg_scope gives its batch-norm decay parameter.
+_DECAY_PARAMETERS = ('batch_norm_decay', 'bn_decay')
+
+
+def arg_scope_decay_parameter(name):
+  """(parameter name, default) of the batch-norm decay in `name`'s arg_scope.
+
+  Args:
+    name: a registered network name.
+
+  Returns:
+    ('batch_norm_decay', 0.9997) or ('bn_decay', 0.997) ..., or (None, None)
+    for an arg_scope without such a parameter (a network without batch norm,
+    or one that forwards **kwargs).
+  """
+  function = arg_scopes_map[name]
+  parameters = inspect.signature(function).parameters
+  if not any(p in parameters for p in _DECAY_PARAMETERS):
+    # mobilenet_v2.training_scope(**kwargs) forwards to mobilenet's.
+    module = importlib.import_module(NETWORKS[name].module)
+    lib = getattr(module, 'lib', None)
+    if lib is not None and hasattr(lib, NETWORKS[name].arg_scope):
+      parameters = inspect.signature(
+          getattr(lib, NETWORKS[name].arg_scope)).parameters
+  for parameter in _DECAY_PARAMETERS:
+    if parameter in parameters:
+      return parameter, parameters[parameter].default
+  return None, None
+
+
 def get_network_fn(name, num_classes, weight_decay=0.0, is_training=False,
-                   precision='float32'):
+                   batch_norm_decay=None, precision='float32'):
   """Returns network_fn(images, **kwargs) -> (logits, end_points).
 
   Args:
@@ -53,6 +84,10 @@ def get_network_fn(name, num_classes, weight_decay=0.0, is_training=False,
     num_classes: number of classes; 0 or None returns pre-logits features.
     weight_decay: L2 weight decay passed to the network's arg_scope.
     is_training: build the training graph (dropout, batch-norm updates).
+    batch_norm_decay: the decay of the batch-norm moving statistics (a float
+      or a scalar tensor); None keeps the network's own. It is passed to the
+      arg_scope's decay parameter where it has one, and set on
+      `slim.batch_norm` inside the arg_scope as well.
     precision: 'float32', or 'bfloat16' / 'float16' for mixed precision
       (see `slim.precision`): the images are cast to it, the layers compute
       in it on float32 variables, and the logits come back as float32.
@@ -71,10 +106,18 @@ def get_network_fn(name, num_classes, weight_decay=0.0, is_training=False,
   spec = NETWORKS[name]
   func = networks_map[name]
   arg_scope_fn = arg_scopes_map[name]
+  scope_kwargs = {'weight_decay': weight_decay}
+  batch_norm_scope = {}
+  if batch_norm_decay is not None:
+    parameter, _ = arg_scope_decay_parameter(name)
+    if parameter is not None:
+      scope_kwargs[parameter] = batch_norm_decay
+    batch_norm_scope = {'decay': batch_norm_decay}
 
   @functools.wraps(func)
   def network_fn(images, **kwargs):
-    with slim.arg_scope(arg_scope_fn(weight_decay=weight_decay)), \
+    with slim.arg_scope(arg_scope_fn(**scope_kwargs)), \
+        slim.arg_scope([slim.batch_norm], **batch_norm_scope), \
         slim.precision.compute_precision(precision):
       low = slim.precision.compute_dtype()
       if low is not None:

@@ -34,7 +34,12 @@ Differences from tf_slim, all on the safe side:
   at the current global step and returns.
 * A resumed run that is already at `number_of_steps` runs no extra step.
 * `step_callback` and `examples_per_step` let a caller report progress
-  (examples/sec, progress bars) without replacing `train_step_fn`.
+  (examples/sec, progress bars) without replacing `train_step_fn`; the
+  default log line adds the learning rate (`learning_rate`) and, with
+  `number_of_steps`, the ETA from a smoothed step time.
+* `chief_step_fn` runs the caller's work between steps on the chief, with
+  the session and a way to save a checkpoint first (e.g. validation that
+  keeps the best checkpoints).
 * The default saver writes relative paths into the `checkpoint` state file,
   so a train directory can be moved.
 """
@@ -351,7 +356,9 @@ def train_step(sess, train_op, global_step, train_step_kwargs):
     train_step_kwargs: A dict of optional entries: `should_stop` and
       `should_log` (boolean tensors), `should_trace` (boolean tensor, needs
       `logdir`), `logdir`, `summary_writer` (trace metadata goes there too)
-      and `examples_per_step` (an int added to the log line as examples/sec).
+      `examples_per_step` (an int added to the log line as examples/sec),
+      `learning_rate` (a scalar tensor, logged as lr) and `number_of_steps`
+      with `step_timer` (a `StepTimer`; the log line then shows the ETA).
 
   Returns:
     A tuple `(total_loss, should_stop)`.
@@ -379,6 +386,9 @@ def train_step(sess, train_op, global_step, train_step_kwargs):
       fetches[key] = train_step_kwargs[key]
   values = sess.run(fetches)
   np_global_step = int(values['global_step'])
+  timer = train_step_kwargs.get('step_timer')
+  if timer is not None:
+    timer.add(time_elapsed)
 
   if run_metadata is not None:
     trace_path = os.path.join(train_step_kwargs['logdir'],
@@ -395,14 +405,54 @@ def train_step(sess, train_op, global_step, train_step_kwargs):
     loss_text = 'None' if total_loss is None else '%.4f' % total_loss
     examples = train_step_kwargs.get('examples_per_step')
     if examples and time_elapsed > 0:
-      logging.info('global step %d: loss = %s (%.3f sec/step, %.1f '
-                   'examples/sec)', np_global_step, loss_text, time_elapsed,
-                   examples / time_elapsed)
+      line = 'global step %d: loss = %s (%.3f sec/step, %.1f examples/sec)' % (
+          np_global_step, loss_text, time_elapsed, examples / time_elapsed)
     else:
-      logging.info('global step %d: loss = %s (%.3f sec/step)',
-                   np_global_step, loss_text, time_elapsed)
+      line = 'global step %d: loss = %s (%.3f sec/step)' % (
+          np_global_step, loss_text, time_elapsed)
+    if 'learning_rate' in train_step_kwargs:
+      line += ', lr = %.6g' % sess.run(train_step_kwargs['learning_rate'])
+    number_of_steps = train_step_kwargs.get('number_of_steps')
+    if timer is not None and number_of_steps:
+      line += ', ETA ' + format_duration(
+          timer.eta(number_of_steps - np_global_step))
+    logging.info('%s', line)
 
   return total_loss, bool(values.get('should_stop', False))
+
+
+class StepTimer:
+  """A smoothed step time, for the ETA of the log line and progress bars.
+
+  The first step (graph warm-up) is left out unless it is the only one.
+  """
+
+  def __init__(self, smoothing=0.1):
+    self._smoothing = smoothing
+    self._count = 0
+    self.seconds_per_step = None
+
+  def add(self, seconds):
+    self._count += 1
+    if self._count <= 2 or self.seconds_per_step is None:
+      self.seconds_per_step = seconds
+    else:
+      self.seconds_per_step += self._smoothing * (seconds
+                                                  - self.seconds_per_step)
+
+  def eta(self, remaining_steps):
+    """Seconds left for `remaining_steps`, or None before the first step."""
+    if self.seconds_per_step is None:
+      return None
+    return max(remaining_steps, 0) * self.seconds_per_step
+
+
+def format_duration(seconds):
+  """'1:02:03' for 3723 seconds; '?' for None."""
+  if seconds is None:
+    return '?'
+  seconds = int(round(seconds))
+  return '%d:%02d:%02d' % (seconds // 3600, seconds // 60 % 60, seconds % 60)
 
 
 # --------------------------------------------------------------------- train
@@ -469,7 +519,8 @@ def train(train_op, logdir, train_step_fn=train_step,
           save_interval_secs=600, sync_optimizer=None, session_config=None,
           session_wrapper=None, trace_every_n_steps=None,
           ignore_live_threads=False, should_stop_fn=None, step_callback=None,
-          examples_per_step=None, ready_wait_secs=None):
+          examples_per_step=None, ready_wait_secs=None, learning_rate=None,
+          chief_step_fn=None):
   """Runs a training loop, checkpointing and summarizing into `logdir`.
 
   On a fresh start the model is initialized with `init_op` and then
@@ -545,6 +596,14 @@ def train(train_op, logdir, train_step_fn=train_step,
       times clones); the default log line then shows examples/sec.
     ready_wait_secs: Non-chief workers: how long to wait for the chief to
       initialize the model (checked every second); None waits forever.
+    learning_rate: Optional scalar tensor the default log line shows as lr.
+    chief_step_fn: Optional `fn(sess, global_step, save_checkpoint, last)`
+      called on the chief after every step (once summaries and checkpoints
+      that were due are written), and with `last=True` once training
+      reached `number_of_steps` (after the final checkpoint).
+      `save_checkpoint()` writes a checkpoint at the current global step
+      unless the latest one is of this step, and returns its path (None
+      without a saver). Not called on other workers.
 
   Returns:
     The loss of the last step run, or `None` if no step ran.
@@ -651,6 +710,11 @@ def train(train_op, logdir, train_step_fn=train_step,
             train_step_kwargs['summary_writer'] = summary_writer
         if examples_per_step:
           train_step_kwargs['examples_per_step'] = examples_per_step
+        if learning_rate is not None:
+          train_step_kwargs['learning_rate'] = learning_rate
+        if number_of_steps:
+          train_step_kwargs['number_of_steps'] = number_of_steps
+          train_step_kwargs['step_timer'] = StepTimer()
 
     graph.finalize()
 
@@ -669,7 +733,8 @@ def train(train_op, logdir, train_step_fn=train_step,
       chief_queue_runners=chief_queue_runners, session_config=session_config,
       session_wrapper=session_wrapper,
       ignore_live_threads=ignore_live_threads, should_stop_fn=should_stop_fn,
-      step_callback=step_callback, ready_wait_secs=ready_wait_secs)
+      step_callback=step_callback, ready_wait_secs=ready_wait_secs,
+      chief_step_fn=chief_step_fn if is_chief else None)
   try:
     with _StopSignal() as stop_signal:
       while True:
@@ -735,7 +800,25 @@ class _TrainingLoop:
                            global_step=step)
     logging.info('Saved checkpoint %s', path)
     self.last_saved_step = step
+    self.last_saved_path = path
     self.last_save_time = time.time()
+    return path
+
+  def _save_checkpoint_fn(self, sess):
+    """save_checkpoint() of chief_step_fn: the current step's checkpoint."""
+    def save_checkpoint():
+      if self.saver is None:
+        return None
+      step = int(sess.run(self.global_step))
+      if step == self.last_saved_step and self.last_saved_path:
+        return self.last_saved_path
+      return self._save(sess, step)
+    return save_checkpoint
+
+  def _chief_step(self, sess, last):
+    if self.chief_step_fn is not None:
+      self.chief_step_fn(sess, int(sess.run(self.global_step)),
+                         self._save_checkpoint_fn(sess), last)
 
   def _summarize(self, sess, step):
     now = time.time()
@@ -813,11 +896,14 @@ class _TrainingLoop:
   def _loop(self, sess, stop_event):
     step = int(sess.run(self.global_step))
     self.last_saved_step = step
+    self.last_saved_path = (tf1.train.latest_checkpoint(self.logdir)
+                            if self.saver is not None else None)
     self.last_save_time = time.time()
     self.last_summary_time = None
     self.last_summary_step = step
     step_sess = self.session_wrapper(sess) if self.session_wrapper else sess
     total_loss = None
+    finished = False
     try:
       if self.number_of_steps is not None and step >= self.number_of_steps:
         logging.info('Global step %d already reached number_of_steps=%d; '
@@ -834,8 +920,10 @@ class _TrainingLoop:
                                elapsed)
           if should_stop:
             logging.info('Stopping Training.')
+            finished = True
             break
           self._periodic(sess)
+          self._chief_step(sess, last=False)
         else:
           logging.info('Stop requested: stopping training at global step %d.',
                        int(sess.run(self.global_step)))
@@ -867,6 +955,8 @@ class _TrainingLoop:
           self.logdir):
         logging.info('Finished training! Saving model to disk.')
         self._save(sess, step)
+    if finished:
+      self._chief_step(sess, last=True)
     return total_loss
 
   def _periodic(self, sess):

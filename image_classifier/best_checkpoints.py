@@ -1,0 +1,148 @@
+"""The N best checkpoints by validation accuracy, in <train_dir>/best/.
+
+best/index.json is the truth: the kept checkpoints, best first, each with
+its validation metrics. A new checkpoint's files are copied in under
+temporary names (`.tmp-*`) and renamed into place; only then is index.json
+replaced (atomically) to list it, and only after that are the files of the
+checkpoint it pushed out deleted. So at any moment (a kill -9 included)
+every checkpoint that index.json lists is complete; what a kill can leave
+is files that it does not list (temporary copies, a pushed-out checkpoint
+not yet deleted), which the next start removes. A TensorFlow `checkpoint`
+state file naming the best first is rewritten from index.json after each
+change and at each start, so `--checkpoint_path=<train_dir>/best` evaluates
+the best checkpoint.
+
+The checkpoints of <train_dir> itself are only read (copied), never
+deleted: the Saver's rotation alone manages them.
+
+Ranking: higher Accuracy first; between equal accuracies, the later global
+step.
+"""
+import glob
+import json
+import os
+import shutil
+
+from absl import logging
+
+from image_classifier import fileio
+
+DIRNAME = 'best'
+INDEX_FILENAME = 'index.json'
+STATE_FILENAME = 'checkpoint'
+METRIC = 'Accuracy'
+_TMP_PREFIX = '.tmp-'
+
+
+def checkpoint_files(prefix):
+  """The files of a checkpoint prefix (.index and .data-*), sorted."""
+  files = glob.glob(glob.escape(prefix) + '.index')
+  files += glob.glob(glob.escape(prefix) + '.data-*')
+  return sorted(files)
+
+
+def _rank_key(entry):
+  return (entry[METRIC], entry['global_step'])
+
+
+class BestCheckpoints:
+  """Keeps copies of the `keep` best checkpoints in `directory`."""
+
+  def __init__(self, directory, keep):
+    """Opens (and cleans) the folder.
+
+    Args:
+      directory: the folder, <train_dir>/best.
+      keep: how many checkpoints to keep (>= 1).
+    """
+    if keep < 1:
+      raise ValueError(f'keep must be at least 1; received {keep}.')
+    self.directory = directory
+    self.keep = keep
+    os.makedirs(directory, exist_ok=True)
+    self.entries = self._read_index()
+    self._clean()
+    self._write_state()
+
+  @property
+  def index_path(self):
+    return os.path.join(self.directory, INDEX_FILENAME)
+
+  def _read_index(self):
+    if not os.path.exists(self.index_path):
+      return []
+    with open(self.index_path, encoding='utf-8') as f:
+      return json.load(f)['checkpoints']
+
+  def _listed_files(self):
+    names = set()
+    for entry in self.entries:
+      names.update(os.path.basename(p) for p in checkpoint_files(
+          os.path.join(self.directory, entry['name'])))
+    return names
+
+  def _clean(self):
+    """Removes what index.json does not list (left by a kill)."""
+    keep = self._listed_files() | {INDEX_FILENAME, STATE_FILENAME}
+    for name in sorted(os.listdir(self.directory)):
+      path = os.path.join(self.directory, name)
+      if name not in keep and os.path.isfile(path):
+        logging.info('Removing %s from %s (not in %s).', name,
+                     self.directory, INDEX_FILENAME)
+        os.unlink(path)
+
+  def _write_state(self):
+    if not self.entries:
+      return
+    lines = [f'model_checkpoint_path: "{self.entries[0]["name"]}"']
+    lines += [f'all_model_checkpoint_paths: "{entry["name"]}"'
+              for entry in reversed(self.entries)]
+    fileio.write_atomic(os.path.join(self.directory, STATE_FILENAME),
+                        '\n'.join(lines) + '\n')
+
+  def consider(self, checkpoint_prefix, metrics):
+    """Keeps a copy of the checkpoint if it ranks among the best.
+
+    Args:
+      checkpoint_prefix: the checkpoint just saved (and validated).
+      metrics: its validation record (with Accuracy and global_step).
+
+    Returns:
+      Whether it is kept.
+    """
+    name = os.path.basename(checkpoint_prefix)
+    entry = dict(metrics, name=name)
+    if any(e['name'] == name for e in self.entries):
+      return True  # Already kept (a resumed run validated it again).
+    ranked = sorted(self.entries + [entry], key=_rank_key, reverse=True)
+    kept, dropped = ranked[:self.keep], ranked[self.keep:]
+    if entry not in kept:
+      return False
+    sources = checkpoint_files(checkpoint_prefix)
+    if not any(s.endswith('.index') for s in sources):
+      logging.warning('Not keeping %s among the best: its files are gone.',
+                      checkpoint_prefix)
+      return False
+    temporary = []
+    for source in sources:
+      tmp = os.path.join(self.directory,
+                         _TMP_PREFIX + os.path.basename(source))
+      shutil.copyfile(source, tmp)
+      temporary.append((tmp, os.path.join(self.directory,
+                                          os.path.basename(source))))
+    for tmp, final in temporary:
+      os.replace(tmp, final)
+    # The commit point: from here on index.json lists the new checkpoint.
+    fileio.write_atomic(
+        self.index_path,
+        json.dumps({'metric': METRIC, 'keep': self.keep, 'checkpoints': kept},
+                   indent=2, sort_keys=True) + '\n')
+    self.entries = kept
+    self._write_state()
+    for old in dropped:
+      for path in checkpoint_files(os.path.join(self.directory, old['name'])):
+        os.unlink(path)
+    logging.info('Kept %s among the %d best (%s = %.4f): %s', name,
+                 self.keep, METRIC, entry[METRIC],
+                 ', '.join(e['name'] for e in kept))
+    return True

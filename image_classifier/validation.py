@@ -1,0 +1,234 @@
+"""Validation while training: metrics of the current weights on a split.
+
+`classification_metrics` is the metric set of eval_image_classifier.py
+(streaming top-1 Accuracy and top-5 Recall_5, in local variables).
+`build_validation` builds, in the training graph, the validation input and
+the network in inference mode on the training variables (their moving
+averages with --moving_average_decay), with those metrics under the
+`validation` scope; `Validator` runs it between steps on the chief (see
+`slim.learning.train`'s `chief_step_fn`), logs the metrics, writes them as
+TensorBoard scalars to <train_dir>/validation and appends them to
+<train_dir>/validation.jsonl, and hands each validated checkpoint to a
+`best_checkpoints.BestCheckpoints`.
+"""
+import collections
+import json
+import math
+import os
+import time
+
+from absl import logging
+import tensorflow as tf
+
+import slim
+from image_classifier import cli
+from image_classifier import inputs
+from image_classifier import network
+from nets import nets_factory
+
+tf1 = tf.compat.v1
+
+JSONL_FILENAME = 'validation.jsonl'
+EVENTS_DIRNAME = 'validation'
+METRIC_NAMES = ('Accuracy', 'Recall_5')
+
+
+def classification_metrics(logits, labels):
+  """Streaming top-1 Accuracy and top-5 Recall_5 (as eval reports them).
+
+  Returns:
+    (names_to_values, names_to_updates), as
+    `slim.metrics.aggregate_metric_map` returns them.
+  """
+  predictions = tf.argmax(logits, 1)
+  return slim.metrics.aggregate_metric_map({
+      'Accuracy': slim.metrics.streaming_accuracy(predictions, labels),
+      'Recall_5': slim.metrics.streaming_recall_at_k(logits, labels, 5),
+  })
+
+
+ValidationGraph = collections.namedtuple(
+    'ValidationGraph',
+    ['reset_op', 'update_op', 'names_to_values', 'count', 'split_name',
+     'num_batches'])
+ValidationGraph.__doc__ = """What a validation runs: the op that rewinds the
+input and zeroes the metrics, the update op (one batch), the metric values,
+the number of examples counted, the split name and its batch count."""
+
+
+def _averages_getter(moving_average):
+  """A custom getter reading each variable's moving average where it has one."""
+  def getter(getter, *args, **kwargs):  # pylint: disable=redefined-outer-name
+    variable = getter(*args, **kwargs)
+    average = moving_average.average(variable)
+    return variable if average is None else average
+  return getter
+
+
+def build_validation(values, num_classes, moving_average=None):
+  """Builds the validation of the current weights in the training graph.
+
+  Call it after the training network (its variables exist) and, with
+  moving averages, after their update op is built.
+
+  Args:
+    values: the training flag values (dataset, model and preprocessing
+      flags, train_image_size, batch_size, labels_offset,
+      validation_split_name).
+    num_classes: the class count the training network was built with.
+    moving_average: the tf.train.ExponentialMovingAverage of the model
+      variables, or None to validate the variables themselves.
+
+  Returns:
+    A ValidationGraph.
+  """
+  split_name = values.validation_split_name
+  model = network.model_inputs(values, is_training=False,
+                               image_size=values.train_image_size,
+                               split_name=split_name)
+  if model.num_classes != num_classes:
+    cli.fail(f'--validation_split_name={split_name} has '
+             f'{model.num_classes} classes; training has {num_classes}.')
+  network_fn = nets_factory.get_network_fn(
+      values.model_name, num_classes, is_training=False)
+  with tf1.name_scope('validation'):
+    with cli.user_input('--dataset_dir'):
+      provider = inputs.eval_provider(model.dataset, values.batch_size)
+    batches = inputs.batched(
+        provider, model.preprocessing_fn, model.image_size,
+        values.batch_size, labels_offset=values.labels_offset,
+        num_threads=values.num_preprocessing_threads)
+    iterator = tf1.data.make_initializable_iterator(batches)
+    images, labels = iterator.get_next()
+    getter = (_averages_getter(moving_average)
+              if moving_average is not None else None)
+    with tf1.variable_scope(tf1.get_variable_scope(), reuse=True,
+                            custom_getter=getter):
+      logits, _ = network_fn(images)
+    local_before = set(tf1.local_variables())
+    with tf1.variable_scope('validation_metrics'):
+      names_to_values, names_to_updates = classification_metrics(logits,
+                                                                 labels)
+      count = slim.local_variable(tf.constant(0, tf.int64), name='count')
+      update_op = tf.group(
+          *names_to_updates.values(),
+          tf1.assign_add(count, tf.cast(tf.size(labels), tf.int64)))
+    metric_variables = [v for v in tf1.local_variables()
+                        if v not in local_before]
+    reset_op = tf.group(iterator.initializer,
+                        tf1.variables_initializer(metric_variables))
+  num_batches = math.ceil(model.dataset.num_samples / values.batch_size)
+  return ValidationGraph(reset_op, update_op, names_to_values, count,
+                         split_name, num_batches)
+
+
+def repair_jsonl(path):
+  """Drops a last line cut short by a kill, so appends start a fresh line."""
+  if not os.path.exists(path):
+    return
+  with open(path, 'rb') as f:
+    data = f.read()
+  if data and not data.endswith(b'\n'):
+    with open(path, 'r+b') as f:
+      f.truncate(data.rfind(b'\n') + 1)
+
+
+def read_jsonl(path):
+  """The records of a validation.jsonl (complete lines only)."""
+  if not os.path.exists(path):
+    return []
+  with open(path, encoding='utf-8') as f:
+    return [json.loads(line) for line in f if line.endswith('\n')]
+
+
+class Validator:
+  """Validates every N steps or seconds, and at the end; chief only.
+
+  Its `__call__` is a `slim.learning.train` `chief_step_fn`. A validation
+  due at a step first makes sure a checkpoint of that step exists (saving
+  one if needed), so that each validation.jsonl record names the
+  checkpoint whose weights it measured, and `best` can keep a copy.
+  """
+
+  def __init__(self, graph, train_dir, every_n_steps=0, every_n_secs=0,
+               best=None):
+    """
+    Args:
+      graph: a ValidationGraph.
+      train_dir: where validation.jsonl and the validation events go.
+      every_n_steps: validate when the global step is a multiple of this
+        (0: by time instead).
+      every_n_secs: with every_n_steps=0, validate when this many seconds
+        passed since the last validation (0: only at the end).
+      best: a best_checkpoints.BestCheckpoints, or None.
+    """
+    self._graph = graph
+    self._train_dir = train_dir
+    self._every_n_steps = every_n_steps
+    self._every_n_secs = every_n_secs
+    self._best = best
+    self._last_time = time.time()
+    self._last_step = None
+    self._writer = None
+    self.jsonl_path = os.path.join(train_dir, JSONL_FILENAME)
+    repair_jsonl(self.jsonl_path)
+
+  def _due(self, step):
+    if self._every_n_steps:
+      return step % self._every_n_steps == 0
+    return bool(self._every_n_secs
+                and time.time() - self._last_time >= self._every_n_secs)
+
+  def __call__(self, sess, global_step, save_checkpoint, last):
+    if global_step == self._last_step:
+      return
+    if not (last or self._due(global_step)):
+      return
+    checkpoint = save_checkpoint()
+    self.validate(sess, global_step, checkpoint)
+
+  def validate(self, sess, global_step, checkpoint):
+    """Runs one validation; returns its record (also appended, logged)."""
+    start = time.time()
+    sess.run(self._graph.reset_op)
+    while True:
+      try:
+        sess.run(self._graph.update_op)
+      except tf.errors.OutOfRangeError:
+        break
+    metrics, count = sess.run([self._graph.names_to_values,
+                               self._graph.count])
+    record = {name: float(metrics[name]) for name in METRIC_NAMES}
+    record.update(global_step=int(global_step), examples=int(count),
+                  split=self._graph.split_name,
+                  checkpoint=(os.path.basename(checkpoint) if checkpoint
+                              else None),
+                  seconds=round(time.time() - start, 3),
+                  time=round(time.time(), 3))
+    logging.info('Validation at global step %d on %s (%d examples): %s',
+                 global_step, self._graph.split_name, count,
+                 ', '.join(f'{name} = {record[name]:.4f}'
+                           for name in METRIC_NAMES))
+    self._write_summaries(record)
+    # One write of one line: a kill leaves at most a cut last line, which
+    # the next start drops (repair_jsonl).
+    with open(self.jsonl_path, 'a', encoding='utf-8') as f:
+      f.write(json.dumps(record, sort_keys=True) + '\n')
+    if self._best is not None and checkpoint:
+      self._best.consider(checkpoint, record)
+    self._last_step = global_step
+    self._last_time = time.time()
+    return record
+
+  def _write_summaries(self, record):
+    if self._writer is None:
+      self._writer = tf1.summary.FileWriter(
+          os.path.join(self._train_dir, EVENTS_DIRNAME))
+    self._writer.add_summary(tf1.Summary(value=[
+        tf1.Summary.Value(tag='validation/' + name, simple_value=record[name])
+        for name in METRIC_NAMES]), record['global_step'])
+    self._writer.flush()
+
+  def close(self):
+    if self._writer is not None:
+      self._writer.close()

@@ -1,0 +1,106 @@
+"""best/: the N best checkpoints by validation accuracy, consistent always."""
+import json
+import os
+
+import pytest
+
+from image_classifier import best_checkpoints
+
+
+def _fake_checkpoint(directory, step):
+  """model.ckpt-<step> files whose content names the step."""
+  prefix = os.path.join(directory, f'model.ckpt-{step}')
+  for suffix in ('.index', '.data-00000-of-00001'):
+    with open(prefix + suffix, 'w') as f:
+      f.write(f'{step}{suffix}')
+  return prefix
+
+
+def _record(step, accuracy):
+  return {'global_step': step, 'Accuracy': accuracy, 'Recall_5': 1.0}
+
+
+def _assert_consistent(best_dir):
+  """Every listed checkpoint is complete; nothing else is there."""
+  with open(os.path.join(best_dir, 'index.json')) as f:
+    index = json.load(f)
+  expected = {'index.json', 'checkpoint'}
+  for entry in index['checkpoints']:
+    for suffix in ('.index', '.data-00000-of-00001'):
+      path = os.path.join(best_dir, entry['name'] + suffix)
+      with open(path) as f:
+        assert f.read() == f'{entry["global_step"]}{suffix}'
+      expected.add(entry['name'] + suffix)
+  assert set(os.listdir(best_dir)) == expected
+  return index['checkpoints']
+
+
+def test_keeps_the_n_best_best_first_ties_to_the_later(tmp_path):
+  train_dir, best_dir = tmp_path / 'train', tmp_path / 'train' / 'best'
+  train_dir.mkdir()
+  best = best_checkpoints.BestCheckpoints(str(best_dir), keep=2)
+  accuracies = {1: 0.5, 2: 0.7, 3: 0.6, 4: 0.7, 5: 0.1}
+  for step, accuracy in accuracies.items():
+    kept = best.consider(_fake_checkpoint(str(train_dir), step),
+                         _record(step, accuracy))
+    assert kept == (step in (1, 2, 3, 4))
+  entries = _assert_consistent(str(best_dir))
+  assert [e['name'] for e in entries] == ['model.ckpt-4', 'model.ckpt-2']
+  assert [e['Accuracy'] for e in entries] == [0.7, 0.7]
+  # The state file makes best/ a checkpoint directory whose latest is the best.
+  with open(best_dir / 'checkpoint') as f:
+    assert f.readline().strip() == 'model_checkpoint_path: "model.ckpt-4"'
+  # The training directory's own checkpoints are never touched.
+  assert len(os.listdir(train_dir)) == 2 * len(accuracies) + 1
+
+
+@pytest.mark.parametrize('crash_after', ['copy', 'rename', 'index'])
+def test_a_crash_at_any_point_leaves_the_previous_or_the_new_state(
+    tmp_path, monkeypatch, crash_after):
+  train_dir, best_dir = tmp_path / 'train', tmp_path / 'best'
+  train_dir.mkdir()
+  best = best_checkpoints.BestCheckpoints(str(best_dir), keep=1)
+  best.consider(_fake_checkpoint(str(train_dir), 1), _record(1, 0.5))
+
+  class Crash(Exception):
+    pass
+
+  real_copy, real_replace = best_checkpoints.shutil.copyfile, os.replace
+  real_write = best_checkpoints.fileio.write_atomic
+  copies = []
+
+  def copyfile(source, target):
+    real_copy(source, target)
+    copies.append(target)
+    if crash_after == 'copy' and len(copies) == 1:
+      raise Crash()
+
+  def replace(source, target):
+    real_replace(source, target)
+    if crash_after == 'rename':
+      raise Crash()
+
+  def write_atomic(path, data):
+    real_write(path, data)
+    if crash_after == 'index' and path.endswith('index.json'):
+      raise Crash()
+
+  monkeypatch.setattr(best_checkpoints.shutil, 'copyfile', copyfile)
+  monkeypatch.setattr(best_checkpoints.os, 'replace', replace)
+  monkeypatch.setattr(best_checkpoints.fileio, 'write_atomic', write_atomic)
+  with pytest.raises(Crash):
+    best.consider(_fake_checkpoint(str(train_dir), 2), _record(2, 0.9))
+  monkeypatch.undo()
+  # What a kill leaves: the index names a complete checkpoint (the old one,
+  # or the new one once the index was written) ...
+  with open(best_dir / 'index.json') as f:
+    listed = [e['name'] for e in json.load(f)['checkpoints']]
+  assert listed == (['model.ckpt-2'] if crash_after == 'index'
+                    else ['model.ckpt-1'])
+  for name in listed:
+    assert os.path.exists(best_dir / (name + '.index'))
+    assert os.path.exists(best_dir / (name + '.data-00000-of-00001'))
+  # ... and the next start removes the rest.
+  reopened = best_checkpoints.BestCheckpoints(str(best_dir), keep=1)
+  assert [e['name'] for e in _assert_consistent(str(best_dir))] == listed
+  assert [e['name'] for e in reopened.entries] == listed

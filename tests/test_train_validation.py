@@ -1,0 +1,167 @@
+"""Validation while training, best checkpoints, batch-norm statistics and the
+progress facts of the log line (train_image_classifier.py, eval)."""
+import json
+import os
+import re
+import signal
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from image_classifier import cli
+from tests import cli_harness as h
+
+train_image_classifier = h.script_module('train_image_classifier')
+eval_image_classifier = h.script_module('eval_image_classifier')
+
+SCRIPT = 'train_image_classifier.py'
+VALIDATE = dict(validation_split_name='validation',
+                validation_every_n_steps=1, keep_best_checkpoints=2)
+
+
+@pytest.fixture(scope='module')
+def data(tmp_path_factory):
+  return h.make_shapes(tmp_path_factory.mktemp('shapes'), train=64,
+                       validation=24)
+
+
+def _records(train_dir):
+  with open(os.path.join(train_dir, 'validation.jsonl')) as f:
+    return [json.loads(line) for line in f]
+
+
+def _check_best(train_dir, keep):
+  """best/ against validation.jsonl: the `keep` best, complete, equal to the
+  checkpoint that was validated, nothing else. Returns the kept names."""
+  best_dir = os.path.join(train_dir, 'best')
+  with open(os.path.join(best_dir, 'index.json')) as f:
+    kept = json.load(f)['checkpoints']
+  records = {}
+  for record in _records(train_dir):
+    records[record['checkpoint']] = record  # A rerun may validate again.
+  ranked = sorted(records.values(),
+                  key=lambda r: (r['Accuracy'], r['global_step']),
+                  reverse=True)
+  assert [e['name'] for e in kept] == [r['checkpoint']
+                                       for r in ranked[:keep]]
+  for entry in kept:
+    assert entry['Accuracy'] == records[entry['name']]['Accuracy']
+    copy = h.read_checkpoint(os.path.join(best_dir, entry['name']))
+    assert int(copy['global_step']) == entry['global_step']
+    original = os.path.join(train_dir, entry['name'])
+    if os.path.exists(original + '.index'):  # Not yet rotated away.
+      for name, value in h.read_checkpoint(original).items():
+        np.testing.assert_array_equal(copy[name], value)
+  listed = {e['name'] + s for e in kept
+            for s in ('.index', '.data-00000-of-00001')}
+  assert set(os.listdir(best_dir)) == listed | {'index.json', 'checkpoint'}
+  assert tf.train.latest_checkpoint(best_dir).endswith(kept[0]['name'])
+  return [e['name'] for e in kept]
+
+
+def test_validation_keeps_the_best_checkpoints_of_its_own_records(data,
+                                                                   tmp_path):
+  train_dir = tmp_path / 'train'
+  train_image_classifier.train(h.train_values(
+      data, train_dir, max_number_of_steps=5, moving_average_decay=0.9,
+      **VALIDATE))
+  records = _records(train_dir)
+  assert [r['global_step'] for r in records] == [1, 2, 3, 4, 5]
+  assert all(r['examples'] == 24 and r['split'] == 'validation'
+             and 0 <= r['Accuracy'] <= 1 and r['Recall_5'] == 1.0
+             for r in records)
+  _check_best(str(train_dir), keep=2)
+  events = tf.io.gfile.glob(str(train_dir / 'validation' / 'events.*'))
+  tags = {v.tag for e in tf.compat.v1.train.summary_iterator(events[0])
+          for v in e.summary.value}
+  assert tags == {'validation/Accuracy', 'validation/Recall_5'}
+
+
+def test_validation_matches_eval_of_the_same_checkpoint(data, tmp_path):
+  train_dir = tmp_path / 'train'
+  train_image_classifier.train(h.train_values(
+      data, train_dir, max_number_of_steps=3,
+      validation_split_name='validation', validation_every_n_secs=0))
+  (record,) = _records(train_dir)  # Only at the end.
+  assert record['checkpoint'] == 'model.ckpt-3'
+  metrics = eval_image_classifier.evaluate(
+      h.eval_values(data, tmp_path / 'eval'), str(train_dir / 'model.ckpt-3'))
+  assert record['Accuracy'] == pytest.approx(metrics['Accuracy'], abs=1e-6)
+
+
+def test_validation_flags_are_checked(data, tmp_path):
+  with pytest.raises(cli.UserError, match='--keep_best_checkpoints'):
+    train_image_classifier.train(h.train_values(
+        data, tmp_path, keep_best_checkpoints=2))
+  with pytest.raises(cli.UserError, match='--batch_norm_decay must be'):
+    train_image_classifier.train(h.train_values(
+        data, tmp_path, batch_norm_decay=1.5))
+
+
+def test_kill_9_leaves_best_intact_and_the_rerun_goes_on(data, tmp_path):
+  train_dir = tmp_path / 'train'
+  args = h.cli_args(dict(h.FAST_TRAIN, dataset_dir=data,
+                         train_dir=str(train_dir), **VALIDATE,
+                         max_number_of_steps=100000))
+  process = h.start_script(SCRIPT, *args)
+  try:
+    # Killed while it validates and copies, several times a second.
+    h.wait_for_line(process, r'Kept model\.ckpt-\d+ among the 2 best')
+    h.wait_for_line(process, r'Validation at global step \d+')
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=60)
+  finally:
+    if process.poll() is None:
+      process.kill()
+      process.wait()
+  assert process.returncode == -signal.SIGKILL
+  best_dir = train_dir / 'best'
+  with open(best_dir / 'index.json') as f:
+    for entry in json.load(f)['checkpoints']:  # Complete and readable.
+      h.read_checkpoint(str(best_dir / entry['name']))
+  step = h.checkpoint_step(train_dir)
+  train_image_classifier.train(h.train_values(
+      data, train_dir, max_number_of_steps=step + 2, **VALIDATE))
+  assert h.checkpoint_step(train_dir) == step + 2
+  _check_best(str(train_dir), keep=2)
+
+
+def test_log_line_has_lr_and_eta_and_short_runs_warn(data, tmp_path):
+  result = h.run_script(SCRIPT, *h.cli_args(dict(
+      h.FAST_TRAIN, dataset_dir=data, train_dir=str(tmp_path / 'train'),
+      model_name='mobilenet_v1_025', train_image_size=32,
+      max_number_of_steps=3)))
+  assert result.returncode == 0, result.stderr
+  assert re.search(r'global step 3: loss = [0-9.]+ \([0-9.]+ sec/step, '
+                   r'[0-9.]+ examples/sec\), lr = 0\.05, ETA 0:00:00',
+                   result.stderr), result.stderr
+  assert ('Batch norm: 3 steps are too few for the moving statistics with '
+          'decay 0.9997: decay^steps = 1.00' in result.stderr)
+
+
+def test_recomputed_statistics_fix_an_under_trained_checkpoint(data,
+                                                              tmp_path):
+  # MobileNet v1 0.25 trained for 200 steps with its own decay 0.9997: its
+  # moving statistics are still 0.9997^200 = 94% the initial 0 and 1, so it
+  # evaluates at chance even on the examples it fits (the training split).
+  train_dir = tmp_path / 'train'
+  train_image_classifier.train(h.train_values(
+      data, train_dir, model_name='mobilenet_v1_025', max_number_of_steps=200,
+      batch_size=16, optimizer='adam', learning_rate=0.003, opt_epsilon=1e-3,
+      train_image_size=32, log_every_n_steps=50))
+  values = dict(model_name='mobilenet_v1_025', batch_size=32,
+                eval_image_size=32, dataset_split_name='train')
+  plain = eval_image_classifier.evaluate(
+      h.eval_values(data, tmp_path / 'plain', **values), str(train_dir))
+  recomputed = eval_image_classifier.evaluate(
+      h.eval_values(data, tmp_path / 'recomputed',
+                    recompute_batch_norm_statistics=4, **values),
+      str(train_dir))
+  assert plain['Accuracy'] < 0.5 < 0.8 < recomputed['Accuracy']
+  noted = recomputed['batch_norm_statistics']
+  assert noted['recomputed_batches'] == 4 and noted['split'] == 'train'
+  # The saved checkpoint (for export) evaluates the same without recomputing.
+  again = eval_image_classifier.evaluate(
+      h.eval_values(data, tmp_path / 'again', **values), noted['checkpoint'])
+  assert again['Accuracy'] == pytest.approx(recomputed['Accuracy'])
