@@ -32,7 +32,7 @@ SCRIPTS = ('train_image_classifier', 'eval_image_classifier',
            'export_inference_graph', 'tools.freeze_graph',
            'tools.label_image', 'tools.summarize_graph', 'tools.dump_images',
            'tools.export_saved_model', 'tools.download_checkpoint',
-           'download_and_convert_data')
+           'download_and_convert_data', 'classify_images')
 
 _DEFAULTS = {}
 

@@ -302,6 +302,25 @@ def _tensor_record(detail):
           'shape': [int(d) for d in detail['shape_signature']]}
 
 
+def check_tflite_options(quantization, input_type, output_type):
+  """Fails unless the quantization and the input and output types go
+  together (uint8/int8 types need int8 quantization).
+
+  Raises:
+    ValueError: naming the flag at fault.
+  """
+  if quantization not in QUANTIZATIONS:
+    raise ValueError(f'--tflite_quantization={quantization}: valid values '
+                     f'are {", ".join(QUANTIZATIONS)}.')
+  for name, value in (('input', input_type), ('output', output_type)):
+    if value not in _TYPES:
+      raise ValueError(f'--tflite_{name}_type={value}: valid values are '
+                       f'{", ".join(_TYPES)}.')
+    if value != 'float32' and quantization != 'int8':
+      raise ValueError(f'--tflite_{name}_type={value} needs '
+                       '--tflite_quantization=int8.')
+
+
 def convert_to_tflite(saved_model_dir, tflite_file, quantization='none',
                       calibration=None, input_type='float32',
                       output_type='float32', quantized_checkpoint=False):
@@ -331,16 +350,7 @@ def convert_to_tflite(saved_model_dir, tflite_file, quantization='none',
     ValueError: for an unknown quantization, a type that needs int8, or int8
       without calibration images.
   """
-  if quantization not in QUANTIZATIONS:
-    raise ValueError(f'--tflite_quantization={quantization}: valid values '
-                     f'are {", ".join(QUANTIZATIONS)}.')
-  for name, value in (('input', input_type), ('output', output_type)):
-    if value not in _TYPES:
-      raise ValueError(f'--tflite_{name}_type={value}: valid values are '
-                       f'{", ".join(_TYPES)}.')
-    if value != 'float32' and quantization != 'int8':
-      raise ValueError(f'--tflite_{name}_type={value} needs '
-                       '--tflite_quantization=int8.')
+  check_tflite_options(quantization, input_type, output_type)
   if (quantization == 'int8' and not quantized_checkpoint
       and (calibration is None or not len(calibration))):
     raise ValueError('--tflite_quantization=int8 needs calibration images '
@@ -402,6 +412,9 @@ def main(argv):
              '--num_frames (and --is_video_model).')
   quantization = FLAGS.tflite_quantization
   if FLAGS.tflite_file:
+    with cli.user_input():
+      check_tflite_options(quantization, FLAGS.tflite_input_type,
+                           FLAGS.tflite_output_type)
     if FLAGS.quantize and quantization != 'int8':
       cli.fail('--quantize exports a quantization-aware checkpoint: use '
                '--tflite_quantization=int8 with --tflite_file.')
