@@ -133,9 +133,10 @@ class _TFLiteClassifier(Classifier):
   """A .tflite model; quantizes the input and dequantizes the output as
   the model's scale and zero point say."""
 
-  def __init__(self, info, path):
+  def __init__(self, info, path, num_threads=None):
     super().__init__(info, 'tflite')
-    self._interpreter = tflite_interpreter(model_path=path)
+    self._interpreter = tflite_interpreter(model_path=path,
+                                           num_threads=num_threads)
     self._input = self._interpreter.get_input_details()[0]
     self._output = self._interpreter.get_output_details()[0]
     self._batch = None
@@ -285,16 +286,16 @@ def _load_saved_model(path):
                             signature.outputs['probabilities'].name)
 
 
-def _load_tflite(path):
+def _load_tflite(path, num_threads=None):
   info = model_info.read_info(model_info.sidecar_path(path))
   if info is None:
     raise ValueError(f'--model={path} has no {os.path.basename(path)}.json '
                      'record beside it; export it with '
                      'tools/export_saved_model.py --tflite_file.')
-  return _TFLiteClassifier(info, path)
+  return _TFLiteClassifier(info, path, num_threads)
 
 
-def load(path, values):
+def load(path, values, num_threads=None):
   """The Classifier of the model at `path`.
 
   Args:
@@ -303,6 +304,7 @@ def load(path, values):
     values: flag values (model_name, preprocessing_name, image_size,
       dataset_name, dataset_dir, labels_offset, use_grayscale,
       moving_average_decay), used where the model carries no record.
+    num_threads: the TFLite interpreter's threads (None: its default).
 
   Returns:
     A Classifier.
@@ -319,4 +321,4 @@ def load(path, values):
     return _load_frozen_graph(path, values)
   if model_format == 'saved_model':
     return _load_saved_model(path)
-  return _load_tflite(path)
+  return _load_tflite(path, num_threads)
