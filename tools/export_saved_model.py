@@ -68,7 +68,8 @@ tf1 = tf.compat.v1
 
 # The export_inference_graph flags (model_name, image_size, batch_size,
 # dataset_name, dataset_dir, labels_offset, quantize, is_video_model,
-# num_frames, use_grayscale) apply here too.
+# num_frames, use_grayscale) apply here too: key flags of this script.
+flags.adopt_module_key_flags(export_inference_graph)
 flags.DEFINE_string('checkpoint_path', None, 'Checkpoint prefix, or a '
                     'directory whose latest checkpoint is exported.')
 flags.DEFINE_string('output_dir', None, 'The SavedModel folder to create.')
