@@ -8,7 +8,6 @@ expected probabilities.
 """
 import csv
 import io
-import json
 import os
 import types
 
@@ -22,7 +21,6 @@ from image_classifier import network
 from tests import cli_harness as h
 from tools import classifiers
 from tools import graph_io
-from tools import model_info
 
 tf1 = tf.compat.v1
 

@@ -37,7 +37,9 @@ checkpoint instead. --tflite_input_type / --tflite_output_type make an int8
 model's input and output uint8 or int8 (their scale and zero point are
 printed and stored). The record goes beside it, in `<tflite_file>.json`.
 """
+import contextlib
 import importlib.util
+import logging
 import os
 import shutil
 import sys
@@ -357,6 +359,38 @@ def convert_to_tflite(saved_model_dir, tflite_file, quantization='none',
     raise ValueError('--tflite_quantization=int8 needs calibration images '
                      '(--dataset_dir, --dataset_split_name) or a '
                      'quantization-aware checkpoint (--quantize).')
+  with _quiet_tensorflow_info():
+    content = _convert(saved_model_dir, quantization, calibration,
+                       input_type, output_type, quantized_checkpoint)
+  interpreter = classifiers.tflite_interpreter(model_content=content)
+  details = {'quantization': quantization,
+             'input': _tensor_record(interpreter.get_input_details()[0]),
+             'output': _tensor_record(interpreter.get_output_details()[0])}
+  info = model_info.read_info(os.path.join(saved_model_dir,
+                                           model_info.SAVED_MODEL_INFO))
+  fileio.write_atomic(tflite_file, content)
+  if info is not None:
+    info.tflite = details
+    model_info.write_info(model_info.sidecar_path(tflite_file), info)
+  return details
+
+
+@contextlib.contextmanager
+def _quiet_tensorflow_info():
+  """Hides the converter's INFO lines (it saves and reloads a temporary
+  SavedModel, logging each step)."""
+  logger = logging.getLogger('tensorflow')
+  level = logger.level
+  logger.setLevel(max(level, logging.WARNING))
+  try:
+    yield
+  finally:
+    logger.setLevel(level)
+
+
+def _convert(saved_model_dir, quantization, calibration, input_type,
+             output_type, quantized_checkpoint):
+  """The TFLite flatbuffer of the float-images signature's probabilities."""
   loaded = tf.saved_model.load(saved_model_dir)
   signature = loaded.signatures[IMAGES_SIGNATURE]
   spec = signature.structured_input_signature[1]['images']
@@ -379,18 +413,7 @@ def convert_to_tflite(saved_model_dir, tflite_file, quantization='none',
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     converter.inference_input_type = _TYPES[input_type]
     converter.inference_output_type = _TYPES[output_type]
-  content = converter.convert()
-  interpreter = classifiers.tflite_interpreter(model_content=content)
-  details = {'quantization': quantization,
-             'input': _tensor_record(interpreter.get_input_details()[0]),
-             'output': _tensor_record(interpreter.get_output_details()[0])}
-  info = model_info.read_info(os.path.join(saved_model_dir,
-                                           model_info.SAVED_MODEL_INFO))
-  fileio.write_atomic(tflite_file, content)
-  if info is not None:
-    info.tflite = details
-    model_info.write_info(model_info.sidecar_path(tflite_file), info)
-  return details
+  return converter.convert()
 
 
 def describe_tensor(name, record):
