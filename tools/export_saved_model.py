@@ -51,6 +51,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from image_classifier import tf_env  # pylint: disable=unused-import
 
 from absl import flags
+from absl import logging as absl_logging
 import numpy as np
 import tensorflow as tf
 
@@ -378,14 +379,16 @@ def convert_to_tflite(saved_model_dir, tflite_file, quantization='none',
 @contextlib.contextmanager
 def _quiet_tensorflow_info():
   """Hides the converter's INFO lines (it saves and reloads a temporary
-  SavedModel, logging each step)."""
+  SavedModel, logging each step through TensorFlow's and absl's loggers)."""
   logger = logging.getLogger('tensorflow')
-  level = logger.level
-  logger.setLevel(max(level, logging.WARNING))
+  level, verbosity = logger.level, absl_logging.get_verbosity()
+  logger.setLevel(max(logger.getEffectiveLevel(), logging.WARNING))
+  absl_logging.set_verbosity(min(verbosity, absl_logging.WARNING))
   try:
     yield
   finally:
     logger.setLevel(level)
+    absl_logging.set_verbosity(verbosity)
 
 
 def _convert(saved_model_dir, quantization, calibration, input_type,
