@@ -22,10 +22,8 @@ from image_classifier import tf_env  # pylint: disable=unused-import
 from absl import flags
 import tensorflow as tf
 
-from datasets import dataset_factory
 from image_classifier import cli
 from image_classifier import network
-from nets import nets_factory
 from nets.registry import NETWORKS
 from tools import graph_io
 
@@ -56,37 +54,10 @@ flags.DEFINE_bool('use_grayscale', False, 'One input channel instead of 3.')
 FLAGS = flags.FLAGS
 
 
-def dataset_num_classes(dataset_name, dataset_dir):
-  """The class count of a dataset, from its descriptor (or meta file)."""
-  descriptor = dataset_factory.get_descriptor(dataset_name)
-  if descriptor.num_classes is not None:
-    return descriptor.num_classes
-  if not dataset_dir:
-    raise ValueError(f'--dataset_name={dataset_name} stores its class count '
-                     'in dataset_meta.json: pass --dataset_dir.')
-  return descriptor.read_meta(dataset_dir)[1]
-
-
-def build_inference_graph(model_name, num_classes, is_training=False,
-                          image_size=None, batch_size=None,
-                          is_video_model=False, num_frames=None,
-                          use_grayscale=False):
-  """Builds the network on an `input` placeholder in the current graph.
-
-  Returns:
-    (placeholder, logits, end_points).
-  """
-  network_fn = nets_factory.get_network_fn(model_name, num_classes,
-                                           is_training=is_training)
-  image_size = image_size or network_fn.default_image_size
-  channels = 1 if use_grayscale else 3
-  if is_video_model:
-    shape = [batch_size, num_frames, image_size, image_size, channels]
-  else:
-    shape = [batch_size, image_size, image_size, channels]
-  placeholder = tf1.placeholder(tf.float32, shape=shape, name='input')
-  logits, end_points = network_fn(placeholder)
-  return placeholder, logits, end_points
+# Shared with tools/export_saved_model.py and classify_images.py; kept
+# under these names here, where they always were.
+dataset_num_classes = network.dataset_num_classes
+build_inference_graph = network.build_inference_graph
 
 
 def main(argv):

@@ -1,14 +1,20 @@
 """Resolving --model_name, --dataset_* and --preprocessing_name flags into
 the dataset, network function and preprocessing function that training and
-evaluation build on, with user errors reported as one line (see `cli`).
+evaluation build on, with user errors reported as one line (see `cli`); and
+the inference graph (the network on an `input` placeholder) that the
+exports and classify_images.py build on.
 """
 import collections
+
+import tensorflow as tf
 
 from datasets import dataset_factory
 from image_classifier import cli
 from nets import nets_factory
 from nets.registry import NETWORKS
 from preprocessing import preprocessing_factory
+
+tf1 = tf.compat.v1
 
 
 def check_model_name(model_name):
@@ -72,3 +78,52 @@ def model_inputs(values, is_training, image_size=None, split_name=None,
   return ModelInputs(dataset, num_classes, network_fn, preprocessing_fn,
                      image_size or network_fn.default_image_size)
 
+
+def dataset_num_classes(dataset_name, dataset_dir):
+  """The class count of a dataset, from its descriptor (or meta file)."""
+  descriptor = dataset_factory.get_descriptor(dataset_name)
+  if descriptor.num_classes is not None:
+    return descriptor.num_classes
+  if not dataset_dir:
+    raise ValueError(f'--dataset_name={dataset_name} stores its class count '
+                     'in dataset_meta.json: pass --dataset_dir.')
+  return descriptor.read_meta(dataset_dir)[1]
+
+
+def build_inference_graph(model_name, num_classes, is_training=False,
+                          image_size=None, batch_size=None,
+                          is_video_model=False, num_frames=None,
+                          use_grayscale=False, default_input=None):
+  """Builds the network on an `input` placeholder in the current graph.
+
+  Args:
+    model_name: the network's name.
+    num_classes: the classes it predicts.
+    is_training: build the training graph.
+    image_size: the square input size; None uses the network's default.
+    batch_size: a static batch size, or None for a dynamic one.
+    is_video_model: the input is [batch, frames, height, width, channels].
+    num_frames: the frames of a video model's input.
+    use_grayscale: one input channel instead of 3.
+    default_input: optional tensor that `input` takes when it is not fed (a
+      SavedModel's image-bytes signature computes it); `input` is then a
+      PlaceholderWithDefault of the same name and shape.
+
+  Returns:
+    (placeholder, logits, end_points).
+  """
+  network_fn = nets_factory.get_network_fn(model_name, num_classes,
+                                           is_training=is_training)
+  image_size = image_size or network_fn.default_image_size
+  channels = 1 if use_grayscale else 3
+  if is_video_model:
+    shape = [batch_size, num_frames, image_size, image_size, channels]
+  else:
+    shape = [batch_size, image_size, image_size, channels]
+  if default_input is None:
+    placeholder = tf1.placeholder(tf.float32, shape=shape, name='input')
+  else:
+    placeholder = tf1.placeholder_with_default(default_input, shape,
+                                               name='input')
+  logits, end_points = network_fn(placeholder)
+  return placeholder, logits, end_points

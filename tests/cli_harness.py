@@ -32,9 +32,12 @@ SCRIPTS = ('train_image_classifier', 'eval_image_classifier',
            'export_inference_graph', 'tools.freeze_graph',
            'tools.label_image', 'tools.summarize_graph', 'tools.dump_images',
            'tools.export_saved_model', 'tools.download_checkpoint',
-           'download_and_convert_data')
+           'download_and_convert_data', 'classify_images')
 
 _DEFAULTS = {}
+# Scripts that take another script's flags as their own (absl's
+# adopt_module_key_flags).
+_ADOPTS = {'tools.export_saved_model': ('export_inference_graph',)}
 
 
 def _snapshot(name):
@@ -62,14 +65,19 @@ def script_module(name):
     _allow_override_everywhere()
     importlib.import_module(name)
     _allow_override_everywhere()
-  _snapshot(name)
+  for other in SCRIPTS:  # `name` and the scripts it imported.
+    if other in sys.modules:
+      _snapshot(other)
   return sys.modules[name]
 
 
 def flag_values(name, **overrides):
   """A SimpleNamespace of script `name`'s flag defaults plus `overrides`."""
   script_module(name)
-  values = dict(_DEFAULTS[name])
+  values = {}
+  for adopted in _ADOPTS.get(name, ()):
+    values.update(_DEFAULTS[adopted])
+  values.update(_DEFAULTS[name])
   unknown = sorted(set(overrides) - set(values))
   assert not unknown, f'{name} has no flags {unknown}'
   values.update(overrides)

@@ -237,8 +237,7 @@ def test_cli_export_freeze_summarize_label_image(data, checkpoint, tmp_path):
       'tools/label_image.py', f'--graph={frozen_file}',
       f'--labels={os.path.join(data, "labels.txt")}', f'--image={paths[0]}',
       '--input_layer=input', f'--output_layer={PREDICTIONS}',
-      '--input_height=32', '--input_width=32', '--input_mean=128',
-      '--input_std=128')
+      '--input_mean=128', '--input_std=128')  # 32x32 from the graph.
   assert result.returncode == 0, result.stderr
   h.assert_quiet_logs(result.stderr)
   probabilities = _run_graph_def(
@@ -257,6 +256,16 @@ def test_label_image_reads_both_label_file_formats(tmp_path):
   plain.write_text('background\ntench\ngoldfish\n')
   assert label_image.read_labels(str(plain)) == {
       0: 'background', 1: 'tench', 2: 'goldfish'}
+
+
+def test_label_image_takes_the_graph_input_size_unless_given():
+  graph_def = _inference_graph_def()  # input [None, 32, 32, 3]
+  assert label_image.input_size(graph_def, 'input') == (32, 32)
+  assert label_image.input_size(graph_def, 'input', 40, None) == (40, 32)
+  with tf.Graph().as_default() as graph:
+    tf1.placeholder(tf.float32, [None, None, None, 3], name='input')
+    dynamic = graph.as_graph_def()
+  assert label_image.input_size(dynamic, 'input') == (299, 299)
 
 
 def test_label_image_errors_are_one_line(tmp_path):

@@ -1,16 +1,45 @@
-"""Exports a trained classifier as a SavedModel (and optionally TFLite).
+"""Exports a trained classifier as a serving SavedModel (and optionally TFLite).
 
-    python tools/export_saved_model.py --model_name=cifarnet \
-      --checkpoint_path=/tmp/slim-demo/train --dataset_name=shapes \
-      --dataset_dir=/tmp/slim-demo/shapes --output_dir=/tmp/cifarnet_saved_model \
-      --tflite_file=/tmp/cifarnet.tflite
+    python tools/export_saved_model.py --model_name=cifarnet \\
+      --checkpoint_path=/tmp/slim-demo/train --dataset_name=shapes \\
+      --dataset_dir=/tmp/slim-demo/shapes --preprocessing_name=lenet \\
+      --output_dir=/tmp/cifarnet_saved_model \\
+      --tflite_file=/tmp/cifarnet_int8.tflite --tflite_quantization=int8 \\
+      --dataset_split_name=train --num_calibration_images=200
 
-The SavedModel's `serving_default` signature takes `images` (float32
-[batch, size, size, channels], already preprocessed) and returns
-`probabilities`, `logits` and `classes`. With --tflite_file the same model is
-also converted for TensorFlow Lite (float32, batch 1). The output folder is
-written under a temporary name and renamed when complete.
+The SavedModel has two signatures, with the same outputs:
+
+- `serving_default` takes `image_bytes`, a [batch] string tensor of encoded
+  images (JPEG, PNG, GIF, BMP; any size), and runs the network's eval
+  preprocessing (--preprocessing_name, default the network's) inside;
+  video networks take [batch, --num_frames] strings, one image a frame.
+- `preprocessed_images` takes `images`, float32 [batch, size, size,
+  channels] ([batch, frames, size, size, channels] for video), already
+  preprocessed.
+
+Outputs: `probabilities`, `logits`, `classes` (the top-1 class id) and the
+--top_k best as `top_k_classes`, `top_k_scores` and `top_k_labels` (names
+from the dataset's labels.txt in --dataset_dir, else the class ids). The
+batch size is dynamic unless --batch_size is given. The model's name, image
+size, preprocessing, labels and labels_offset go to
+`<output_dir>/assets.extra/model_info.json`, so classify_images.py needs
+only --model and --images. The folder is written under a temporary name
+and renamed when complete.
+
+With --tflite_file the float-images signature (probabilities only) is also
+converted for TensorFlow Lite, with --tflite_quantization:
+`none` (float32), `dynamic_range` (int8 weights, float activations),
+`float16` (float16 weights) or `int8` (integer weights and activations).
+int8 takes its activation ranges from --num_calibration_images images of
+--dataset_split_name, through the network's eval preprocessing; with
+--quantize (a quantization-aware-trained checkpoint) it takes them from the
+checkpoint instead. --tflite_input_type / --tflite_output_type make an int8
+model's input and output uint8 or int8 (their scale and zero point are
+printed and stored). The record goes beside it, in `<tflite_file>.json`.
 """
+import contextlib
+import importlib.util
+import logging
 import os
 import shutil
 import sys
@@ -22,23 +51,59 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from image_classifier import tf_env  # pylint: disable=unused-import
 
 from absl import flags
+from absl import logging as absl_logging
+import numpy as np
 import tensorflow as tf
 
 import export_inference_graph
 import slim
+from datasets import dataset_factory
 from image_classifier import cli
 from image_classifier import fileio
+from image_classifier import inputs
+from image_classifier import network
+from nets.registry import NETWORKS
+from preprocessing import preprocessing_factory
+from tools import classifiers
+from tools import model_info
 
 tf1 = tf.compat.v1
 
+# The export_inference_graph flags (model_name, image_size, batch_size,
+# dataset_name, dataset_dir, labels_offset, quantize, is_video_model,
+# num_frames, use_grayscale) apply here too: key flags of this script.
+flags.adopt_module_key_flags(export_inference_graph)
 flags.DEFINE_string('checkpoint_path', None, 'Checkpoint prefix, or a '
                     'directory whose latest checkpoint is exported.')
 flags.DEFINE_string('output_dir', None, 'The SavedModel folder to create.')
-flags.DEFINE_string('tflite_file', None, 'Also write a TFLite model here.')
 flags.DEFINE_float('moving_average_decay', None, 'Export the moving '
                    'averages of the weights kept with this decay.')
+flags.DEFINE_string('preprocessing_name', None, 'The eval preprocessing '
+                    'serving_default applies; None uses the model_name\'s.')
+flags.DEFINE_integer('top_k', 5, 'How many best classes the signatures '
+                     'return.')
+# --------------------------------------------------------------- TFLite
+flags.DEFINE_string('tflite_file', None, 'Also write a TFLite model here.')
+flags.DEFINE_enum('tflite_quantization', 'none',
+                  ['none', 'dynamic_range', 'float16', 'int8'],
+                  'How the TFLite model is quantized.')
+flags.DEFINE_enum('tflite_input_type', 'float32',
+                  ['float32', 'uint8', 'int8'], 'The TFLite model\'s input '
+                  'type; uint8/int8 need --tflite_quantization=int8.')
+flags.DEFINE_enum('tflite_output_type', 'float32',
+                  ['float32', 'uint8', 'int8'], 'The TFLite model\'s output '
+                  'type; uint8/int8 need --tflite_quantization=int8.')
+flags.DEFINE_integer('num_calibration_images', 200, 'Images that calibrate '
+                     'an int8 TFLite model (without --quantize).')
+flags.DEFINE_string('dataset_split_name', 'train', 'The split the '
+                    'calibration images come from.')
 
 FLAGS = flags.FLAGS
+
+SERVING_SIGNATURE = model_info.SERVING_SIGNATURE
+IMAGES_SIGNATURE = model_info.IMAGES_SIGNATURE
+QUANTIZATIONS = ('none', 'dynamic_range', 'float16', 'int8')
+_TYPES = {'float32': tf.float32, 'uint8': tf.uint8, 'int8': tf.int8}
 
 
 def _variables_to_restore(moving_average_decay):
@@ -48,10 +113,108 @@ def _variables_to_restore(moving_average_decay):
   return averages.variables_to_restore(slim.get_model_variables())
 
 
+def quantized_eval_rewrite():
+  """The hook for a quantization-aware-trained checkpoint (--quantize).
+
+  Returns:
+    `slim.quantize.create_eval_graph`, which rewrites a built graph with
+    the fake-quant ops whose ranges the checkpoint holds, as
+    contrib.quantize's did.
+
+  Raises:
+    ValueError: if slim.quantize does not provide it (yet).
+  """
+  create_eval_graph = None
+  if importlib.util.find_spec('slim.quantize') is not None:
+    quantize = importlib.import_module('slim.quantize')
+    create_eval_graph = getattr(quantize, 'create_eval_graph', None)
+  if create_eval_graph is None:
+    raise ValueError(cli.QUANTIZE_UNSUPPORTED)
+  return create_eval_graph
+
+
+def _images_from_bytes(image_bytes, info, image_size):
+  """The preprocessed batch for a [batch] (or [batch, frames]) string input."""
+  flat = tf.reshape(image_bytes, [-1])
+  images = tf.map_fn(
+      model_info.decode_and_preprocess_fn(
+          info.preprocessing_name, image_size, info.use_grayscale),
+      flat, fn_output_signature=tf.float32)
+  channels = 1 if info.use_grayscale else 3
+  if info.num_frames:
+    return tf.reshape(images, [-1, info.num_frames, image_size, image_size,
+                               channels])
+  return tf.reshape(images, [-1, image_size, image_size, channels])
+
+
+def build_serving_graph(info, batch_size=None, top_k=5, quantize=False):
+  """Builds the network with both inputs and the signature outputs.
+
+  Args:
+    info: the ModelInfo of the model (network, size, preprocessing,
+      labels).
+    batch_size: a static batch size, or None for a dynamic one.
+    top_k: how many best classes to return.
+    quantize: rewrite the graph for a quantization-aware-trained
+      checkpoint (see `quantized_eval_rewrite`).
+
+  Returns:
+    (image_bytes, images, outputs): the two inputs and {name: tensor}.
+  """
+  bytes_shape = [batch_size, info.num_frames] if info.num_frames else [
+      batch_size]
+  image_bytes = tf1.placeholder(tf.string, bytes_shape, name='image_bytes')
+  images, logits, _ = export_inference_graph.build_inference_graph(
+      info.model_name, info.num_classes, image_size=info.image_size,
+      batch_size=batch_size, is_video_model=bool(info.num_frames),
+      num_frames=info.num_frames, use_grayscale=info.use_grayscale,
+      default_input=_images_from_bytes(image_bytes, info, info.image_size))
+  if quantize:
+    quantized_eval_rewrite()(tf1.get_default_graph())
+  logits = tf.reshape(logits, [-1, info.num_classes])
+  probabilities = tf.nn.softmax(logits, name='probabilities')
+  top_k_scores, top_k_classes = tf.math.top_k(
+      probabilities, min(top_k, info.num_classes), name='top_k')
+  labels = tf.constant(info.labels, tf.string, name='labels')
+  outputs = {
+      'probabilities': probabilities,
+      'logits': logits,
+      'classes': tf.argmax(logits, 1, name='classes'),
+      'top_k_classes': top_k_classes,
+      'top_k_scores': top_k_scores,
+      'top_k_labels': tf.gather(labels, top_k_classes, name='top_k_labels'),
+  }
+  return image_bytes, images, outputs
+
+
 def export_saved_model(model_name, num_classes, checkpoint_path, output_dir,
                        image_size=None, batch_size=None, use_grayscale=False,
-                       moving_average_decay=None):
-  """Writes a SavedModel of `model_name` with the checkpoint's weights.
+                       moving_average_decay=None, preprocessing_name=None,
+                       labels=None, labels_offset=0, dataset_name=None,
+                       num_frames=None, top_k=5, quantize=False):
+  """Writes a serving SavedModel of `model_name` with the checkpoint's weights.
+
+  Args:
+    model_name: the network's name.
+    num_classes: the classes it predicts (the dataset's less labels_offset).
+    checkpoint_path: a checkpoint prefix or a directory (its latest).
+    output_dir: the SavedModel folder to create; must not exist.
+    image_size: the square input size; None uses the network's default.
+    batch_size: a static batch size, or None for a dynamic one.
+    use_grayscale: one input channel.
+    moving_average_decay: export the moving averages kept with this decay.
+    preprocessing_name: the eval preprocessing of `serving_default`; None
+      uses the network's.
+    labels: the num_classes class names; None names them by id.
+    labels_offset: recorded in model_info.json.
+    dataset_name: recorded in model_info.json.
+    num_frames: the clip length of a video network; None for images.
+    top_k: how many best classes the signatures return.
+    quantize: a quantization-aware-trained checkpoint (see
+      `quantized_eval_rewrite`).
+
+  Returns:
+    The ModelInfo written into the SavedModel.
 
   Raises:
     ValueError: if the checkpoint is missing or does not fit the network.
@@ -60,42 +223,208 @@ def export_saved_model(model_name, num_classes, checkpoint_path, output_dir,
   if os.path.exists(output_dir):
     raise ValueError(f'--output_dir={output_dir} already exists; a '
                      'SavedModel is written to a new folder.')
+  if labels is not None and len(labels) != num_classes:
+    raise ValueError(f'{len(labels)} labels for {num_classes} classes.')
+  spec = NETWORKS[model_name]
+  info = model_info.ModelInfo(
+      model_name=model_name,
+      image_size=image_size or spec.default_image_size,
+      preprocessing_name=preprocessing_name or model_name,
+      labels=list(labels or [str(i) for i in range(num_classes)]),
+      labels_offset=labels_offset, num_frames=num_frames,
+      use_grayscale=use_grayscale, dataset_name=dataset_name)
+  preprocessing_factory.get_preprocessing_module(info.preprocessing_name)
   parent = os.path.dirname(os.path.abspath(output_dir))
   os.makedirs(parent, exist_ok=True)
   staging = tempfile.mkdtemp(dir=parent, prefix='.tmp-saved-model-')
   os.rmdir(staging)  # The builder wants to create the folder itself.
   try:
     with tf.Graph().as_default() as graph:
-      images, logits, _ = (
-          export_inference_graph.build_inference_graph(
-              model_name, num_classes, image_size=image_size,
-              batch_size=batch_size, use_grayscale=use_grayscale))
-      logits = tf.reshape(logits, [-1, num_classes])
-      probabilities = tf.nn.softmax(logits, name='probabilities')
-      classes = tf.argmax(logits, 1, name='classes')
+      image_bytes, images, outputs = build_serving_graph(
+          info, batch_size=batch_size, top_k=top_k, quantize=quantize)
       restore = slim.assign_from_checkpoint_fn(
           checkpoint_path, _variables_to_restore(moving_average_decay))
       with tf1.Session(graph=graph) as sess:
         sess.run(tf1.global_variables_initializer())
         restore(sess)
         builder = tf1.saved_model.Builder(staging)
-        signature = tf1.saved_model.predict_signature_def(
-            inputs={'images': images},
-            outputs={'probabilities': probabilities, 'logits': logits,
-                     'classes': classes})
+        signatures = {
+            SERVING_SIGNATURE: tf1.saved_model.predict_signature_def(
+                inputs={'image_bytes': image_bytes}, outputs=outputs),
+            IMAGES_SIGNATURE: tf1.saved_model.predict_signature_def(
+                inputs={'images': images}, outputs=outputs),
+        }
         builder.add_meta_graph_and_variables(
             sess, [tf1.saved_model.tag_constants.SERVING],
-            signature_def_map={'serving_default': signature})
+            signature_def_map=signatures)
         builder.save()
+    model_info.write_info(os.path.join(staging, model_info.SAVED_MODEL_INFO),
+                          info)
     os.replace(staging, output_dir)
   finally:
     shutil.rmtree(staging, ignore_errors=True)
+  return info
 
 
-def convert_to_tflite(saved_model_dir, tflite_file):
-  """Converts the SavedModel to a float32 TFLite flatbuffer, atomically."""
-  converter = tf1.lite.TFLiteConverter.from_saved_model(saved_model_dir)
-  fileio.write_atomic(tflite_file, converter.convert())
+def calibration_images(dataset_name, dataset_dir, split_name, num_images,
+                       info):
+  """`num_images` images of a split through the model's eval preprocessing.
+
+  Returns:
+    A float32 array [n, size, size, channels], n <= num_images.
+
+  Raises:
+    ValueError: for an unknown dataset or split, or no files.
+  """
+  if num_images < 1:
+    raise ValueError(f'--num_calibration_images={num_images} must be at '
+                     'least 1.')
+  with tf.Graph().as_default():
+    dataset = dataset_factory.get_dataset(dataset_name, split_name,
+                                          dataset_dir)
+    preprocessing_fn = preprocessing_factory.get_preprocessing(
+        info.preprocessing_name, is_training=False,
+        use_grayscale=info.use_grayscale)
+    provider = inputs.eval_provider(dataset, num_images)
+    batches = inputs.batched(provider, preprocessing_fn, info.image_size,
+                             num_images)
+    images, _ = inputs.iterator_get_next(batches.take(1))
+    with tf1.Session() as sess:
+      try:
+        return sess.run(images)
+      except tf.errors.DataLossError as e:
+        inputs.fail_unreadable(e, provider.data_files)
+      except tf.errors.OutOfRangeError as e:
+        raise ValueError(f'--dataset_split_name={split_name} of '
+                         f'{dataset_dir} holds no images.') from e
+
+
+def _tensor_record(detail):
+  scale, zero_point = detail['quantization']
+  return {'dtype': np.dtype(detail['dtype']).name, 'scale': float(scale),
+          'zero_point': int(zero_point),
+          'shape': [int(d) for d in detail['shape_signature']]}
+
+
+def check_tflite_options(quantization, input_type, output_type):
+  """Fails unless the quantization and the input and output types go
+  together (uint8/int8 types need int8 quantization).
+
+  Raises:
+    ValueError: naming the flag at fault.
+  """
+  if quantization not in QUANTIZATIONS:
+    raise ValueError(f'--tflite_quantization={quantization}: valid values '
+                     f'are {", ".join(QUANTIZATIONS)}.')
+  for name, value in (('input', input_type), ('output', output_type)):
+    if value not in _TYPES:
+      raise ValueError(f'--tflite_{name}_type={value}: valid values are '
+                       f'{", ".join(_TYPES)}.')
+    if value != 'float32' and quantization != 'int8':
+      raise ValueError(f'--tflite_{name}_type={value} needs '
+                       '--tflite_quantization=int8.')
+
+
+def convert_to_tflite(saved_model_dir, tflite_file, quantization='none',
+                      calibration=None, input_type='float32',
+                      output_type='float32', quantized_checkpoint=False):
+  """Converts the float-images signature to TFLite, atomically.
+
+  The TFLite model has one input (`images`, the preprocessed batch) and one
+  output (`probabilities`). If the SavedModel carries a model_info.json,
+  it is written beside the .tflite as `<tflite_file>.json`, with the
+  quantization and the input and output types added.
+
+  Args:
+    saved_model_dir: a SavedModel written by `export_saved_model`.
+    tflite_file: the .tflite to write.
+    quantization: one of QUANTIZATIONS.
+    calibration: for int8 without quantized_checkpoint, a float32 array of
+      preprocessed images whose activation ranges it takes.
+    input_type: 'float32', or 'uint8'/'int8' for an int8 model.
+    output_type: 'float32', or 'uint8'/'int8' for an int8 model.
+    quantized_checkpoint: the SavedModel holds fake-quant ranges
+      (--quantize); int8 then needs no calibration.
+
+  Returns:
+    {'quantization', 'input', 'output'}: the input's and output's dtype,
+    scale and zero point (0.0 and 0 for float).
+
+  Raises:
+    ValueError: for an unknown quantization, a type that needs int8, or int8
+      without calibration images.
+  """
+  check_tflite_options(quantization, input_type, output_type)
+  if (quantization == 'int8' and not quantized_checkpoint
+      and (calibration is None or not len(calibration))):
+    raise ValueError('--tflite_quantization=int8 needs calibration images '
+                     '(--dataset_dir, --dataset_split_name) or a '
+                     'quantization-aware checkpoint (--quantize).')
+  with _quiet_tensorflow_info():
+    content = _convert(saved_model_dir, quantization, calibration,
+                       input_type, output_type, quantized_checkpoint)
+  interpreter = classifiers.tflite_interpreter(model_content=content)
+  details = {'quantization': quantization,
+             'input': _tensor_record(interpreter.get_input_details()[0]),
+             'output': _tensor_record(interpreter.get_output_details()[0])}
+  info = model_info.read_info(os.path.join(saved_model_dir,
+                                           model_info.SAVED_MODEL_INFO))
+  fileio.write_atomic(tflite_file, content)
+  if info is not None:
+    info.tflite = details
+    model_info.write_info(model_info.sidecar_path(tflite_file), info)
+  return details
+
+
+@contextlib.contextmanager
+def _quiet_tensorflow_info():
+  """Hides the converter's INFO lines (it saves and reloads a temporary
+  SavedModel, logging each step through TensorFlow's and absl's loggers)."""
+  logger = logging.getLogger('tensorflow')
+  level, verbosity = logger.level, absl_logging.get_verbosity()
+  logger.setLevel(max(logger.getEffectiveLevel(), logging.WARNING))
+  absl_logging.set_verbosity(min(verbosity, absl_logging.WARNING))
+  try:
+    yield
+  finally:
+    logger.setLevel(level)
+    absl_logging.set_verbosity(verbosity)
+
+
+def _convert(saved_model_dir, quantization, calibration, input_type,
+             output_type, quantized_checkpoint):
+  """The TFLite flatbuffer of the float-images signature's probabilities."""
+  loaded = tf.saved_model.load(saved_model_dir)
+  signature = loaded.signatures[IMAGES_SIGNATURE]
+  spec = signature.structured_input_signature[1]['images']
+
+  @tf.function(input_signature=[tf.TensorSpec(spec.shape, tf.float32,
+                                              name='images')])
+  def probabilities(images):
+    return {'probabilities': signature(images=images)['probabilities']}
+
+  converter = tf.lite.TFLiteConverter.from_concrete_functions(
+      [probabilities.get_concrete_function()], loaded)
+  if quantization != 'none':
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+  if quantization == 'float16':
+    converter.target_spec.supported_types = [tf.float16]
+  elif quantization == 'int8':
+    if not quantized_checkpoint:
+      samples = np.asarray(calibration, np.float32)
+      converter.representative_dataset = lambda: ([s[None]] for s in samples)
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    converter.inference_input_type = _TYPES[input_type]
+    converter.inference_output_type = _TYPES[output_type]
+  return converter.convert()
+
+
+def describe_tensor(name, record):
+  """'input images: uint8, scale 0.0078..., zero point 127 (...)'."""
+  if record['dtype'].startswith('float'):
+    return f'{name}: {record["dtype"]}'
+  return (f'{name}: {record["dtype"]}, scale {record["scale"]:.9g}, zero '
+          f'point {record["zero_point"]} (real = scale * (q - zero point))')
 
 
 def main(argv):
@@ -103,18 +432,67 @@ def main(argv):
   for name in ('checkpoint_path', 'output_dir'):
     if not FLAGS[name].value:
       cli.fail(f'--{name} must be set.')
+  network.check_model_name(FLAGS.model_name)
+  is_video = FLAGS.is_video_model or NETWORKS[FLAGS.model_name].is_video
+  if is_video and not FLAGS.num_frames:
+    cli.fail(f'--model_name={FLAGS.model_name} is a video model: pass '
+             '--num_frames (and --is_video_model).')
+  quantization = FLAGS.tflite_quantization
+  if FLAGS.tflite_file:
+    with cli.user_input():
+      check_tflite_options(quantization, FLAGS.tflite_input_type,
+                           FLAGS.tflite_output_type)
+    if FLAGS.quantize and quantization != 'int8':
+      cli.fail('--quantize exports a quantization-aware checkpoint: use '
+               '--tflite_quantization=int8 with --tflite_file.')
+    if quantization == 'int8' and not FLAGS.quantize and is_video:
+      cli.fail('--tflite_quantization=int8 calibrates on images; video '
+               'models need a quantization-aware checkpoint (--quantize).')
+  if FLAGS.quantize:
+    with cli.user_input():
+      quantized_eval_rewrite()  # Fails now if slim.quantize lacks it.
   with cli.user_input():
     num_classes = export_inference_graph.dataset_num_classes(
         FLAGS.dataset_name, FLAGS.dataset_dir) - FLAGS.labels_offset
-    export_saved_model(
+    labels = model_info.class_names(FLAGS.dataset_name, FLAGS.dataset_dir,
+                                    num_classes, FLAGS.labels_offset)
+    info = export_saved_model(
         FLAGS.model_name, num_classes, FLAGS.checkpoint_path,
         FLAGS.output_dir, image_size=FLAGS.image_size,
         batch_size=FLAGS.batch_size, use_grayscale=FLAGS.use_grayscale,
-        moving_average_decay=FLAGS.moving_average_decay)
-  print(f'Wrote SavedModel {FLAGS.output_dir}.')
-  if FLAGS.tflite_file:
-    convert_to_tflite(FLAGS.output_dir, FLAGS.tflite_file)
-    print(f'Wrote TFLite model {FLAGS.tflite_file}.')
+        moving_average_decay=FLAGS.moving_average_decay,
+        preprocessing_name=FLAGS.preprocessing_name, labels=labels,
+        labels_offset=FLAGS.labels_offset, dataset_name=FLAGS.dataset_name,
+        num_frames=FLAGS.num_frames if is_video else None, top_k=FLAGS.top_k,
+        quantize=FLAGS.quantize)
+  print(f'Wrote SavedModel {FLAGS.output_dir} ({info.model_name}, '
+        f'{info.image_size}x{info.image_size}, {info.num_classes} classes, '
+        f'preprocessing {info.preprocessing_name}).')
+  if not FLAGS.tflite_file:
+    return
+  calibration = None
+  if quantization == 'int8' and not FLAGS.quantize:
+    with cli.user_input('calibration'):
+      if not FLAGS.dataset_dir:
+        raise ValueError('--tflite_quantization=int8 calibrates on '
+                         '--dataset_dir (and --dataset_split_name): pass '
+                         'it.')
+      calibration = calibration_images(
+          FLAGS.dataset_name, FLAGS.dataset_dir, FLAGS.dataset_split_name,
+          FLAGS.num_calibration_images, info)
+    print(f'Calibrated on {len(calibration)} images of '
+          f'{FLAGS.dataset_split_name}.')
+  with cli.user_input():
+    details = convert_to_tflite(
+        FLAGS.output_dir, FLAGS.tflite_file, quantization=quantization,
+        calibration=calibration, input_type=FLAGS.tflite_input_type,
+        output_type=FLAGS.tflite_output_type,
+        quantized_checkpoint=FLAGS.quantize)
+  print(f'Wrote TFLite model {FLAGS.tflite_file} ({quantization}, '
+        f'{os.path.getsize(FLAGS.tflite_file):,} bytes) and '
+        f'{model_info.sidecar_path(FLAGS.tflite_file)}.')
+  print('  ' + describe_tensor('input images', details['input']))
+  print('  ' + describe_tensor('output probabilities', details['output']))
 
 
 if __name__ == '__main__':

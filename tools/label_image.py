@@ -7,7 +7,9 @@
 
 The flags are those of TensorFlow's label_image example: the image is decoded,
 resized bilinearly to input_height x input_width, then (x - input_mean) /
-input_std is fed to input_layer. Labels may be plain lines or the slim
+input_std is fed to input_layer. Left unset, --input_height/--input_width
+take the input layer's static size when it has one (a 32x32 CifarNet graph
+needs neither), else 299. Labels may be plain lines or the slim
 `N:name` lines of a dataset's labels.txt.
 """
 import os
@@ -27,6 +29,9 @@ from tools import graph_io
 
 tf1 = tf.compat.v1
 
+# label_image's size when neither the flags nor the graph give one.
+DEFAULT_SIZE = 299
+
 flags.DEFINE_string('image', '', 'Image file to classify (JPEG, PNG, GIF, '
                     'BMP).')
 flags.DEFINE_string('graph', '', 'Frozen GraphDef (binary or text).')
@@ -34,8 +39,12 @@ flags.DEFINE_string('labels', '', 'Labels file, one label a line.')
 flags.DEFINE_string('input_layer', 'input', 'Name of the input node.')
 flags.DEFINE_string('output_layer', 'InceptionV3/Predictions/Reshape_1',
                     'Name of the output node.')
-flags.DEFINE_integer('input_height', 299, 'Height the image is resized to.')
-flags.DEFINE_integer('input_width', 299, 'Width the image is resized to.')
+flags.DEFINE_integer('input_height', DEFAULT_SIZE, 'Height the image is '
+                     'resized to; left unset, the input layer\'s static '
+                     'height if it has one.')
+flags.DEFINE_integer('input_width', DEFAULT_SIZE, 'Width the image is '
+                     'resized to; left unset, the input layer\'s static '
+                     'width if it has one.')
 flags.DEFINE_float('input_mean', 0, 'Subtracted from each pixel value.')
 flags.DEFINE_float('input_std', 255, 'Pixel values are divided by this.')
 flags.DEFINE_integer('top_k', 5, 'How many labels to print.')
@@ -74,6 +83,27 @@ def load_image(path, height, width, mean, std):
                          f'{e.message.splitlines()[0]}') from e
 
 
+def input_size(graph_def, input_layer, height=None, width=None):
+  """The (height, width) to resize to: those given, else the input layer's
+  static size, else label_image's default 299.
+
+  Args:
+    graph_def: the graph.
+    input_layer: the input node's name.
+    height: --input_height if the user set it, else None.
+    width: --input_width if the user set it, else None.
+  """
+  static = [None, None]
+  for node in graph_def.node:
+    if node.name == input_layer and 'shape' in node.attr:
+      dims = [d.size for d in node.attr['shape'].shape.dim]
+      if len(dims) == 4:
+        static = [d if d > 0 else None for d in dims[1:3]]
+      break
+  return (height or static[0] or DEFAULT_SIZE,
+          width or static[1] or DEFAULT_SIZE)
+
+
 def classify(graph_def, image, input_layer, output_layer):
   """Runs the graph; returns the output's values for the one image."""
   with tf.Graph().as_default() as graph:
@@ -94,8 +124,12 @@ def main(unused_argv):
       cli.fail(f'--{name} must be set.')
   with cli.user_input():
     graph_def = graph_io.read_graph_def(FLAGS.graph)
-    image = load_image(FLAGS.image, FLAGS.input_height, FLAGS.input_width,
-                       FLAGS.input_mean, FLAGS.input_std)
+    height, width = input_size(
+        graph_def, FLAGS.input_layer,
+        FLAGS.input_height if FLAGS['input_height'].present else None,
+        FLAGS.input_width if FLAGS['input_width'].present else None)
+    image = load_image(FLAGS.image, height, width, FLAGS.input_mean,
+                       FLAGS.input_std)
     scores = classify(graph_def, image, FLAGS.input_layer, FLAGS.output_layer)
   labels = read_labels(FLAGS.labels) if FLAGS.labels else {}
   for i in scores.argsort()[-FLAGS.top_k:][::-1]:

@@ -1,0 +1,125 @@
+"""Size and speed of each export format: the SavedModel and float32,
+dynamic-range, float16 and int8 TFLite.
+
+    .venv/bin/python benchmarks/bench_export.py --checkpoint_path=/tmp/slim-demo/train \\
+        --model_name=cifarnet --preprocessing_name=lenet \\
+        --dataset_name=shapes --dataset_dir=/tmp/slim-demo/shapes
+
+Exports the checkpoint (random weights without --checkpoint_path) with
+tools/export_saved_model.py's functions into a temporary folder, int8
+calibrated on --num_calibration_images of the train split, then classifies
+--num_images validation images (random ones without --dataset_dir) one
+--batch_size at a time with each model through tools/classifiers.py (what
+classify_images.py runs) and prints, per format, the file size, images/sec
+and the top-1 agreement with the SavedModel. The TFLite runs use
+--num_threads interpreter threads.
+"""
+import argparse
+import os
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
+
+import numpy as np
+import tensorflow as tf
+
+import slim
+from image_classifier import network
+from tools import classifiers
+from tools import export_saved_model
+from tools import model_info
+
+tf1 = tf.compat.v1
+
+
+def _random_checkpoint(model_name, num_classes, directory):
+  with tf.Graph().as_default():
+    slim.get_or_create_global_step()
+    network.build_inference_graph(model_name, num_classes)
+    with tf1.Session() as sess:
+      sess.run(tf1.global_variables_initializer())
+      return tf1.train.Saver().save(sess, os.path.join(directory, 'model'))
+
+
+def _size(path):
+  if os.path.isfile(path):
+    return os.path.getsize(path)
+  return sum(os.path.getsize(os.path.join(root, name))
+             for root, _, names in os.walk(path) for name in names)
+
+
+def main():
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument('--model_name', default='cifarnet')
+  parser.add_argument('--checkpoint_path', default=None)
+  parser.add_argument('--preprocessing_name', default=None)
+  parser.add_argument('--dataset_name', default='shapes')
+  parser.add_argument('--dataset_dir', default=None)
+  parser.add_argument('--num_classes', type=int, default=None,
+                      help='default: the dataset\'s')
+  parser.add_argument('--num_calibration_images', type=int, default=200)
+  parser.add_argument('--num_images', type=int, default=500)
+  parser.add_argument('--batch_size', type=int, default=1)
+  parser.add_argument('--num_threads', type=int, default=None)
+  args = parser.parse_args()
+
+  num_classes = args.num_classes or network.dataset_num_classes(
+      args.dataset_name, args.dataset_dir)
+  work = tempfile.mkdtemp(prefix='bench-export-')
+  checkpoint = args.checkpoint_path or _random_checkpoint(
+      args.model_name, num_classes, work)
+  saved_model = os.path.join(work, 'saved_model')
+  info = export_saved_model.export_saved_model(
+      args.model_name, num_classes, checkpoint, saved_model,
+      preprocessing_name=args.preprocessing_name,
+      labels=model_info.class_names(args.dataset_name, args.dataset_dir,
+                                    num_classes))
+  size = info.image_size
+  if args.dataset_dir:
+    calibration = export_saved_model.calibration_images(
+        args.dataset_name, args.dataset_dir, 'train',
+        args.num_calibration_images, info)
+    images = export_saved_model.calibration_images(
+        args.dataset_name, args.dataset_dir, 'validation', args.num_images,
+        info)
+  else:
+    rng = np.random.default_rng(0)
+    calibration = rng.uniform(-1, 1, [args.num_calibration_images, size,
+                                      size, 3]).astype(np.float32)
+    images = rng.uniform(-1, 1, [args.num_images, size, size, 3]).astype(
+        np.float32)
+
+  models = {'saved_model': saved_model}
+  for quantization in export_saved_model.QUANTIZATIONS:
+    path = os.path.join(work, f'{quantization}.tflite')
+    export_saved_model.convert_to_tflite(
+        saved_model, path, quantization,
+        calibration=calibration if quantization == 'int8' else None,
+        input_type='uint8' if quantization == 'int8' else 'float32')
+    models[f'tflite {quantization}'] = path
+
+  print(f'{args.model_name} {size}x{size}, {num_classes} classes, '
+        f'{len(images)} images, batch {args.batch_size}, TF {tf.__version__}')
+  print('| format | size | images/sec | top-1 = SavedModel |')
+  print('|---|---:|---:|---:|')
+  reference = None
+  for name, path in models.items():
+    classifier = classifiers.load(path, None, num_threads=args.num_threads)
+    classifier.predict(images[:args.batch_size])  # Warm-up.
+    start = time.perf_counter()
+    outputs = [classifier.predict(images[i:i + args.batch_size])
+               for i in range(0, len(images), args.batch_size)]
+    elapsed = time.perf_counter() - start
+    top1 = np.concatenate(outputs).argmax(1)
+    if reference is None:
+      reference = top1
+    classifier.close()
+    print(f'| {name} | {_size(path) / 1e6:.2f} MB | '
+          f'{len(images) / elapsed:,.0f} | {np.mean(top1 == reference):.1%} |')
+
+
+if __name__ == '__main__':
+  main()

@@ -1,0 +1,277 @@
+"""Classifies image files with a trained or exported model.
+
+    python classify_images.py --model=/tmp/slim-demo/cifarnet_int8.tflite \\
+      --images=/tmp/slim-demo/samples --top_k=3 --output=/tmp/preds.csv
+
+--model is a SavedModel folder or a .tflite file written by
+tools/export_saved_model.py (they carry their network, image size,
+preprocessing and class names, so --model and --images suffice), a frozen
+GraphDef, or a checkpoint (a prefix or a train_dir) with --model_name and
+the dataset flags that give its class count and names:
+
+    python classify_images.py --model=/tmp/slim-demo/train \\
+      --model_name=cifarnet --preprocessing_name=lenet \\
+      --dataset_name=shapes --dataset_dir=/tmp/slim-demo/shapes \\
+      --images='/tmp/slim-demo/samples/*.png'
+
+--images is a file, a folder (searched recursively for .jpg, .jpeg, .png,
+.gif, .bmp and .webp files) or a glob. Each image is decoded and goes through the
+model's eval preprocessing, then batches of --batch_size go through the
+model, with a progress bar. --output=preds.csv writes `image,rank,label,
+score`, one row per image and rank; --output=preds.json a list of images
+with their --top_k labels; without --output the predictions are printed.
+Images that cannot be read are listed on stderr and skipped.
+"""
+import csv
+import glob
+import io
+import json
+import os
+import sys
+
+# Before TensorFlow loads: sets TF_CPP_MIN_LOG_LEVEL unless the user did.
+from image_classifier import tf_env  # pylint: disable=unused-import
+
+from absl import flags
+import numpy as np
+import tensorflow as tf
+import tqdm
+
+from image_classifier import cli
+from image_classifier import fileio
+from tools import classifiers
+from tools import model_info
+
+tf1 = tf.compat.v1
+
+# ------------------------------------------------------------ what to run
+flags.DEFINE_string('model', None, 'A SavedModel folder, a .tflite file, a '
+                    'frozen GraphDef or a checkpoint (prefix or train_dir).')
+flags.DEFINE_string('images', None, 'An image file, a folder (searched '
+                    'recursively) or a glob.')
+flags.DEFINE_integer('top_k', 5, 'How many best labels per image.')
+flags.DEFINE_string('output', None, 'Write the predictions to this .csv '
+                    '(image,rank,label,score) or .json; default: print.')
+flags.DEFINE_integer('batch_size', 32, 'Images per forward pass.')
+flags.DEFINE_bool('progress_bar', True, 'Show a progress bar over images.')
+# ------------------------------------- for checkpoints and bare GraphDefs
+flags.DEFINE_string('model_name', None, 'The network of a checkpoint or a '
+                    'frozen graph without its .json record.')
+flags.DEFINE_string('preprocessing_name', None, 'Its eval preprocessing; '
+                    'None uses the model_name\'s.')
+flags.DEFINE_integer('image_size', None, 'Its input size; None uses the '
+                     'network\'s default (or the frozen graph\'s).')
+flags.DEFINE_string('dataset_name', None, 'The dataset that gives its class '
+                    'count and names.')
+flags.DEFINE_string('dataset_dir', None, 'The dataset\'s folder (holding '
+                    'labels.txt).')
+flags.DEFINE_integer('labels_offset', 0, 'Network class + labels_offset is '
+                     'the dataset label (1 for 1000-class networks on '
+                     'ImageNet).')
+flags.DEFINE_bool('use_grayscale', False, 'The network takes one channel.')
+flags.DEFINE_float('moving_average_decay', None, 'Use the moving averages '
+                   'of a checkpoint\'s weights kept with this decay.')
+
+FLAGS = flags.FLAGS
+
+IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.gif', '.bmp', '.webp')
+OUTPUT_FORMATS = ('.csv', '.json')
+
+
+def list_images(pattern):
+  """The image files `pattern` names, sorted.
+
+  Args:
+    pattern: a file (taken whatever its extension), a folder (its image
+      files, recursively) or a glob (the files it matches).
+
+  Returns:
+    A list of paths.
+
+  Raises:
+    ValueError: if nothing exists there or the folder or glob holds no
+      image file.
+  """
+  if os.path.isfile(pattern):
+    return [pattern]
+  if os.path.isdir(pattern):
+    paths = sorted(
+        os.path.join(root, name)
+        for root, _, names in os.walk(pattern) for name in names
+        if name.lower().endswith(IMAGE_EXTENSIONS))
+    if not paths:
+      raise ValueError(f'--images={pattern} is a folder with no image files '
+                       f'({", ".join(IMAGE_EXTENSIONS)}).')
+    return paths
+  if not glob.has_magic(pattern):
+    raise ValueError(f'--images={pattern} does not exist.')
+  paths = sorted(p for p in glob.glob(pattern, recursive=True)
+                 if os.path.isfile(p))
+  if not paths:
+    raise ValueError(f'--images={pattern} matches no file.')
+  return paths
+
+
+def _op_error_line(message):
+  """The line of a session error that says what went wrong: the last one
+  before the `[[{{node ...}}]]` trailer."""
+  lines = [line.strip() for line in message.splitlines() if line.strip()]
+  lines = [line for line in lines if not line.startswith('[[')]
+  return lines[-1] if lines else 'unreadable'
+
+
+class ImageReader:
+  """Decodes and preprocesses one image file at a time for a model."""
+
+  def __init__(self, info):
+    self._graph = tf.Graph()
+    with self._graph.as_default():
+      self._encoded = tf1.placeholder(tf.string, [])
+      self._image = model_info.decode_and_preprocess_fn(
+          info.preprocessing_name, info.image_size,
+          info.use_grayscale)(self._encoded)
+    self._session = tf1.Session(graph=self._graph)
+
+  def read(self, path):
+    """(image, None), or (None, why) if the file cannot be read."""
+    try:
+      with open(path, 'rb') as f:
+        encoded = f.read()
+    except OSError as e:
+      return None, e.strerror or str(e)
+    try:
+      return self._session.run(self._image, {self._encoded: encoded}), None
+    except (tf.errors.InvalidArgumentError, tf.errors.UnimplementedError,
+            tf.errors.OutOfRangeError) as e:
+      return None, _op_error_line(e.message)
+
+  def close(self):
+    self._session.close()
+
+
+def classify(classifier, paths, top_k=5, batch_size=32, progress_bar=False):
+  """Classifies the files; skips those that cannot be read.
+
+  Args:
+    classifier: a tools.classifiers.Classifier.
+    paths: the image files.
+    top_k: how many best classes per image.
+    batch_size: images per forward pass.
+    progress_bar: show a progress bar.
+
+  Returns:
+    (predictions, unreadable): [(path, [(class_id, label, score), ...])]
+    best first, in the order of `paths`; [(path, why)].
+  """
+  labels = classifier.info.labels
+  top_k = min(top_k, len(labels))
+  reader = ImageReader(classifier.info)
+  predictions, unreadable, batch_paths, batch = [], [], [], []
+
+  def flush():
+    if not batch:
+      return
+    probabilities = classifier.predict(np.stack(batch))
+    for path, scores in zip(batch_paths, probabilities):
+      best = np.argsort(-scores, kind='stable')[:top_k]
+      predictions.append((path, [(int(i), labels[i], float(scores[i]))
+                                 for i in best]))
+    batch_paths.clear()
+    batch.clear()
+
+  try:
+    for path in tqdm.tqdm(paths, unit='image', disable=not progress_bar):
+      image, why = reader.read(path)
+      if image is None:
+        unreadable.append((path, why))
+        continue
+      batch_paths.append(path)
+      batch.append(image)
+      if len(batch) == batch_size:
+        flush()
+    flush()
+  finally:
+    reader.close()
+  return predictions, unreadable
+
+
+def csv_text(predictions):
+  """`image,rank,label,score`, one row per image and rank."""
+  out = io.StringIO()
+  writer = csv.writer(out, lineterminator='\n')
+  writer.writerow(['image', 'rank', 'label', 'score'])
+  for path, best in predictions:
+    for rank, (_, label, score) in enumerate(best, 1):
+      writer.writerow([path, rank, label, f'{score:.6f}'])
+  return out.getvalue()
+
+
+def json_value(predictions, unreadable, model):
+  """The JSON record: the model, each image's best labels, the skipped."""
+  return {
+      'model': model,
+      'predictions': [
+          {'image': path,
+           'top_k': [{'rank': rank, 'class_id': class_id, 'label': label,
+                      'score': score}
+                     for rank, (class_id, label, score) in enumerate(best, 1)]}
+          for path, best in predictions],
+      'unreadable': [{'image': path, 'error': why}
+                     for path, why in unreadable],
+  }
+
+
+def main(argv):
+  cli.check_no_arguments(argv)
+  for name in ('model', 'images'):
+    if not FLAGS[name].value:
+      cli.fail(f'--{name} must be set.')
+  if FLAGS.top_k < 1 or FLAGS.batch_size < 1:
+    cli.fail(f'--top_k={FLAGS.top_k} and --batch_size={FLAGS.batch_size} '
+             'must be at least 1.')
+  output = FLAGS.output
+  if output and not output.lower().endswith(OUTPUT_FORMATS):
+    cli.fail(f'--output={output}: the file must end in '
+             f'{" or ".join(OUTPUT_FORMATS)}.')
+  with cli.user_input():
+    paths = list_images(FLAGS.images)
+    classifier = classifiers.load(FLAGS.model, FLAGS)
+  info = classifier.info
+  if info.num_frames:
+    cli.fail(f'--model={FLAGS.model} is a video model ({info.model_name}); '
+             'classify_images.py classifies images.')
+  try:
+    predictions, unreadable = classify(
+        classifier, paths, top_k=FLAGS.top_k, batch_size=FLAGS.batch_size,
+        progress_bar=FLAGS.progress_bar)
+  finally:
+    classifier.close()
+  for path, why in unreadable:
+    print(f'skipped unreadable image {path}: {why}', file=sys.stderr)
+  if not predictions:
+    cli.fail(f'--images={FLAGS.images}: none of the {len(paths)} files is a '
+             'readable image.')
+  if output:
+    if output.lower().endswith('.json'):
+      text = json.dumps(json_value(predictions, unreadable, FLAGS.model),
+                        indent=2) + '\n'
+    else:
+      text = csv_text(predictions)
+    with cli.user_input('--output'):
+      try:
+        fileio.write_atomic(output, text)
+      except OSError as e:
+        raise ValueError(f'cannot write {output}: {e.strerror or e}.') from e
+  else:
+    for path, best in predictions:
+      print(path + ': ' + ', '.join(f'{label} {score:.5f}'
+                                    for _, label, score in best))
+  print(f'Classified {len(predictions)} images with {info.model_name} '
+        f'({classifier.format}, {info.image_size}x{info.image_size}, '
+        f'preprocessing {info.preprocessing_name})'
+        + (f'; skipped {len(unreadable)} unreadable' if unreadable else '')
+        + (f'; wrote {output}' if output else '') + '.')
+
+
+if __name__ == '__main__':
+  cli.run(main)

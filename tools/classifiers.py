@@ -1,0 +1,324 @@
+"""A classifier from any model the toolkit writes: checkpoint, frozen
+GraphDef, SavedModel or TFLite.
+
+`load(path, ...)` detects the format and returns a Classifier: its
+ModelInfo (network, image size, preprocessing, class names) and
+`predict(images)`, preprocessed float32 images in, probabilities out. An
+exported model (SavedModel, .tflite with its `<file>.json`) carries its
+ModelInfo; a checkpoint or a bare frozen graph takes it from the flags.
+"""
+import os
+import warnings
+
+import numpy as np
+import tensorflow as tf
+
+import slim
+from image_classifier import cli
+from image_classifier import network
+from nets.registry import NETWORKS
+from tools import graph_io
+from tools import model_info
+
+tf1 = tf.compat.v1
+
+FORMATS = ('checkpoint', 'frozen_graph', 'saved_model', 'tflite')
+
+
+def tflite_interpreter(model_path=None, model_content=None, num_threads=None):
+  """A TFLite interpreter: TensorFlow's own `tf.lite.Interpreter`.
+
+  The one place that picks the runtime. TensorFlow 2.16-2.21 ship it; 2.21
+  warns that it moves to the ai-edge-litert package. It is used rather than
+  adding that dependency (see the README), with its warning silenced.
+  """
+  with warnings.catch_warnings():
+    warnings.filterwarnings('ignore', message=r'(?s).*tf\.lite\.Interpreter '
+                            'is deprecated')
+    return tf.lite.Interpreter(model_path=model_path,
+                               model_content=model_content,
+                               num_threads=num_threads)
+
+
+def detect_format(path):
+  """Which of FORMATS `path` is.
+
+  Raises:
+    ValueError: if it does not exist or is none of them.
+  """
+  if os.path.isdir(path):
+    if os.path.isfile(os.path.join(path, 'saved_model.pb')):
+      return 'saved_model'
+    if tf.train.latest_checkpoint(path):
+      return 'checkpoint'
+    raise ValueError(f'--model={path} is a folder with neither a SavedModel '
+                     '(saved_model.pb) nor a checkpoint.')
+  if os.path.isfile(path + '.index'):
+    return 'checkpoint'
+  if not os.path.isfile(path):
+    raise ValueError(f'--model={path} does not exist.')
+  if path.endswith('.index'):
+    return 'checkpoint'
+  with open(path, 'rb') as f:
+    head = f.read(8)
+  if head[4:8] == b'TFL3':
+    return 'tflite'
+  try:
+    graph_io.read_graph_def(path)
+  except ValueError:
+    raise ValueError(
+        f'--model={path} is not a known model format: pass a checkpoint '
+        '(prefix or train_dir), a frozen GraphDef (.pb), a SavedModel folder '
+        'or a .tflite file.') from None
+  return 'frozen_graph'
+
+
+class Classifier:
+  """A model that maps preprocessed images to class probabilities.
+
+  Attributes:
+    info: the ModelInfo (network, size, preprocessing, class names).
+    format: one of FORMATS.
+    batch_size: the model's static batch size, or None if it takes any.
+  """
+
+  def __init__(self, info, model_format, batch_size=None):
+    self.info = info
+    self.format = model_format
+    self.batch_size = batch_size
+
+  def predict(self, images):
+    """float32 [n, size, size, channels] -> probabilities [n, classes].
+
+    A model with a static batch size gets batches of that size, the last
+    one padded with zeros.
+    """
+    images = np.asarray(images, np.float32)
+    if not self.batch_size or len(images) == self.batch_size:
+      return self._run(images)
+    outputs = []
+    for start in range(0, len(images), self.batch_size):
+      chunk = images[start:start + self.batch_size]
+      padding = np.zeros((self.batch_size - len(chunk),) + chunk.shape[1:],
+                         np.float32)
+      outputs.append(self._run(np.concatenate([chunk, padding]))[:len(chunk)])
+    return np.concatenate(outputs)
+
+  def _run(self, images):
+    raise NotImplementedError
+
+  def close(self):
+    """Frees the model's session, if any."""
+
+
+class _SessionClassifier(Classifier):
+  """A TF1 graph in a session: feed the input, fetch probabilities."""
+
+  def __init__(self, info, model_format, session, images, probabilities):
+    input_shape = session.graph.get_tensor_by_name(
+        images if isinstance(images, str) else images.name).shape
+    super().__init__(info, model_format, input_shape.as_list()[0])
+    self._session = session
+    self._images = images
+    self._probabilities = probabilities
+
+  def _run(self, images):
+    return self._session.run(self._probabilities, {self._images: images})
+
+  def close(self):
+    self._session.close()
+
+
+class _TFLiteClassifier(Classifier):
+  """A .tflite model; quantizes the input and dequantizes the output as
+  the model's scale and zero point say."""
+
+  def __init__(self, info, path, num_threads=None):
+    super().__init__(info, 'tflite')
+    self._interpreter = tflite_interpreter(model_path=path,
+                                           num_threads=num_threads)
+    self._input = self._interpreter.get_input_details()[0]
+    self._output = self._interpreter.get_output_details()[0]
+    self._batch = None
+
+  def _run(self, images):
+    if self._batch != len(images):
+      self._interpreter.resize_tensor_input(self._input['index'],
+                                            list(images.shape))
+      self._interpreter.allocate_tensors()
+      self._batch = len(images)
+    dtype = self._input['dtype']
+    if dtype != np.float32:
+      scale, zero_point = self._input['quantization']
+      info = np.iinfo(dtype)
+      images = np.clip(np.round(images / scale + zero_point), info.min,
+                       info.max).astype(dtype)
+    self._interpreter.set_tensor(self._input['index'], images)
+    self._interpreter.invoke()
+    output = self._interpreter.get_tensor(self._output['index'])
+    if output.dtype != np.float32:
+      scale, zero_point = self._output['quantization']
+      output = (output.astype(np.float32) - zero_point) * scale
+    return output
+
+
+def _info_from_flags(values, num_classes, image_size=None):
+  """The ModelInfo of a checkpoint or a bare frozen graph, from the flags.
+
+  Args:
+    values: flag values with model_name, preprocessing_name, image_size,
+      dataset_name, dataset_dir, labels_offset and use_grayscale.
+    num_classes: the network's class count (None: from the dataset).
+    image_size: the graph's own input size, if it has one.
+
+  Raises:
+    ValueError: without --model_name, or for an unknown network or dataset.
+  """
+  if not values.model_name:
+    raise ValueError('--model_name is needed for a checkpoint or a frozen '
+                     'graph without its .json record.')
+  if values.model_name not in NETWORKS:
+    raise ValueError(f'--model_name={values.model_name} is not a network; '
+                     f'valid names: {", ".join(sorted(NETWORKS))}.')
+  if num_classes is None:
+    if not values.dataset_name:
+      raise ValueError('--dataset_name (and --dataset_dir) give a '
+                       'checkpoint\'s class count: pass them.')
+    num_classes = network.dataset_num_classes(
+        values.dataset_name, values.dataset_dir) - values.labels_offset
+  labels = model_info.class_names(values.dataset_name, values.dataset_dir,
+                                  num_classes, values.labels_offset)
+  return model_info.ModelInfo(
+      model_name=values.model_name,
+      image_size=(values.image_size or image_size
+                  or NETWORKS[values.model_name].default_image_size),
+      preprocessing_name=values.preprocessing_name or values.model_name,
+      labels=labels, labels_offset=values.labels_offset,
+      use_grayscale=values.use_grayscale, dataset_name=values.dataset_name)
+
+
+def _load_checkpoint(path, values):
+  info = _info_from_flags(values, None)
+  if NETWORKS[info.model_name].is_video:
+    raise ValueError(f'--model_name={info.model_name} is a video model; '
+                     'classify_images.py classifies images.')
+  checkpoint = slim.variables.resolve_checkpoint_path(path)
+  graph = tf.Graph()
+  with graph.as_default():
+    images, _, end_points = network.build_inference_graph(
+        info.model_name, info.num_classes, image_size=info.image_size,
+        use_grayscale=info.use_grayscale)
+    variables = slim.get_model_variables()
+    if values.moving_average_decay:
+      variables = tf1.train.ExponentialMovingAverage(
+          values.moving_average_decay).variables_to_restore(variables)
+    cli.check_checkpoint_fits(
+        checkpoint, variables, f'--model={path}',
+        'Pass the --model_name, --dataset_name and --labels_offset it was '
+        'trained with.')
+    saver = tf1.train.Saver(variables)
+    session = tf1.Session(graph=graph)
+    saver.restore(session, checkpoint)
+    probabilities = tf.reshape(end_points['Predictions'],
+                               [-1, info.num_classes])
+  return _SessionClassifier(info, 'checkpoint', session, images,
+                            probabilities)
+
+
+def _graph_output(graph_def):
+  """The name of a frozen graph's probabilities (or logits) node."""
+  consumed = {i.split(':')[0].lstrip('^') for n in graph_def.node
+              for i in n.input}
+  outputs = [n for n in graph_def.node
+             if n.name not in consumed and n.op not in ('Const', 'NoOp',
+                                                        'Placeholder')]
+  for node in outputs:
+    if 'Predictions' in node.name or node.op == 'Softmax':
+      return node.name, True
+  if len(outputs) == 1:
+    return outputs[0].name, False
+  raise ValueError(f'cannot tell the frozen graph\'s output among '
+                   f'{[n.name for n in outputs][:10]}; freeze it with '
+                   '--output_node_names=<scope>/Predictions/Reshape_1.')
+
+
+def _load_frozen_graph(path, values):
+  graph_def = graph_io.read_graph_def(path)
+  output, is_probabilities = _graph_output(graph_def)
+  graph = tf.Graph()
+  with graph.as_default():
+    tf1.import_graph_def(graph_def, name='')
+    try:
+      images = graph.get_tensor_by_name('input:0')
+    except KeyError:
+      raise ValueError(f'--model={path} has no `input` node; export it with '
+                       'network.py.') from None
+    scores = graph.get_tensor_by_name(output + ':0')
+    num_classes = scores.shape.as_list()[-1]
+    if not is_probabilities:
+      scores = tf.nn.softmax(scores)
+    scores = tf.reshape(scores, [-1, num_classes])
+  info = model_info.read_info(model_info.sidecar_path(path))
+  if info is None:
+    shape = images.shape.as_list()
+    info = _info_from_flags(values, num_classes, image_size=shape[1])
+  return _SessionClassifier(info, 'frozen_graph', tf1.Session(graph=graph),
+                            images, scores)
+
+
+def _load_saved_model(path):
+  info = model_info.read_info(os.path.join(path, model_info.SAVED_MODEL_INFO))
+  if info is None:
+    raise ValueError(f'--model={path} has no {model_info.SAVED_MODEL_INFO}; '
+                     'export it with tools/export_saved_model.py.')
+  graph = tf.Graph()
+  session = tf1.Session(graph=graph)
+  with graph.as_default():
+    meta_graph = tf1.saved_model.loader.load(
+        session, [tf1.saved_model.tag_constants.SERVING], path)
+  signature = meta_graph.signature_def.get(model_info.IMAGES_SIGNATURE)
+  if signature is None:
+    session.close()
+    raise ValueError(f'--model={path} has no {model_info.IMAGES_SIGNATURE} signature; '
+                     'export it again with tools/export_saved_model.py.')
+  return _SessionClassifier(info, 'saved_model', session,
+                            signature.inputs['images'].name,
+                            signature.outputs['probabilities'].name)
+
+
+def _load_tflite(path, num_threads=None):
+  info = model_info.read_info(model_info.sidecar_path(path))
+  if info is None:
+    raise ValueError(f'--model={path} has no {os.path.basename(path)}.json '
+                     'record beside it; export it with '
+                     'tools/export_saved_model.py --tflite_file.')
+  return _TFLiteClassifier(info, path, num_threads)
+
+
+def load(path, values, num_threads=None):
+  """The Classifier of the model at `path`.
+
+  Args:
+    path: a checkpoint (prefix or folder), a frozen GraphDef, a SavedModel
+      folder or a .tflite file.
+    values: flag values (model_name, preprocessing_name, image_size,
+      dataset_name, dataset_dir, labels_offset, use_grayscale,
+      moving_average_decay), used where the model carries no record.
+    num_threads: the TFLite interpreter's threads (None: its default).
+
+  Returns:
+    A Classifier.
+
+  Raises:
+    ValueError: for an unknown format, a missing record, or a checkpoint
+      that does not fit the network the flags name.
+    cli.UserError: for a checkpoint that does not fit.
+  """
+  model_format = detect_format(path)
+  if model_format == 'checkpoint':
+    return _load_checkpoint(path, values)
+  if model_format == 'frozen_graph':
+    return _load_frozen_graph(path, values)
+  if model_format == 'saved_model':
+    return _load_saved_model(path)
+  return _load_tflite(path, num_threads)
