@@ -45,6 +45,7 @@ from image_classifier import cli
 from image_classifier import eval_report
 from image_classifier import inputs
 from image_classifier import network
+from image_classifier import precision_flags
 from image_classifier import validation
 
 tf1 = tf.compat.v1
@@ -105,6 +106,8 @@ flags.DEFINE_integer('recompute_batch_norm_statistics', 0, 'Before '
                      'checkpoint\'s.')
 flags.DEFINE_string('batch_norm_split_name', 'train', 'The split that '
                     '--recompute_batch_norm_statistics draws batches from.')
+
+precision_flags.define_precision_flag(__name__)
 
 FLAGS = flags.FLAGS
 
@@ -310,6 +313,7 @@ def main(argv):
     cli.fail('You must supply the dataset directory with --dataset_dir.')
   if FLAGS.quantize:
     cli.fail(cli.QUANTIZE_UNSUPPORTED)
+  precision_flags.check_precision(FLAGS.precision)
   if FLAGS.report_misclassified < 0:
     cli.fail('--report_misclassified must be >= 0 (the number of mistakes '
              f'to list, 0 for none); received {FLAGS.report_misclassified}.')

@@ -24,6 +24,7 @@ import tensorflow as tf
 
 from image_classifier import cli
 from image_classifier import network
+from image_classifier import precision_flags
 from nets.registry import NETWORKS
 from tools import graph_io
 
@@ -50,6 +51,8 @@ flags.DEFINE_bool('is_video_model', False, 'Whether the network takes '
 flags.DEFINE_integer('num_frames', None, 'Frames of a video model\'s input.')
 flags.DEFINE_bool('write_text_graphdef', False, 'Write a text GraphDef.')
 flags.DEFINE_bool('use_grayscale', False, 'One input channel instead of 3.')
+
+precision_flags.define_precision_flag(__name__)
 
 FLAGS = flags.FLAGS
 
@@ -78,7 +81,8 @@ def main(argv):
         FLAGS.model_name, num_classes - FLAGS.labels_offset,
         is_training=FLAGS.is_training, image_size=FLAGS.image_size,
         batch_size=FLAGS.batch_size, is_video_model=is_video,
-        num_frames=FLAGS.num_frames, use_grayscale=FLAGS.use_grayscale)
+        num_frames=FLAGS.num_frames, use_grayscale=FLAGS.use_grayscale,
+        precision=FLAGS.precision)
     graph_def = graph.as_graph_def()
   output_dir = os.path.dirname(os.path.abspath(FLAGS.output_file))
   cli.ensure_writable_dir(output_dir, '--output_file')

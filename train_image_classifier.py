@@ -60,6 +60,7 @@ from image_classifier import cli
 from image_classifier import inputs
 from image_classifier import network
 from image_classifier import optimization
+from image_classifier import precision_flags
 from image_classifier import progress
 from image_classifier import validation as validation_lib
 from preprocessing import augment
@@ -230,6 +231,8 @@ flags.DEFINE_float('batch_norm_decay', None, 'Decay of the batch-norm moving '
                    'statistics; None: the network\'s own (e.g. 0.9997). '
                    'Short runs want a smaller one, about 1 - 3/steps '
                    '(new).')
+
+precision_flags.define_precision_flag(__name__)
 
 FLAGS = flags.FLAGS
 
@@ -542,6 +545,10 @@ def build_training_graph(values, deployment=None):
             for name in optimization.OptimizerParams._fields]))
     summaries.add(tf1.summary.scalar('learning_rate', learning_rate))
 
+  if values.precision == 'float16':
+    # float16 gradients underflow without loss scaling.
+    with tf1.device(config.variables_device()):
+      optimizer = slim.precision.LossScaleOptimizer(optimizer)
   sync_optimizer = None
   if values.sync_replicas:
     # The chief's queue runner aggregates the gradients, applies them and
@@ -776,6 +783,7 @@ def main(argv):
     sys.exit(serve_parameters(deployment))
   if not FLAGS.dataset_dir:
     cli.fail('You must supply the dataset directory with --dataset_dir.')
+  precision_flags.check_precision(FLAGS.precision)
   warning = optimization.epsilon_warning(FLAGS.optimizer,
                                          FLAGS['opt_epsilon'].present)
   if warning:

@@ -53,7 +53,8 @@ def model_inputs(values, is_training, image_size=None, split_name=None,
     image_size: the square input size; None uses the network's default.
     split_name: the dataset split; None uses values.dataset_split_name.
     **network_kwargs: more arguments of `nets_factory.get_network_fn`
-      (e.g. weight_decay).
+      (e.g. weight_decay); precision defaults to values.precision (float32
+      for values without one).
 
   Returns:
     A ModelInputs: the dataset, the class count the network is built for
@@ -68,6 +69,8 @@ def model_inputs(values, is_training, image_size=None, split_name=None,
         values.dataset_name, split_name or values.dataset_split_name,
         values.dataset_dir)
   num_classes = dataset.num_classes - values.labels_offset
+  network_kwargs.setdefault('precision', getattr(values, 'precision',
+                                                 'float32'))
   network_fn = nets_factory.get_network_fn(
       values.model_name, num_classes=num_classes, is_training=is_training,
       **network_kwargs)
@@ -93,7 +96,8 @@ def dataset_num_classes(dataset_name, dataset_dir):
 def build_inference_graph(model_name, num_classes, is_training=False,
                           image_size=None, batch_size=None,
                           is_video_model=False, num_frames=None,
-                          use_grayscale=False, default_input=None):
+                          use_grayscale=False, default_input=None,
+                          precision='float32'):
   """Builds the network on an `input` placeholder in the current graph.
 
   Args:
@@ -108,12 +112,15 @@ def build_inference_graph(model_name, num_classes, is_training=False,
     default_input: optional tensor that `input` takes when it is not fed (a
       SavedModel's image-bytes signature computes it); `input` is then a
       PlaceholderWithDefault of the same name and shape.
+    precision: 'float32', 'bfloat16' or 'float16' (see `slim.precision`);
+      the input stays a float32 placeholder either way.
 
   Returns:
     (placeholder, logits, end_points).
   """
   network_fn = nets_factory.get_network_fn(model_name, num_classes,
-                                           is_training=is_training)
+                                           is_training=is_training,
+                                           precision=precision)
   image_size = image_size or network_fn.default_image_size
   channels = 1 if use_grayscale else 3
   if is_video_model:

@@ -27,7 +27,8 @@ import tensorflow as tf
 tf1 = tf.compat.v1
 
 __all__ = ['PRECISIONS', 'compute_precision', 'compute_dtype', 'to_float32',
-           'in_float32', 'cpu_supports_bfloat16', 'DynamicLossScale']
+           'in_float32', 'cpu_supports_bfloat16', 'DynamicLossScale',
+           'LossScaleOptimizer']
 
 PRECISIONS = {'float32': tf.float32, 'bfloat16': tf.bfloat16,
               'float16': tf.float16}
@@ -156,3 +157,30 @@ class DynamicLossScale:
       return update_op
     with tf.control_dependencies([update_op]):
       return global_step.assign_add(1).op
+
+
+class LossScaleOptimizer:
+  """Wraps a tf.compat.v1 optimizer with dynamic loss scaling.
+
+  `compute_gradients` scales the loss and unscales the gradients;
+  `apply_gradients` applies them only when all are finite (see
+  `DynamicLossScale.apply`). Everything else (slots, name) is the wrapped
+  optimizer's, so model_deploy and SyncReplicasOptimizer take it as is.
+  """
+
+  def __init__(self, optimizer, loss_scale=None):
+    self._optimizer = optimizer
+    self.loss_scale = loss_scale or DynamicLossScale()
+
+  def compute_gradients(self, loss, var_list=None, **kwargs):
+    grads_and_vars = self._optimizer.compute_gradients(
+        self.loss_scale.scale_loss(loss), var_list=var_list, **kwargs)
+    return self.loss_scale.unscale(grads_and_vars)
+
+  def apply_gradients(self, grads_and_vars, global_step=None, name=None):
+    return self.loss_scale.apply(
+        lambda gv: self._optimizer.apply_gradients(gv, name=name),
+        list(grads_and_vars), global_step)
+
+  def __getattr__(self, name):
+    return getattr(self._optimizer, name)

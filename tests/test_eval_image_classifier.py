@@ -16,6 +16,7 @@ import pytest
 import tensorflow as tf
 
 import slim
+from nets import nets_factory
 from image_classifier import cli
 from tests import cli_harness as h
 
@@ -422,3 +423,27 @@ def test_cli_user_errors_are_one_line(data, tmp_path, case):
     expected = 'CifarNet/logits'
   message = h.user_error(h.run_script(SCRIPT, *args), SCRIPT)
   assert expected in message, message
+
+
+def test_bfloat16_evaluation_of_a_float32_checkpoint_agrees(
+    data, trained, validation, tmp_path):
+  """The same float32 checkpoint evaluated in bfloat16 predicts the same
+  class for at least 99% of the images, and the script's accuracy is the
+  accuracy of those predictions."""
+  images, labels = validation
+  predictions = {}
+  for precision in ('float32', 'bfloat16'):
+    with tf.Graph().as_default():
+      network_fn = nets_factory.get_network_fn(
+          'cifarnet', h.NUM_CLASSES, precision=precision)
+      logits, _ = network_fn(tf.constant(images))
+      with tf1.Session() as sess:
+        tf1.train.Saver().restore(sess, _latest(trained))
+        predictions[precision] = sess.run(logits).argmax(1)
+  agree = np.mean(predictions['float32'] == predictions['bfloat16'])
+  assert agree >= 0.99, agree
+  accuracy = eval_image_classifier.evaluate(
+      h.eval_values(data, tmp_path, precision='bfloat16'),
+      trained)['Accuracy']
+  assert accuracy == pytest.approx(
+      np.mean(predictions['bfloat16'] == labels))

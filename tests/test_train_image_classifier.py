@@ -601,3 +601,22 @@ def test_kill_9_leaves_a_usable_checkpoint_and_rerun_ends_at_max(data,
   train_image_classifier.train(h.train_values(data, train_dir,
                                               max_number_of_steps=target))
   assert h.checkpoint_step(train_dir) == target
+
+
+@pytest.mark.parametrize('precision', ['bfloat16', 'float16'])
+def test_mixed_precision_training_keeps_float32_checkpoints(
+    data, tmp_path, precision):
+  train_dir = tmp_path / 'train'
+  loss = train_image_classifier.train(h.train_values(
+      data, train_dir, max_number_of_steps=3, precision=precision))
+  assert np.isfinite(loss)
+  weights = h.read_checkpoint(train_dir)
+  assert h.checkpoint_step(train_dir) == 3
+  model = {n: v for n, v in weights.items() if n.startswith('CifarNet/')}
+  assert model and all(v.dtype == np.float32 for v in model.values())
+  # float16 trains with dynamic loss scaling: its scale is checkpointed.
+  assert ('loss_scale/scale' in weights) == (precision == 'float16')
+  # The checkpoint resumes in float32.
+  train_image_classifier.train(h.train_values(
+      data, train_dir, max_number_of_steps=4))
+  assert h.checkpoint_step(train_dir) == 4

@@ -147,7 +147,8 @@ def _images_from_bytes(image_bytes, info, image_size):
   return tf.reshape(images, [-1, image_size, image_size, channels])
 
 
-def build_serving_graph(info, batch_size=None, top_k=5, quantize=False):
+def build_serving_graph(info, batch_size=None, top_k=5, quantize=False,
+                        precision='float32'):
   """Builds the network with both inputs and the signature outputs.
 
   Args:
@@ -157,6 +158,8 @@ def build_serving_graph(info, batch_size=None, top_k=5, quantize=False):
     top_k: how many best classes to return.
     quantize: rewrite the graph for a quantization-aware-trained
       checkpoint (see `quantized_eval_rewrite`).
+    precision: the network's arithmetic (see `slim.precision`); inputs and
+      outputs stay float32.
 
   Returns:
     (image_bytes, images, outputs): the two inputs and {name: tensor}.
@@ -168,7 +171,8 @@ def build_serving_graph(info, batch_size=None, top_k=5, quantize=False):
       info.model_name, info.num_classes, image_size=info.image_size,
       batch_size=batch_size, is_video_model=bool(info.num_frames),
       num_frames=info.num_frames, use_grayscale=info.use_grayscale,
-      default_input=_images_from_bytes(image_bytes, info, info.image_size))
+      default_input=_images_from_bytes(image_bytes, info, info.image_size),
+      precision=precision)
   if quantize:
     quantized_eval_rewrite()(tf1.get_default_graph())
   logits = tf.reshape(logits, [-1, info.num_classes])
@@ -191,7 +195,8 @@ def export_saved_model(model_name, num_classes, checkpoint_path, output_dir,
                        image_size=None, batch_size=None, use_grayscale=False,
                        moving_average_decay=None, preprocessing_name=None,
                        labels=None, labels_offset=0, dataset_name=None,
-                       num_frames=None, top_k=5, quantize=False):
+                       num_frames=None, top_k=5, quantize=False,
+                       precision='float32'):
   """Writes a serving SavedModel of `model_name` with the checkpoint's weights.
 
   Args:
@@ -212,6 +217,8 @@ def export_saved_model(model_name, num_classes, checkpoint_path, output_dir,
     top_k: how many best classes the signatures return.
     quantize: a quantization-aware-trained checkpoint (see
       `quantized_eval_rewrite`).
+    precision: the network's arithmetic, 'float32' or mixed 'bfloat16' /
+      'float16' (see `slim.precision`).
 
   Returns:
     The ModelInfo written into the SavedModel.
@@ -241,7 +248,8 @@ def export_saved_model(model_name, num_classes, checkpoint_path, output_dir,
   try:
     with tf.Graph().as_default() as graph:
       image_bytes, images, outputs = build_serving_graph(
-          info, batch_size=batch_size, top_k=top_k, quantize=quantize)
+          info, batch_size=batch_size, top_k=top_k, quantize=quantize,
+          precision=precision)
       restore = slim.assign_from_checkpoint_fn(
           checkpoint_path, _variables_to_restore(moving_average_decay))
       with tf1.Session(graph=graph) as sess:
@@ -438,6 +446,11 @@ def main(argv):
     cli.fail(f'--model_name={FLAGS.model_name} is a video model: pass '
              '--num_frames (and --is_video_model).')
   quantization = FLAGS.tflite_quantization
+  if FLAGS.tflite_file and FLAGS.precision != 'float32':
+    cli.fail(f'--precision={FLAGS.precision} exports a mixed-precision '
+             'SavedModel; TFLite takes the float32 graph (leave --precision '
+             'out, and use --tflite_quantization=float16 for a half-size '
+             'model).')
   if FLAGS.tflite_file:
     with cli.user_input():
       check_tflite_options(quantization, FLAGS.tflite_input_type,
@@ -464,7 +477,7 @@ def main(argv):
         preprocessing_name=FLAGS.preprocessing_name, labels=labels,
         labels_offset=FLAGS.labels_offset, dataset_name=FLAGS.dataset_name,
         num_frames=FLAGS.num_frames if is_video else None, top_k=FLAGS.top_k,
-        quantize=FLAGS.quantize)
+        quantize=FLAGS.quantize, precision=FLAGS.precision)
   print(f'Wrote SavedModel {FLAGS.output_dir} ({info.model_name}, '
         f'{info.image_size}x{info.image_size}, {info.num_classes} classes, '
         f'preprocessing {info.preprocessing_name}).')

@@ -1,0 +1,134 @@
+"""slim.precision: mixed precision through slim.variables, float32 losses,
+dynamic loss scaling, and the CPU check; against hand-computed values."""
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import slim
+from slim import precision
+
+tf1 = tf.compat.v1
+
+
+def _conv_bn_net(images):
+  net = slim.conv2d(images, 4, [3, 3], scope='conv',
+                    normalizer_fn=slim.batch_norm,
+                    normalizer_params={'is_training': True})
+  net = slim.flatten(net)
+  return slim.fully_connected(net, 3, activation_fn=None, scope='logits')
+
+
+def test_variables_stay_float32_and_layers_compute_in_bfloat16():
+  with tf.Graph().as_default() as graph:
+    images = tf.random.uniform([2, 6, 6, 3], seed=1)
+    with precision.compute_precision('bfloat16'):
+      assert precision.compute_dtype() == tf.bfloat16
+      logits = _conv_bn_net(tf.cast(images, tf.bfloat16))
+      probabilities = slim.softmax(logits)
+    assert precision.compute_dtype() is None
+    loss = slim.losses.softmax_cross_entropy(logits, tf.one_hot([0, 1], 3))
+    assert {v.dtype.base_dtype for v in tf1.global_variables()} == {
+        tf.float32}
+    assert logits.dtype == tf.bfloat16
+    assert probabilities.dtype == tf.float32
+    assert loss.dtype == tf.float32
+    ops = {op.type: op for op in graph.get_operations()}
+    assert ops['Conv2D'].get_attr('T') == tf.bfloat16
+    assert ops['MatMul'].get_attr('T') == tf.bfloat16
+    # The fused batch norm: bfloat16 activations, float32 parameters.
+    batch_norm = ops['FusedBatchNormV3']
+    assert batch_norm.get_attr('T') == tf.bfloat16
+    assert batch_norm.get_attr('U') == tf.float32
+    # Gradients reach the float32 variables through the casts.
+    grads = tf1.gradients(loss, tf1.trainable_variables())
+    assert all(g is not None and g.dtype == tf.float32 for g in grads)
+
+
+def test_float32_scope_changes_nothing():
+  def graph_def(scope):
+    with tf.Graph().as_default() as graph:
+      images = tf1.placeholder(tf.float32, [2, 6, 6, 3])
+      with scope:
+        _conv_bn_net(images)
+      return graph.as_graph_def()
+  import contextlib  # pylint: disable=import-outside-toplevel
+  assert graph_def(precision.compute_precision('float32')) == graph_def(
+      contextlib.nullcontext())
+
+
+def test_unknown_precision_is_named():
+  with pytest.raises(ValueError, match='precision must be one of'):
+    with precision.compute_precision(tf.int32):
+      pass
+
+
+def test_in_float32_passes_float32_through():
+  with tf.Graph().as_default():
+    x = tf.constant([[[[1.0, 2.0]]]])
+    y = precision.in_float32(tf.nn.lrn, x, name='norm')
+    assert y.op.name == 'norm'
+    low = precision.in_float32(tf.nn.lrn, tf.cast(x, tf.bfloat16))
+    assert low.dtype == tf.bfloat16
+    with tf1.Session() as sess:
+      np.testing.assert_allclose(sess.run(tf.cast(low, tf.float32)),
+                                 sess.run(y), rtol=1e-2)
+
+
+def _scaled_step(grad_value, growth_steps=2):
+  """One LossScaleOptimizer step of SGD(lr=0.5) on loss = g * w."""
+  with tf.Graph().as_default():
+    global_step = tf1.train.get_or_create_global_step()
+    w = slim.variable('w', initializer=tf.constant(1.0))
+    loss = tf.constant(grad_value) * w
+    optimizer = precision.LossScaleOptimizer(
+        tf1.train.GradientDescentOptimizer(0.5),
+        precision.DynamicLossScale(initial_scale=8.0,
+                                   growth_steps=growth_steps))
+    grads = optimizer.compute_gradients(loss, [w])
+    train = optimizer.apply_gradients(grads, global_step=global_step)
+    scale = optimizer.loss_scale
+    with tf1.Session() as sess:
+      sess.run(tf1.global_variables_initializer())
+      # The gradient is unscaled: d(8 * g * w)/dw / 8 = g.
+      unscaled = sess.run(grads[0][0])
+      history = []
+      for _ in range(2):
+        sess.run(train)
+        history.append(sess.run([w, scale.scale, scale.good_steps,
+                                 global_step]))
+      return unscaled, history
+
+
+def test_loss_scaling_applies_finite_gradients_and_grows_the_scale():
+  unscaled, history = _scaled_step(0.25)
+  assert unscaled == pytest.approx(0.25)
+  # w -= 0.5 * 0.25 per step; the scale doubles after 2 good steps.
+  assert history[0] == pytest.approx([0.875, 8.0, 1, 1])
+  assert history[1] == pytest.approx([0.75, 16.0, 0, 2])
+
+
+def test_loss_scaling_skips_non_finite_gradients_and_halves_the_scale():
+  _, history = _scaled_step(np.inf)
+  # The weight is untouched, the scale halves each time, the step counts.
+  assert history[0] == pytest.approx([1.0, 4.0, 0, 1])
+  assert history[1] == pytest.approx([1.0, 2.0, 0, 2])
+
+
+def test_cpu_bfloat16_support_is_read_from_cpuinfo(tmp_path):
+  with_bf16 = tmp_path / 'yes'
+  with_bf16.write_text('flags\t\t: fpu sse2 avx512f avx512_bf16 amx_tile\n')
+  without = tmp_path / 'no'
+  without.write_text('flags\t\t: fpu sse2 avx2 avx512f avx512_vnni\n')
+  assert precision.cpu_supports_bfloat16(str(with_bf16))
+  assert not precision.cpu_supports_bfloat16(str(without))
+  assert precision.cpu_supports_bfloat16(str(tmp_path / 'missing'))
+
+
+def test_bfloat16_on_a_cpu_without_it_is_one_line(monkeypatch):
+  from image_classifier import cli  # pylint: disable=import-outside-toplevel
+  from image_classifier import precision_flags  # pylint: disable=import-outside-toplevel
+  monkeypatch.setattr(precision, 'cpu_supports_bfloat16', lambda: False)
+  with pytest.raises(cli.UserError, match='no bfloat16 instructions.*'
+                     '--precision=float32'):
+    precision_flags.check_precision('bfloat16')
+  precision_flags.check_precision('float32')
