@@ -77,8 +77,9 @@ flags.DEFINE_float('moving_average_decay', None, 'Evaluate the moving '
                    'averages of the weights kept with this decay.')
 flags.DEFINE_integer('eval_image_size', None, 'Eval image size; None uses '
                      'the network\'s default.')
-flags.DEFINE_bool('quantize', False, 'Evaluate a quantized graph (not '
-                  'supported yet).')
+flags.DEFINE_bool('quantize', False, 'Evaluate the quantized graph of a '
+                  'checkpoint trained with --quantize_delay (batch norms '
+                  'folded, 8-bit fake quantization).')
 flags.DEFINE_bool('use_grayscale', False, 'Convert images to grayscale in '
                   'preprocessing.')
 
@@ -133,6 +134,19 @@ Evaluation = collections.namedtuple('Evaluation',
                                     ['metrics', 'tally', 'class_names'])
 
 
+def quantize_inference_graph(model_name):
+  """Rewrites the network just built as create_eval_graph did.
+
+  Raises:
+    cli.UserError: naming the layer, for a network it cannot quantize.
+  """
+  try:
+    slim.quantize.create_eval_graph()
+  except slim.quantize.UnsupportedLayerError as e:
+    cli.fail(f'--quantize: --model_name={model_name} cannot be quantized: '
+             f'{e}')
+
+
 def build_eval_graph(values):
   """Builds input, network and metrics in the current graph.
 
@@ -158,6 +172,8 @@ def build_eval_graph(values):
       with_keys=True)
   images, labels, keys = inputs.iterator_get_next(batches)
   logits, _ = model.network_fn(images)
+  if values.quantize:
+    quantize_inference_graph(values.model_name)
 
   if values.moving_average_decay:
     averages = tf1.train.ExponentialMovingAverage(values.moving_average_decay,
@@ -247,8 +263,10 @@ def evaluate_with_report(values, checkpoint_path):
         f'--checkpoint_path={checkpoint_path}',
         f'Check --model_name={values.model_name}, --dataset_name and '
         '--labels_offset' + (
-            '; --moving_average_decay needs a checkpoint trained with it.'
-            if values.moving_average_decay else '.'))
+            '; --moving_average_decay needs a checkpoint trained with it'
+            if values.moving_average_decay else '') + (
+                '; --quantize needs a checkpoint trained with '
+                '--quantize_delay' if values.quantize else '') + '.')
     bar = tqdm.tqdm(total=graph.num_batches, desc='eval', unit='batch',
                     disable=not values.progress_bar, file=sys.stderr)
     try:
@@ -311,8 +329,6 @@ def main(argv):
   cli.check_no_arguments(argv)
   if not FLAGS.dataset_dir:
     cli.fail('You must supply the dataset directory with --dataset_dir.')
-  if FLAGS.quantize:
-    cli.fail(cli.QUANTIZE_UNSUPPORTED)
   precision_flags.check_precision(FLAGS.precision)
   if FLAGS.report_misclassified < 0:
     cli.fail('--report_misclassified must be >= 0 (the number of mistakes '

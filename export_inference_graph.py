@@ -22,6 +22,7 @@ from image_classifier import tf_env  # pylint: disable=unused-import
 from absl import flags
 import tensorflow as tf
 
+import slim
 from image_classifier import cli
 from image_classifier import network
 from image_classifier import precision_flags
@@ -44,8 +45,10 @@ flags.DEFINE_integer('labels_offset', 0, 'Subtracted from the dataset\'s '
 flags.DEFINE_string('output_file', '', 'Where to save the resulting file.')
 flags.DEFINE_string('dataset_dir', '', 'Directory of the dataset; read only '
                     'for datasets whose class count is stored there.')
-flags.DEFINE_bool('quantize', False, 'Export a quantized graph (not '
-                  'supported yet).')
+flags.DEFINE_bool('quantize', False, 'Export the quantized graph of '
+                  'quantization-aware training (batch norms folded, '
+                  'FakeQuantWithMinMaxVars nodes whose ranges a checkpoint '
+                  'trained with --quantize_delay holds).')
 flags.DEFINE_bool('is_video_model', False, 'Whether the network takes '
                   '[batch, frames, height, width, channels] input.')
 flags.DEFINE_integer('num_frames', None, 'Frames of a video model\'s input.')
@@ -67,8 +70,6 @@ def main(argv):
   cli.check_no_arguments(argv)
   if not FLAGS.output_file:
     cli.fail('You must supply the path to save to with --output_file.')
-  if FLAGS.quantize:
-    cli.fail(cli.QUANTIZE_UNSUPPORTED)
   network.check_model_name(FLAGS.model_name)
   is_video = FLAGS.is_video_model or NETWORKS[FLAGS.model_name].is_video
   if is_video and not FLAGS.num_frames:
@@ -77,12 +78,16 @@ def main(argv):
   with cli.user_input():
     num_classes = dataset_num_classes(FLAGS.dataset_name, FLAGS.dataset_dir)
   with tf.Graph().as_default() as graph:
-    build_inference_graph(
-        FLAGS.model_name, num_classes - FLAGS.labels_offset,
-        is_training=FLAGS.is_training, image_size=FLAGS.image_size,
-        batch_size=FLAGS.batch_size, is_video_model=is_video,
-        num_frames=FLAGS.num_frames, use_grayscale=FLAGS.use_grayscale,
-        precision=FLAGS.precision)
+    try:
+      build_inference_graph(
+          FLAGS.model_name, num_classes - FLAGS.labels_offset,
+          is_training=FLAGS.is_training, image_size=FLAGS.image_size,
+          batch_size=FLAGS.batch_size, is_video_model=is_video,
+          num_frames=FLAGS.num_frames, use_grayscale=FLAGS.use_grayscale,
+          precision=FLAGS.precision, quantize=FLAGS.quantize)
+    except slim.quantize.UnsupportedLayerError as e:
+      cli.fail(f'--quantize: --model_name={FLAGS.model_name} cannot be '
+               f'quantized: {e}')
     graph_def = graph.as_graph_def()
   output_dir = os.path.dirname(os.path.abspath(FLAGS.output_file))
   cli.ensure_writable_dir(output_dir, '--output_file')

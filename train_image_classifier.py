@@ -135,7 +135,9 @@ flags.DEFINE_float('adamw_weight_decay', 0.01, 'Decoupled weight decay of '
 flags.DEFINE_float('rmsprop_momentum', 0.9, 'Momentum of RMSProp.')
 flags.DEFINE_float('rmsprop_decay', 0.9, 'Decay term for RMSProp.')
 flags.DEFINE_integer('quantize_delay', -1, 'Step at which quantization-aware '
-                     'training starts; -1 disables it (not supported yet).')
+                     'training starts (batch norms folded, 8-bit fake '
+                     'quantization as tf.contrib.quantize did; ranges tracked '
+                     'from step 0); -1 disables it.')
 
 # ------------------------------------------------------------- learning rate
 flags.DEFINE_string('learning_rate_decay_type', 'exponential',
@@ -241,13 +243,6 @@ FLAGS_FILENAME = 'train_flags.json'
 
 def _split_scopes(value):
   return [s.strip() for s in (value or '').split(',') if s.strip()]
-
-
-def check_unsupported(values):
-  """Fails with one line for a machinery flag set to what is not built yet."""
-  if values.quantize_delay >= 0:
-    cli.fail('--quantize_delay: quantization-aware training is not supported '
-             'yet (tf.contrib.quantize no longer exists).')
 
 
 @dataclasses.dataclass(frozen=True)
@@ -511,6 +506,13 @@ def build_training_graph(values, deployment=None):
       config, clone_fn,
       [batches, model.network_fn, model.num_classes,
        values.label_smoothing])
+  if values.quantize_delay >= 0:
+    # Rewrites every clone's layers before any gradient is computed.
+    try:
+      slim.quantize.create_training_graph(quant_delay=values.quantize_delay)
+    except slim.quantize.UnsupportedLayerError as e:
+      cli.fail(f'--quantize_delay: --model_name={values.model_name} cannot '
+               f'be quantized: {e}')
   first_clone_scope = config.clone_scope(0)
   update_ops = tf1.get_collection(tf1.GraphKeys.UPDATE_OPS, first_clone_scope)
   end_points = clones[0].outputs
@@ -776,7 +778,6 @@ def serve_parameters(deployment):
 
 def main(argv):
   cli.check_no_arguments(argv)
-  check_unsupported(FLAGS)
   deployment = resolve_deployment(
       FLAGS, given={name for name in _CLUSTER_DECIDES if FLAGS[name].present})
   if deployment.cluster is not None and deployment.cluster.is_ps:

@@ -85,11 +85,6 @@ def noting_stop_signals():
       signal.signal(signum, handler)
 
 
-# The one line for a --quantize flag (tf.contrib.quantize is gone).
-QUANTIZE_UNSUPPORTED = ('--quantize is not supported yet (tf.contrib.quantize '
-                        'no longer exists).')
-
-
 def check_no_arguments(argv):
   """Fails unless `argv` (absl's, program name first) holds only flags."""
   if len(argv) > 1:

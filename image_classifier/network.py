@@ -8,6 +8,7 @@ import collections
 
 import tensorflow as tf
 
+import slim
 from datasets import dataset_factory
 from image_classifier import cli
 from nets import nets_factory
@@ -97,7 +98,7 @@ def build_inference_graph(model_name, num_classes, is_training=False,
                           image_size=None, batch_size=None,
                           is_video_model=False, num_frames=None,
                           use_grayscale=False, default_input=None,
-                          precision='float32'):
+                          precision='float32', quantize=False):
   """Builds the network on an `input` placeholder in the current graph.
 
   Args:
@@ -114,9 +115,15 @@ def build_inference_graph(model_name, num_classes, is_training=False,
       PlaceholderWithDefault of the same name and shape.
     precision: 'float32', 'bfloat16' or 'float16' (see `slim.precision`);
       the input stays a float32 placeholder either way.
+    quantize: then rewrite the graph as for evaluation after
+      quantization-aware training (`slim.quantize.create_eval_graph`).
 
   Returns:
     (placeholder, logits, end_points).
+
+  Raises:
+    slim.quantize.UnsupportedLayerError: with `quantize`, for a network
+      that cannot be quantized.
   """
   network_fn = nets_factory.get_network_fn(model_name, num_classes,
                                            is_training=is_training,
@@ -133,4 +140,6 @@ def build_inference_graph(model_name, num_classes, is_training=False,
     placeholder = tf1.placeholder_with_default(default_input, shape,
                                                name='input')
   logits, end_points = network_fn(placeholder)
+  if quantize:
+    slim.quantize.create_eval_graph()
   return placeholder, logits, end_points

@@ -24,6 +24,7 @@ _SUBMODULES = {
     'summaries': 'slim.summaries',
     'queues': 'slim.queues',
     'prefetch_queue': 'slim.prefetch_queue',
+    'quantize': 'slim.quantize',
     'data': 'slim.data',
     'dataset': 'slim.data.dataset',
     'data_decoder': 'slim.data.data_decoder',

@@ -245,17 +245,15 @@ def test_conversion_errors(saved_model, tmp_path):
   assert not os.path.exists(tflite_file)
 
 
-def test_quantize_hook_fails_clearly_until_slim_quantize_provides_it():
-  try:
-    from slim import quantize  # pylint: disable=import-outside-toplevel
-  except ImportError:
-    quantize = None
-  if hasattr(quantize, 'create_eval_graph'):
-    assert export_saved_model.quantized_eval_rewrite() is (
-        quantize.create_eval_graph)
-  else:
-    with pytest.raises(ValueError, match='--quantize'):
-      export_saved_model.quantized_eval_rewrite()
+def test_quantize_needs_a_quantization_aware_checkpoint(train_dir, tmp_path):
+  """--quantize adds the fake-quant ranges to the graph; a float checkpoint
+  has none, so the export stops, naming them, and writes nothing."""
+  output_dir = tmp_path / 'saved'
+  with pytest.raises(ValueError, match='act_quant'):
+    export_saved_model.export_saved_model(
+        'cifarnet', h.NUM_CLASSES, train_dir, str(output_dir),
+        preprocessing_name='lenet', quantize=True)
+  assert not output_dir.exists()
 
 
 def test_cli_int8_prints_scale_and_zero_point(data, train_dir, tmp_path):

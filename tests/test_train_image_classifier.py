@@ -412,15 +412,6 @@ def test_unwritable_train_dir(tmp_path):
     cli.ensure_writable_dir(str(blocker / 'train'), '--train_dir')
 
 
-def test_quantize_delay_fails_clearly(data, tmp_path):
-  values = h.train_values(data, tmp_path / 'train', quantize_delay=0)
-  with pytest.raises(cli.UserError, match='--quantize_delay') as info:
-    train_image_classifier.check_unsupported(values)
-  assert 'not supported' in str(info.value)
-  # The defaults pass.
-  train_image_classifier.check_unsupported(h.train_values(data, tmp_path))
-
-
 def _copy_with_corrupt_shard(data, destination):
   shutil.copytree(data, destination)
   shard = os.path.join(destination, 'shapes_train_00001-of-00002.tfrecord')

@@ -38,7 +38,6 @@ model's input and output uint8 or int8 (their scale and zero point are
 printed and stored). The record goes beside it, in `<tflite_file>.json`.
 """
 import contextlib
-import importlib.util
 import logging
 import os
 import shutil
@@ -113,26 +112,6 @@ def _variables_to_restore(moving_average_decay):
   return averages.variables_to_restore(slim.get_model_variables())
 
 
-def quantized_eval_rewrite():
-  """The hook for a quantization-aware-trained checkpoint (--quantize).
-
-  Returns:
-    `slim.quantize.create_eval_graph`, which rewrites a built graph with
-    the fake-quant ops whose ranges the checkpoint holds, as
-    contrib.quantize's did.
-
-  Raises:
-    ValueError: if slim.quantize does not provide it (yet).
-  """
-  create_eval_graph = None
-  if importlib.util.find_spec('slim.quantize') is not None:
-    quantize = importlib.import_module('slim.quantize')
-    create_eval_graph = getattr(quantize, 'create_eval_graph', None)
-  if create_eval_graph is None:
-    raise ValueError(cli.QUANTIZE_UNSUPPORTED)
-  return create_eval_graph
-
-
 def _images_from_bytes(image_bytes, info, image_size):
   """The preprocessed batch for a [batch] (or [batch, frames]) string input."""
   flat = tf.reshape(image_bytes, [-1])
@@ -157,7 +136,7 @@ def build_serving_graph(info, batch_size=None, top_k=5, quantize=False,
     batch_size: a static batch size, or None for a dynamic one.
     top_k: how many best classes to return.
     quantize: rewrite the graph for a quantization-aware-trained
-      checkpoint (see `quantized_eval_rewrite`).
+      checkpoint (`slim.quantize.create_eval_graph`).
     precision: the network's arithmetic (see `slim.precision`); inputs and
       outputs stay float32.
 
@@ -172,9 +151,7 @@ def build_serving_graph(info, batch_size=None, top_k=5, quantize=False,
       batch_size=batch_size, is_video_model=bool(info.num_frames),
       num_frames=info.num_frames, use_grayscale=info.use_grayscale,
       default_input=_images_from_bytes(image_bytes, info, info.image_size),
-      precision=precision)
-  if quantize:
-    quantized_eval_rewrite()(tf1.get_default_graph())
+      precision=precision, quantize=quantize)
   logits = tf.reshape(logits, [-1, info.num_classes])
   probabilities = tf.nn.softmax(logits, name='probabilities')
   top_k_scores, top_k_classes = tf.math.top_k(
@@ -215,8 +192,8 @@ def export_saved_model(model_name, num_classes, checkpoint_path, output_dir,
     dataset_name: recorded in model_info.json.
     num_frames: the clip length of a video network; None for images.
     top_k: how many best classes the signatures return.
-    quantize: a quantization-aware-trained checkpoint (see
-      `quantized_eval_rewrite`).
+    quantize: a quantization-aware-trained checkpoint (the graph gets
+      `slim.quantize.create_eval_graph`'s fake-quant ops).
     precision: the network's arithmetic, 'float32' or mixed 'bfloat16' /
       'float16' (see `slim.precision`).
 
@@ -461,9 +438,6 @@ def main(argv):
     if quantization == 'int8' and not FLAGS.quantize and is_video:
       cli.fail('--tflite_quantization=int8 calibrates on images; video '
                'models need a quantization-aware checkpoint (--quantize).')
-  if FLAGS.quantize:
-    with cli.user_input():
-      quantized_eval_rewrite()  # Fails now if slim.quantize lacks it.
   with cli.user_input():
     num_classes = export_inference_graph.dataset_num_classes(
         FLAGS.dataset_name, FLAGS.dataset_dir) - FLAGS.labels_offset
