@@ -105,11 +105,21 @@ QUANTIZATIONS = ('none', 'dynamic_range', 'float16', 'int8')
 _TYPES = {'float32': tf.float32, 'uint8': tf.uint8, 'int8': tf.int8}
 
 
-def _variables_to_restore(moving_average_decay):
-  if not moving_average_decay:
-    return slim.get_model_variables()
-  averages = tf1.train.ExponentialMovingAverage(moving_average_decay)
-  return averages.variables_to_restore(slim.get_model_variables())
+def _variables_to_restore(moving_average_decay, quantize=False):
+  """The model variables (or their averages), plus with `quantize` the
+  fake-quant ranges, which a quantization-aware checkpoint must hold."""
+  variables = slim.get_model_variables()
+  if moving_average_decay:
+    averages = tf1.train.ExponentialMovingAverage(moving_average_decay)
+    variables = averages.variables_to_restore(variables)
+  if quantize:
+    ranges = [v for v in tf1.global_variables()
+              if v not in slim.get_model_variables() and '_quant/' in v.op.name]
+    if isinstance(variables, dict):
+      variables.update({v.op.name: v for v in ranges})
+    else:
+      variables = variables + ranges
+  return variables
 
 
 def _images_from_bytes(image_bytes, info, image_size):
@@ -228,7 +238,8 @@ def export_saved_model(model_name, num_classes, checkpoint_path, output_dir,
           info, batch_size=batch_size, top_k=top_k, quantize=quantize,
           precision=precision)
       restore = slim.assign_from_checkpoint_fn(
-          checkpoint_path, _variables_to_restore(moving_average_decay))
+          checkpoint_path, _variables_to_restore(moving_average_decay,
+                                                 quantize))
       with tf1.Session(graph=graph) as sess:
         sess.run(tf1.global_variables_initializer())
         restore(sess)
