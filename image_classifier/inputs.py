@@ -99,7 +99,26 @@ def batched(provider, preprocessing_fn, image_size, batch_size,
             lambda batch, batch_seed: _mixed(batch, batch_seed, augmentation,
                                              num_classes),
             num_parallel_calls=tf.data.AUTOTUNE)
-  return batches.prefetch(tf.data.AUTOTUNE)
+  return batches.prefetch(tf.data.AUTOTUNE).with_options(_WITHOUT_AUTOTUNE)
+
+
+def _without_autotune():
+  """tf.data options that turn off the autotuning thread.
+
+  Its optimization period doubles up to a minute over a long run, and
+  closing the session waits for it to wake: training sat up to ~45 s
+  between its last checkpoint and exit, evaluation seconds after its last
+  batch. Without it, AUTOTUNE parallelism is the core count and prefetch
+  keeps a fixed buffer; measured on the shapes data (2 cores), input
+  throughput was the same or better (inception 224: 1400-1600 img/s with
+  autotune, 1580-2490 without).
+  """
+  options = tf.data.Options()
+  options.autotune.enabled = False
+  return options
+
+
+_WITHOUT_AUTOTUNE = _without_autotune()
 
 
 def _mixed(batch, seed, augmentation, num_classes):
