@@ -6,12 +6,9 @@ Checkpoint-compatible with research/slim's nets/cifarnet.py: variables under
 import tensorflow as tf
 
 import slim
+from nets import zoo
 
 tf1 = tf.compat.v1
-
-
-def _trunc_normal(stddev):
-  return tf1.truncated_normal_initializer(stddev=stddev)
 
 
 def _lrn(net, name):
@@ -54,7 +51,8 @@ def cifarnet(images, num_classes=10, is_training=False, dropout_keep_prob=0.5,
       return net, end_points
     logits = slim.fully_connected(
         net, num_classes, biases_initializer=tf1.zeros_initializer(),
-        weights_initializer=_trunc_normal(1 / 192.0), weights_regularizer=None,
+        weights_initializer=zoo.trunc_normal(1 / 192.0),
+        weights_regularizer=None,
         activation_fn=None, scope='logits')
     end_points['Logits'] = logits
     end_points['Predictions'] = prediction_fn(logits, scope='Predictions')
@@ -67,11 +65,11 @@ cifarnet.default_image_size = 32
 def cifarnet_arg_scope(weight_decay=0.004):
   """Initializers and L2 weight decay of the CIFAR-10 tutorial."""
   with slim.arg_scope([slim.conv2d],
-                      weights_initializer=_trunc_normal(5e-2),
+                      weights_initializer=zoo.trunc_normal(5e-2),
                       activation_fn=tf.nn.relu):
     with slim.arg_scope([slim.fully_connected],
                         biases_initializer=tf1.constant_initializer(0.1),
-                        weights_initializer=_trunc_normal(0.04),
+                        weights_initializer=zoo.trunc_normal(0.04),
                         weights_regularizer=slim.l2_regularizer(weight_decay),
                         activation_fn=tf.nn.relu) as sc:
       return sc

@@ -8,7 +8,8 @@ below replace the idioms the original repeated inline in every base network:
   original's three-line `end_points[...] = net; if ...: return` copied 28
   times per network).
 * `conv`, `max_pool`, `avg_pool` make stages out of slim layers.
-* `depth_fn` is the `depth_multiplier` / `min_depth` channel rule.
+* `depth_fn` and `trunc_normal` come from `nets.zoo`.
+* `GOOGLENET_WIDTHS` is the GoogLeNet module table, shared with S3D-G.
 * `whole_map_avg_pool` and `flat_aux_logits` are the final pool and the
   auxiliary classifier of Inception-v4 and Inception-ResNet-v2.
 * `reduced_kernel_size_for_small_input` shrinks a pooling kernel to fit the
@@ -18,39 +19,31 @@ below replace the idioms the original repeated inline in every base network:
 import tensorflow as tf
 
 import slim
+from nets import zoo
 from nets.classifier_heads import reduced_kernel_size_for_small_input
+from nets.zoo import depth_fn, trunc_normal  # Re-exported for the family.
 
 tf1 = tf.compat.v1
 
 __all__ = ['inception_arg_scope', 'trunc_normal', 'depth_fn', 'build_stages',
            'conv', 'max_pool', 'avg_pool',
            'reduced_kernel_size_for_small_input', 'whole_map_avg_pool',
-           'flat_aux_logits']
+           'flat_aux_logits', 'GOOGLENET_WIDTHS']
 
-
-def trunc_normal(stddev):
-  """Truncated normal initializer of mean 0 (the original's `trunc_normal`)."""
-  return tf1.truncated_normal_initializer(0.0, stddev)
-
-
-def depth_fn(depth_multiplier, min_depth):
-  """Returns depth(d) = max(int(d * depth_multiplier), min_depth).
-
-  Args:
-    depth_multiplier: float multiplier for the number of channels of every
-      convolution; must be greater than zero.
-    min_depth: the smallest number of channels a thinned layer keeps.
-
-  Returns:
-    The function mapping a nominal channel count to the thinned one.
-
-  Raises:
-    ValueError: if depth_multiplier <= 0.
-  """
-  if depth_multiplier <= 0:
-    raise ValueError('depth_multiplier must be greater than zero. '
-                     f'Received: {depth_multiplier!r}.')
-  return lambda d: max(int(d * depth_multiplier), min_depth)
+# The six branch widths of each GoogLeNet (Inception v1) module: Branch_0
+# 1x1, Branch_1 1x1 and 3x3, Branch_2 1x1 and 3x3, Branch_3 1x1 after the
+# pool. Inception v1 builds them in 2-D, I3D and S3D-G in 3-D.
+GOOGLENET_WIDTHS = {
+    'Mixed_3b': (64, 96, 128, 16, 32, 32),
+    'Mixed_3c': (128, 128, 192, 32, 96, 64),
+    'Mixed_4b': (192, 96, 208, 16, 48, 64),
+    'Mixed_4c': (160, 112, 224, 24, 64, 64),
+    'Mixed_4d': (128, 128, 256, 24, 64, 64),
+    'Mixed_4e': (112, 144, 288, 32, 64, 64),
+    'Mixed_4f': (256, 160, 320, 32, 128, 128),
+    'Mixed_5b': (256, 160, 320, 32, 128, 128),
+    'Mixed_5c': (384, 192, 384, 48, 128, 128),
+}
 
 
 def build_stages(net, stages, final_endpoint, network):
@@ -73,17 +66,14 @@ def build_stages(net, stages, final_endpoint, network):
     ValueError: if `final_endpoint` names no stage. Checked before anything
       is built.
   """
-  names = [name for name, _ in stages if name is not None]
-  if final_endpoint not in names:
-    raise ValueError(f'{network}: unknown final_endpoint {final_endpoint!r}. '
-                     f'Valid values: {", ".join(names)}.')
-  end_points = {}
+  zoo.check_final_endpoint(
+      final_endpoint, [name for name, _ in stages if name is not None],
+      network)
+  end_points = zoo.EndPoints(final_endpoint=final_endpoint)
   for name, fn in stages:
     net = fn(net, scope=name)
-    if name is not None:
-      end_points[name] = net
-      if name == final_endpoint:
-        break
+    if name is not None and end_points.add(name, net):
+      break
   return net, end_points
 
 

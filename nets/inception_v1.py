@@ -52,7 +52,6 @@ def _module(depths, **kwargs):
 
 def _stages(depth):
   """The network as (end point, stage) pairs; shapes for a 224 x 224 input."""
-  d = lambda *widths: [depth(w) for w in widths]
   root = [
       ('Conv2d_1a_7x7', conv(depth(64), [7, 7], stride=2)),
       # 112 x 112 x 64
@@ -63,27 +62,27 @@ def _stages(depth):
       # 56 x 56 x 192
       ('MaxPool_3a_3x3', max_pool([3, 3], stride=2)),
   ]
+  w = lambda name: [depth(d) for d in inception_utils.GOOGLENET_WIDTHS[name]]
   modules = [
       # 28 x 28 x 192
-      ('Mixed_3b', _module(d(64, 96, 128, 16, 32, 32))),
+      ('Mixed_3b', _module(w('Mixed_3b'))),
       # 28 x 28 x 256
-      ('Mixed_3c', _module(d(128, 128, 192, 32, 96, 64))),
+      ('Mixed_3c', _module(w('Mixed_3c'))),
       # 28 x 28 x 480
       ('MaxPool_4a_3x3', max_pool([3, 3], stride=2)),
       # 14 x 14 x 480
-      ('Mixed_4b', _module(d(192, 96, 208, 16, 48, 64))),
-      ('Mixed_4c', _module(d(160, 112, 224, 24, 64, 64))),
-      ('Mixed_4d', _module(d(128, 128, 256, 24, 64, 64))),
-      ('Mixed_4e', _module(d(112, 144, 288, 32, 64, 64))),
+      ('Mixed_4b', _module(w('Mixed_4b'))),
+      ('Mixed_4c', _module(w('Mixed_4c'))),
+      ('Mixed_4d', _module(w('Mixed_4d'))),
+      ('Mixed_4e', _module(w('Mixed_4e'))),
       # 14 x 14 x 528
-      ('Mixed_4f', _module(d(256, 160, 320, 32, 128, 128))),
+      ('Mixed_4f', _module(w('Mixed_4f'))),
       # 14 x 14 x 832
       ('MaxPool_5a_2x2', max_pool([2, 2], stride=2)),
       # 7 x 7 x 832
       # The checkpoint names Mixed_5b's second Branch_2 conv 'Conv2d_0a_3x3'.
-      ('Mixed_5b', _module(d(256, 160, 320, 32, 128, 128),
-                           branch_2_conv='Conv2d_0a_3x3')),
-      ('Mixed_5c', _module(d(384, 192, 384, 48, 128, 128))),
+      ('Mixed_5b', _module(w('Mixed_5b'), branch_2_conv='Conv2d_0a_3x3')),
+      ('Mixed_5c', _module(w('Mixed_5c'))),
       # 7 x 7 x 1024
   ]
   return root, modules

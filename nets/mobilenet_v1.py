@@ -12,13 +12,12 @@ max(int(depth * depth_multiplier), min_depth) channels.
       logits, end_points = mobilenet_v1(images, num_classes=1001)
 """
 import collections
-import functools
 
 import tensorflow as tf
 
 import slim
 from nets import classifier_heads
-from nets.mobilenet import conv_blocks
+from nets import zoo
 
 tf1 = tf.compat.v1
 
@@ -51,10 +50,6 @@ MOBILENETV1_CONV_DEFS = [
 ]
 
 _OUTPUT_STRIDES = (8, 16, 32)
-
-# One definition, shared with MobileNet v2/v3.
-_fixed_padding = conv_blocks._fixed_padding  # pylint: disable=protected-access
-
 
 def _end_point_names(conv_defs):
   """The end points `conv_defs` makes, in order."""
@@ -102,10 +97,7 @@ def mobilenet_v1_base(inputs,
       None, 8, 16 or 32, an unknown `final_endpoint`, or an entry of
       conv_defs that is neither Conv nor DepthSepConv.
   """
-  if depth_multiplier <= 0:
-    raise ValueError('depth_multiplier must be greater than zero. '
-                     f'Received: {depth_multiplier!r}.')
-  depth = lambda d: max(int(d * depth_multiplier), min_depth)
+  depth = zoo.depth_fn(depth_multiplier, min_depth)
 
   if conv_defs is None:
     conv_defs = MOBILENETV1_CONV_DEFS
@@ -113,65 +105,48 @@ def mobilenet_v1_base(inputs,
     if not isinstance(conv_def, (Conv, DepthSepConv)):
       raise ValueError(f'conv_defs[{i}] must be a Conv or a DepthSepConv. '
                        f'Received: {conv_def!r}.')
-  valid_end_points = _end_point_names(conv_defs)
-  if final_endpoint not in valid_end_points:
-    raise ValueError(f'Unknown final_endpoint {final_endpoint!r}. Valid '
-                     f'end points: {", ".join(valid_end_points)}.')
+  zoo.check_final_endpoint(final_endpoint, _end_point_names(conv_defs),
+                           'mobilenet_v1_base')
   if output_stride is not None and output_stride not in _OUTPUT_STRIDES:
     raise ValueError(f'output_stride must be one of {_OUTPUT_STRIDES} or '
                      f'None. Received: {output_stride!r}.')
 
-  end_points = {}
-
-  def add(end_point, net):
-    end_points[end_point] = net
-    return end_point == final_endpoint
-
+  end_points = zoo.EndPoints(final_endpoint=final_endpoint)
   padding = 'VALID' if use_explicit_padding else 'SAME'
   with tf1.variable_scope(scope, 'MobilenetV1', [inputs]), \
        slim.arg_scope([slim.conv2d, slim.separable_conv2d], padding=padding):
-    # Running product of the strides so far; once it reaches output_stride
-    # the layers keep stride 1 and dilate by the stride they would have had.
-    current_stride = 1
-    rate = 1
+    schedule = zoo.AtrousSchedule(output_stride)
     net = inputs
     for i, conv_def in enumerate(conv_defs):
       end_point_base = 'Conv2d_%d' % i
-      if output_stride is not None and current_stride == output_stride:
-        layer_stride = 1
-        layer_rate = rate
-        rate *= conv_def.stride
-      else:
-        layer_stride = conv_def.stride
-        layer_rate = 1
-        current_stride *= conv_def.stride
+      layer_stride, layer_rate = schedule.step(conv_def.stride)
 
       if isinstance(conv_def, Conv):
         if use_explicit_padding:
-          net = _fixed_padding(net, conv_def.kernel)
+          net = zoo.fixed_padding(net, conv_def.kernel)
         # As in the original, a full conv keeps its own stride (only the
         # first layer is a Conv, long before any output_stride applies).
         net = slim.conv2d(net, depth(conv_def.depth), conv_def.kernel,
                           stride=conv_def.stride, scope=end_point_base)
-        if add(end_point_base, net):
+        if end_points.add(end_point_base, net):
           return net, end_points
       else:
         end_point = end_point_base + '_depthwise'
         if use_explicit_padding:
-          net = _fixed_padding(net, conv_def.kernel, layer_rate)
+          net = zoo.fixed_padding(net, conv_def.kernel, layer_rate)
         # num_outputs=None: the depthwise convolution alone.
         net = slim.separable_conv2d(net, None, conv_def.kernel,
                                     depth_multiplier=1,
                                     stride=layer_stride,
                                     rate=layer_rate,
                                     scope=end_point)
-        if add(end_point, net):
+        if end_points.add(end_point, net):
           return net, end_points
 
         end_point = end_point_base + '_pointwise'
         net = slim.conv2d(net, depth(conv_def.depth), [1, 1], stride=1,
                           scope=end_point)
-        if add(end_point, net):
+        if end_points.add(end_point, net):
           return net, end_points
   raise AssertionError('unreachable: final_endpoint was validated')
 
@@ -243,13 +218,7 @@ def mobilenet_v1(inputs,
 mobilenet_v1.default_image_size = 224
 
 
-def wrapped_partial(func, *args, **kwargs):
-  """functools.partial that keeps `func`'s name, docstring and attributes."""
-  partial_func = functools.partial(func, *args, **kwargs)
-  functools.update_wrapper(partial_func, func)
-  return partial_func
-
-
+wrapped_partial = zoo.wrapped_partial  # The original's name, kept.
 mobilenet_v1_075 = wrapped_partial(mobilenet_v1, depth_multiplier=0.75)
 mobilenet_v1_050 = wrapped_partial(mobilenet_v1, depth_multiplier=0.50)
 mobilenet_v1_025 = wrapped_partial(mobilenet_v1, depth_multiplier=0.25)
@@ -294,7 +263,7 @@ def mobilenet_v1_arg_scope(
   if is_training is not None:
     batch_norm_params['is_training'] = is_training
 
-  weights_init = tf1.truncated_normal_initializer(stddev=stddev)
+  weights_init = zoo.trunc_normal(stddev)
   regularizer = slim.l2_regularizer(weight_decay)
   depthwise_regularizer = regularizer if regularize_depthwise else None
   with slim.arg_scope([slim.conv2d, slim.separable_conv2d],

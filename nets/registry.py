@@ -1,9 +1,19 @@
-"""One record per network: where it lives, its size and its preprocessing.
+"""One record per network: every fact about it that the toolkit uses.
 
-This table is the single source for `nets_factory.networks_map`,
-`nets_factory.arg_scopes_map` and the network names that
-`preprocessing_factory` accepts. The original kept three parallel dicts that
-drifted apart (8 of 40 networks had no preprocessing); here a network cannot be
+A `NetworkSpec` says where the network lives (module, function, arg_scope),
+its default input size, the preprocessing family it trains and evaluates
+with, whether it takes video, and, for networks with published ImageNet
+weights, a `Checkpoint`: the tarball's URL, the checkpoint file in it, the
+weights' class count and the `--labels_offset` they need with the
+1001-class ImageNet records, and the preprocessing and size they were
+trained with (ResNet V2's differ from the network's defaults).
+
+This table is the single source for `nets_factory` (`networks_map`,
+`arg_scopes_map`, `default_image_size`, `is_video`), for the network names
+and families `preprocessing_factory` accepts, for
+`tools/download_checkpoint.py` and for the README's table of networks
+(`markdown_table()`). The original kept parallel dicts that drifted apart
+(8 of 40 networks had no preprocessing); here a network cannot be
 registered without one.
 
 Pure data (no TensorFlow import), so light modules such as the preprocessing
@@ -14,16 +24,56 @@ import collections
 NetworkSpec = collections.namedtuple(
     'NetworkSpec',
     ['module', 'function', 'arg_scope', 'default_image_size', 'preprocessing',
-     'is_video'])
+     'is_video', 'checkpoint'])
+
+# Published weights. url: the tarball; file: the checkpoint in it;
+# num_classes: 1001 (class 0 is background) or 1000; labels_offset: what to
+# pass as --labels_offset with the 1001-class ImageNet records;
+# preprocessing and image_size: what the weights were trained with.
+Checkpoint = collections.namedtuple(
+    'Checkpoint',
+    ['url', 'file', 'num_classes', 'labels_offset', 'preprocessing',
+     'image_size'])
+
+_CHECKPOINT_BASE = 'http://download.tensorflow.org/models/'
 
 
-def _spec(module, function, arg_scope, size, preprocessing, is_video=False):
+def _spec(module, function, arg_scope, size, preprocessing, is_video=False,
+          checkpoint=None):
   return NetworkSpec('nets.' + module, function, arg_scope, size,
-                     preprocessing, is_video)
+                     preprocessing, is_video, checkpoint)
+
+
+def _ckpt(tarball, file, num_classes, preprocessing, image_size):
+  return Checkpoint(_CHECKPOINT_BASE + tarball, file, num_classes,
+                    1001 - num_classes, preprocessing, image_size)
+
+
+# From the research/slim README's table of pre-trained models. VGG and
+# ResNet V1 weights have 1000 classes (no background class); the ResNet V2
+# weights were trained with Inception preprocessing at 299 x 299 although
+# the networks' own preprocessing is VGG's at 224.
+_CHECKPOINTS = {
+    'inception_v1': _ckpt('inception_v1_2016_08_28.tar.gz', 'inception_v1.ckpt', 1001, 'inception', 224),
+    'inception_v2': _ckpt('inception_v2_2016_08_28.tar.gz', 'inception_v2.ckpt', 1001, 'inception', 224),
+    'inception_v3': _ckpt('inception_v3_2016_08_28.tar.gz', 'inception_v3.ckpt', 1001, 'inception', 299),
+    'inception_v4': _ckpt('inception_v4_2016_09_09.tar.gz', 'inception_v4.ckpt', 1001, 'inception', 299),
+    'inception_resnet_v2': _ckpt('inception_resnet_v2_2016_08_30.tar.gz',
+                                 'inception_resnet_v2_2016_08_30.ckpt', 1001, 'inception', 299),
+    'resnet_v1_50': _ckpt('resnet_v1_50_2016_08_28.tar.gz', 'resnet_v1_50.ckpt', 1000, 'vgg', 224),
+    'resnet_v1_101': _ckpt('resnet_v1_101_2016_08_28.tar.gz', 'resnet_v1_101.ckpt', 1000, 'vgg', 224),
+    'resnet_v1_152': _ckpt('resnet_v1_152_2016_08_28.tar.gz', 'resnet_v1_152.ckpt', 1000, 'vgg', 224),
+    'resnet_v2_50': _ckpt('resnet_v2_50_2017_04_14.tar.gz', 'resnet_v2_50.ckpt', 1001, 'inception', 299),
+    'resnet_v2_101': _ckpt('resnet_v2_101_2017_04_14.tar.gz', 'resnet_v2_101.ckpt', 1001, 'inception', 299),
+    'resnet_v2_152': _ckpt('resnet_v2_152_2017_04_14.tar.gz', 'resnet_v2_152.ckpt', 1001, 'inception', 299),
+    'vgg_16': _ckpt('vgg_16_2016_08_28.tar.gz', 'vgg_16.ckpt', 1000, 'vgg', 224),
+    'vgg_19': _ckpt('vgg_19_2016_08_28.tar.gz', 'vgg_19.ckpt', 1000, 'vgg', 224),
+}
 
 
 # name: NetworkSpec(module, network function, arg_scope function,
-#                   default_image_size, preprocessing family, is_video)
+#                   default_image_size, preprocessing family, is_video,
+#                   checkpoint); the checkpoints are added below.
 NETWORKS = {
     'alexnet_v2': _spec('alexnet', 'alexnet_v2', 'alexnet_v2_arg_scope', 224, 'vgg'),
     'cifarnet': _spec('cifarnet', 'cifarnet', 'cifarnet_arg_scope', 32, 'cifarnet'),
@@ -70,6 +120,9 @@ NETWORKS = {
     'pnasnet_mobile': _spec('nasnet.pnasnet', 'build_pnasnet_mobile', 'pnasnet_mobile_arg_scope', 224, 'inception'),
 }
 
+NETWORKS = {name: spec._replace(checkpoint=_CHECKPOINTS.get(name))
+            for name, spec in NETWORKS.items()}
+
 # Preprocessing families and the module that implements each.
 PREPROCESSING_FAMILIES = {
     'cifarnet': 'preprocessing.cifarnet_preprocessing',
@@ -77,3 +130,25 @@ PREPROCESSING_FAMILIES = {
     'lenet': 'preprocessing.lenet_preprocessing',
     'vgg': 'preprocessing.vgg_preprocessing',
 }
+
+
+def markdown_table():
+  """The README's table of networks, one row per record, sorted by name."""
+  rows = ['| name | function | size | preprocessing | published weights |',
+          '|---|---|---|---|---|']
+  for name in sorted(NETWORKS):
+    spec = NETWORKS[name]
+    size = f'{spec.default_image_size}' + (' (video)' if spec.is_video else '')
+    weights = ''
+    ckpt = spec.checkpoint
+    if ckpt is not None:
+      weights = f'[{ckpt.num_classes} classes]({ckpt.url})'
+      if ckpt.labels_offset:
+        weights += f', `--labels_offset={ckpt.labels_offset}`'
+      if (ckpt.preprocessing, ckpt.image_size) != (spec.preprocessing,
+                                                   spec.default_image_size):
+        weights += (f', trained with {ckpt.preprocessing} at '
+                    f'{ckpt.image_size}')
+    rows.append(f'| {name} | `{spec.module}.{spec.function}` | {size} | '
+                f'{spec.preprocessing} | {weights} |')
+  return '\n'.join(rows)

@@ -8,8 +8,8 @@ stride is reached, so a network trained for classification can produce
 denser features without new variables.
 
 The depths of the family are one table (`UNITS_PER_BLOCK`) and
-`make_resnet` turns a row of it into a network function, so
-`resnet_v1_50` ... `resnet_v2_200` differ only by data.
+`resnet_by_depth` builds a row of it, so `resnet_v1_50` ... `resnet_v2_200`
+are one-line functions that differ only by data.
 
 References:
   He et al., "Deep Residual Learning for Image Recognition",
@@ -25,12 +25,13 @@ import collections
 import tensorflow as tf
 
 import slim
+from nets import zoo
 
 tf1 = tf.compat.v1
 
 __all__ = ['Block', 'bottleneck_block', 'subsample', 'conv2d_same',
            'stack_blocks_dense', 'blocks_output_stride', 'classification_head',
-           'resnet_arg_scope', 'UNITS_PER_BLOCK', 'make_resnet']
+           'resnet_arg_scope', 'UNITS_PER_BLOCK', 'resnet_by_depth']
 
 
 class Block(collections.namedtuple('Block', ['scope', 'unit_fn', 'args'])):
@@ -85,8 +86,7 @@ def conv2d_same(inputs, num_outputs, kernel_size, stride, rate=1, scope=None):
 
   With stride 1 this is `slim.conv2d(..., padding='SAME')`. With a larger
   stride, 'SAME' would pad depending on the input size (more at the end for
-  even sizes); instead the input is zero-padded by (k_eff - 1) // 2 at the
-  start and the rest at the end, where k_eff = k + (k - 1)(rate - 1), and the
+  even sizes); instead the input is padded by `zoo.fixed_padding` and the
   convolution is 'VALID'. This is what the published checkpoints expect.
 
   Args:
@@ -104,12 +104,7 @@ def conv2d_same(inputs, num_outputs, kernel_size, stride, rate=1, scope=None):
   if stride == 1:
     return slim.conv2d(inputs, num_outputs, kernel_size, stride=1, rate=rate,
                        padding='SAME', scope=scope)
-  kernel_size_effective = kernel_size + (kernel_size - 1) * (rate - 1)
-  pad_total = kernel_size_effective - 1
-  pad_beg = pad_total // 2
-  pad_end = pad_total - pad_beg
-  inputs = tf.pad(inputs,
-                  [[0, 0], [pad_beg, pad_end], [pad_beg, pad_end], [0, 0]])
+  inputs = zoo.fixed_padding(inputs, kernel_size, rate)
   return slim.conv2d(inputs, num_outputs, kernel_size, stride=stride,
                      rate=rate, padding='VALID', scope=scope)
 
@@ -155,11 +150,8 @@ def stack_blocks_dense(net, blocks, output_stride=None,
                        'after the root block\'s 4 in a ResNet); reachable: '
                        f'{sorted(set(reachable))}.')
 
-  # The stride of the activations so far (the product of the strides applied
-  # to them) and the atrous rate, once output_stride is reached.
-  current_stride = 1
-  rate = 1
-
+  # Strides until output_stride is reached, atrous convolution after.
+  schedule = zoo.AtrousSchedule(output_stride)
   for block in blocks:
     with tf1.variable_scope(block.scope, 'block', [net]) as sc:
       block_stride = 1
@@ -169,20 +161,12 @@ def stack_blocks_dense(net, blocks, output_stride=None,
           block_stride = unit.get('stride', 1)
           unit = dict(unit, stride=1)
         with tf1.variable_scope('unit_%d' % (i + 1), values=[net]):
-          if output_stride is not None and current_stride == output_stride:
-            # Reached the target: stride 1 from now on, dilate instead.
-            net = block.unit_fn(net, rate=rate, **dict(unit, stride=1))
-            rate *= unit.get('stride', 1)
-          else:
-            net = block.unit_fn(net, rate=1, **unit)
-            current_stride *= unit.get('stride', 1)
+          stride, rate = schedule.step(unit.get('stride', 1))
+          net = block.unit_fn(net, rate=rate, **dict(unit, stride=stride))
       net = slim.utils.collect_named_outputs(outputs_collections, sc.name,
                                              net)
-      if output_stride is not None and current_stride == output_stride:
-        rate *= block_stride
-      else:
-        net = subsample(net, block_stride)
-        current_stride *= block_stride
+      stride, _ = schedule.step(block_stride)
+      net = subsample(net, stride)
   return net
 
 
@@ -295,54 +279,30 @@ _BASE_DEPTHS = (64, 128, 256, 512)
 _BLOCK_STRIDES = (2, 2, 2, 1)
 
 
-def make_resnet(resnet_fn, block_fn, num_layers, version):
-  """Returns the network function `resnet_<version>_<num_layers>`.
+def resnet_by_depth(resnet_fn,
+                    unit_fn,
+                    num_layers,
+                    inputs,
+                    num_classes=None,
+                    is_training=True,
+                    global_pool=True,
+                    output_stride=None,
+                    spatial_squeeze=True,
+                    store_non_strided_activations=False,
+                    min_base_depth=8,
+                    depth_multiplier=1,
+                    reuse=None,
+                    scope=None):
+  """The ResNet of `num_layers` layers (a row of `UNITS_PER_BLOCK`).
+
+  `resnet_v1.resnet_v1_50` ... `resnet_v2.resnet_v2_200` call it with their
+  family's network and unit; the arguments after `inputs` are theirs.
 
   Args:
     resnet_fn: the family's network, `resnet_v1.resnet_v1` or
       `resnet_v2.resnet_v2`.
-    block_fn: the family's block constructor,
-      `block_fn(scope, base_depth, num_units, stride) -> Block`.
+    unit_fn: the family's bottleneck unit.
     num_layers: a key of `UNITS_PER_BLOCK` (50, 101, 152 or 200).
-    version: 'v1' or 'v2', for the default scope name.
-
-  Returns:
-    A function `(inputs, num_classes=None, is_training=True, ...) ->
-    (net, end_points)` with `default_image_size` 224.
-  """
-  name = f'resnet_{version}_{num_layers}'
-  units = UNITS_PER_BLOCK[num_layers]
-
-  def network(inputs,
-              num_classes=None,
-              is_training=True,
-              global_pool=True,
-              output_stride=None,
-              spatial_squeeze=True,
-              store_non_strided_activations=False,
-              min_base_depth=8,
-              depth_multiplier=1,
-              reuse=None,
-              scope=name):
-    depth = lambda d: max(int(d * depth_multiplier), min_base_depth)
-    blocks = [
-        block_fn(f'block{i + 1}', base_depth=depth(base), num_units=n,
-                 stride=stride)
-        for i, (base, n, stride) in enumerate(
-            zip(_BASE_DEPTHS, units, _BLOCK_STRIDES))
-    ]
-    return resnet_fn(inputs, blocks, num_classes, is_training,
-                     global_pool=global_pool, output_stride=output_stride,
-                     include_root_block=True, spatial_squeeze=spatial_squeeze,
-                     store_non_strided_activations=(
-                         store_non_strided_activations),
-                     reuse=reuse, scope=scope)
-
-  network.__name__ = network.__qualname__ = name
-  network.__module__ = resnet_fn.__module__
-  network.__doc__ = f"""ResNet-{num_layers} {version}: blocks of {units} units.
-
-  Args:
     inputs: a [batch, height, width, channels] float tensor.
     num_classes: the number of classes; 0 or None returns the (pooled)
       features of the last block.
@@ -353,22 +313,32 @@ def make_resnet(resnet_fn, block_fn, num_layers, version):
       ratio, reached by atrous convolution (8, 16 or 32 for these blocks).
     spatial_squeeze: squeeze the logits' 1 x 1 spatial dimensions.
     store_non_strided_activations: collect each block's output before its
-      final stride (see `resnet_utils.stack_blocks_dense`).
+      final stride (see `stack_blocks_dense`).
     min_base_depth: the least bottleneck depth after `depth_multiplier`.
-    depth_multiplier: scales every bottleneck depth.
+    depth_multiplier: scales every bottleneck depth; > 0.
     reuse: whether to reuse the network's variables (needs `scope`).
-    scope: the variable scope, default '{name}'.
+    scope: the variable scope, e.g. 'resnet_v1_50'.
 
   Returns:
     (net, end_points): logits [batch, num_classes] (or
     [batch, 1, 1, num_classes] without spatial_squeeze, or the features
     without classes) and the dict of end points, which includes
-    '{name}/block1' ... '{name}/block4', 'global_pool', '{name}/logits' and
-    'predictions'.
+    '<scope>/block1' ... '<scope>/block4', 'global_pool', '<scope>/logits'
+    and 'predictions'.
 
   Raises:
     ValueError: if `output_stride` is not a multiple of 4 or cannot be
-      reached.
+      reached, or depth_multiplier <= 0.
   """
-  network.default_image_size = 224
-  return network
+  depth = zoo.depth_fn(depth_multiplier, min_base_depth)
+  blocks = [
+      bottleneck_block(unit_fn, f'block{i + 1}', depth(base), num_units,
+                       stride)
+      for i, (base, num_units, stride) in enumerate(
+          zip(_BASE_DEPTHS, UNITS_PER_BLOCK[num_layers], _BLOCK_STRIDES))
+  ]
+  return resnet_fn(inputs, blocks, num_classes, is_training,
+                   global_pool=global_pool, output_stride=output_stride,
+                   include_root_block=True, spatial_squeeze=spatial_squeeze,
+                   store_non_strided_activations=store_non_strided_activations,
+                   reuse=reuse, scope=scope)

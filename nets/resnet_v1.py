@@ -14,6 +14,7 @@ For dense prediction pass `global_pool=False` and `output_stride=16` (or 8):
 inputs of size 32k + 1 then give outputs of size 2k + 1 (or 4k + 1).
 """
 import contextlib
+import functools
 
 import tensorflow as tf
 
@@ -153,23 +154,35 @@ def resnet_v1(inputs,
 resnet_v1.default_image_size = 224
 
 
-def resnet_v1_block(scope, base_depth, num_units, stride):
-  """A block of v1 bottleneck units, striding in its last unit.
+# A block of v1 bottleneck units striding in its last unit:
+# resnet_v1_block(scope, base_depth, num_units, stride) -> Block.
+resnet_v1_block = functools.partial(resnet_utils.bottleneck_block, bottleneck)
 
-  Args:
-    scope: the block's scope, e.g. 'block1'.
-    base_depth: the bottleneck depth; the unit's output depth is 4x that.
-    num_units: the number of units.
-    stride: the stride of the last unit (the others have stride 1).
-
-  Returns:
-    A `resnet_utils.Block`.
-  """
-  return resnet_utils.bottleneck_block(bottleneck, scope, base_depth,
-                                       num_units, stride)
+# The registered depths. Each takes `resnet_utils.resnet_by_depth`'s
+# arguments after `inputs` (num_classes, is_training, global_pool, ...).
+_by_depth = functools.partial(resnet_utils.resnet_by_depth, resnet_v1,
+                              bottleneck)
 
 
-resnet_v1_50 = resnet_utils.make_resnet(resnet_v1, resnet_v1_block, 50, 'v1')
-resnet_v1_101 = resnet_utils.make_resnet(resnet_v1, resnet_v1_block, 101, 'v1')
-resnet_v1_152 = resnet_utils.make_resnet(resnet_v1, resnet_v1_block, 152, 'v1')
-resnet_v1_200 = resnet_utils.make_resnet(resnet_v1, resnet_v1_block, 200, 'v1')
+def resnet_v1_50(inputs, *args, scope='resnet_v1_50', **kwargs):
+  """ResNet-50 v1: (3, 4, 6, 3) units per block."""
+  return _by_depth(50, inputs, *args, scope=scope, **kwargs)
+
+
+def resnet_v1_101(inputs, *args, scope='resnet_v1_101', **kwargs):
+  """ResNet-101 v1: (3, 4, 23, 3) units per block."""
+  return _by_depth(101, inputs, *args, scope=scope, **kwargs)
+
+
+def resnet_v1_152(inputs, *args, scope='resnet_v1_152', **kwargs):
+  """ResNet-152 v1: (3, 8, 36, 3) units per block."""
+  return _by_depth(152, inputs, *args, scope=scope, **kwargs)
+
+
+def resnet_v1_200(inputs, *args, scope='resnet_v1_200', **kwargs):
+  """ResNet-200 v1: (3, 24, 36, 3) units per block."""
+  return _by_depth(200, inputs, *args, scope=scope, **kwargs)
+
+
+for _network in (resnet_v1_50, resnet_v1_101, resnet_v1_152, resnet_v1_200):
+  _network.default_image_size = 224

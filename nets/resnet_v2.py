@@ -6,13 +6,15 @@ https://arxiv.org/abs/1603.05027
 Each unit starts with batch norm and ReLU ('preact') and ends without them;
 the root convolution has neither, and one batch norm + ReLU ('postnorm')
 follows the last block. As in v1 the stride sits on each unit's 3x3
-convolution and in each block's last unit. The published v2 checkpoints were
-trained with Inception preprocessing at 299 x 299.
+convolution and in each block's last unit. The preprocessing and size the
+published v2 checkpoints were trained with are in their records in
+nets/registry.py.
 
   with slim.arg_scope(resnet_v2.resnet_arg_scope()):
     net, end_points = resnet_v2.resnet_v2_101(inputs, 1001, is_training=False)
 """
 import contextlib
+import functools
 
 import tensorflow as tf
 
@@ -140,23 +142,35 @@ def resnet_v2(inputs,
 resnet_v2.default_image_size = 224
 
 
-def resnet_v2_block(scope, base_depth, num_units, stride):
-  """A block of v2 bottleneck units, striding in its last unit.
+# A block of v2 bottleneck units striding in its last unit:
+# resnet_v2_block(scope, base_depth, num_units, stride) -> Block.
+resnet_v2_block = functools.partial(resnet_utils.bottleneck_block, bottleneck)
 
-  Args:
-    scope: the block's scope, e.g. 'block1'.
-    base_depth: the bottleneck depth; the unit's output depth is 4x that.
-    num_units: the number of units.
-    stride: the stride of the last unit (the others have stride 1).
-
-  Returns:
-    A `resnet_utils.Block`.
-  """
-  return resnet_utils.bottleneck_block(bottleneck, scope, base_depth,
-                                       num_units, stride)
+# The registered depths. Each takes `resnet_utils.resnet_by_depth`'s
+# arguments after `inputs` (num_classes, is_training, global_pool, ...).
+_by_depth = functools.partial(resnet_utils.resnet_by_depth, resnet_v2,
+                              bottleneck)
 
 
-resnet_v2_50 = resnet_utils.make_resnet(resnet_v2, resnet_v2_block, 50, 'v2')
-resnet_v2_101 = resnet_utils.make_resnet(resnet_v2, resnet_v2_block, 101, 'v2')
-resnet_v2_152 = resnet_utils.make_resnet(resnet_v2, resnet_v2_block, 152, 'v2')
-resnet_v2_200 = resnet_utils.make_resnet(resnet_v2, resnet_v2_block, 200, 'v2')
+def resnet_v2_50(inputs, *args, scope='resnet_v2_50', **kwargs):
+  """Pre-activation ResNet-50, its blocks of 3, 4, 6 and 3 units."""
+  return _by_depth(50, inputs, *args, scope=scope, **kwargs)
+
+
+def resnet_v2_101(inputs, *args, scope='resnet_v2_101', **kwargs):
+  """Pre-activation ResNet-101, its blocks of 3, 4, 23 and 3 units."""
+  return _by_depth(101, inputs, *args, scope=scope, **kwargs)
+
+
+def resnet_v2_152(inputs, *args, scope='resnet_v2_152', **kwargs):
+  """Pre-activation ResNet-152, its blocks of 3, 8, 36 and 3 units."""
+  return _by_depth(152, inputs, *args, scope=scope, **kwargs)
+
+
+def resnet_v2_200(inputs, *args, scope='resnet_v2_200', **kwargs):
+  """Pre-activation ResNet-200, its blocks of 3, 24, 36 and 3 units."""
+  return _by_depth(200, inputs, *args, scope=scope, **kwargs)
+
+
+for _network in (resnet_v2_50, resnet_v2_101, resnet_v2_152, resnet_v2_200):
+  _network.default_image_size = 224

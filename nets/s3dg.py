@@ -13,6 +13,8 @@ import tensorflow as tf
 
 import slim
 from nets import i3d_utils
+from nets import zoo
+from nets.inception_utils import GOOGLENET_WIDTHS as _W
 
 tf1 = tf.compat.v1
 
@@ -20,10 +22,6 @@ __all__ = ['s3dg_arg_scope', 'self_gating', 's3dg_base', 's3dg']
 
 conv3d_spatiotemporal = i3d_utils.conv3d_spatiotemporal
 inception_block_v1_3d = i3d_utils.inception_block_v1_3d
-
-
-def trunc_normal(stddev):
-  return tf1.truncated_normal_initializer(0.0, stddev)
 
 
 def video_arg_scope(weight_decay, batch_norm_decay, batch_norm_epsilon,
@@ -109,7 +107,7 @@ def self_gating(input_tensor, scope, data_format='NDHWC'):
   weights = slim.conv3d(
       spatiotemporal_average, num_channels, [1, 1, 1], activation_fn=None,
       normalizer_fn=None, biases_initializer=None,
-      data_format=data_format, weights_initializer=trunc_normal(0.01),
+      data_format=data_format, weights_initializer=zoo.trunc_normal(0.01),
       scope=scope + '/self_gating/transformer_W')
 
   if None in (t, h, w):
@@ -124,25 +122,26 @@ def self_gating(input_tensor, scope, data_format='NDHWC'):
 
 
 # The Inception-v1 stages in 3-D: (end point, layer, arguments). Mixed
-# arguments are the six branch widths of `inception_block_v1_3d`. Shapes
-# (time x height x width x channels) are for a 64 x 224 x 224 input.
+# arguments are the six branch widths of `inception_block_v1_3d`, from the
+# GoogLeNet table. Shapes (time x height x width x channels) are for a
+# 64 x 224 x 224 input.
 _STAGES = (
     ('Conv2d_1a_7x7', 'stem', 64),                            # 32x112x112x64
     ('MaxPool_2a_3x3', 'pool', ([1, 3, 3], [1, 2, 2])),      # 32x56x56x64
     ('Conv2d_2b_1x1', 'conv1x1', 64),                        # 32x56x56x64
     ('Conv2d_2c_3x3', 'conv3x3', 192),                       # 32x56x56x192
     ('MaxPool_3a_3x3', 'pool', ([1, 3, 3], [1, 2, 2])),      # 32x28x28x192
-    ('Mixed_3b', 'mixed', (64, 96, 128, 16, 32, 32)),        # 32x28x28x256
-    ('Mixed_3c', 'mixed', (128, 128, 192, 32, 96, 64)),      # 32x28x28x480
+    ('Mixed_3b', 'mixed', _W['Mixed_3b']),                   # 32x28x28x256
+    ('Mixed_3c', 'mixed', _W['Mixed_3c']),                   # 32x28x28x480
     ('MaxPool_4a_3x3', 'pool', ([3, 3, 3], [2, 2, 2])),      # 16x14x14x480
-    ('Mixed_4b', 'mixed', (192, 96, 208, 16, 48, 64)),       # 16x14x14x512
-    ('Mixed_4c', 'mixed', (160, 112, 224, 24, 64, 64)),      # 16x14x14x512
-    ('Mixed_4d', 'mixed', (128, 128, 256, 24, 64, 64)),      # 16x14x14x512
-    ('Mixed_4e', 'mixed', (112, 144, 288, 32, 64, 64)),      # 16x14x14x528
-    ('Mixed_4f', 'mixed', (256, 160, 320, 32, 128, 128)),    # 16x14x14x832
+    ('Mixed_4b', 'mixed', _W['Mixed_4b']),                   # 16x14x14x512
+    ('Mixed_4c', 'mixed', _W['Mixed_4c']),                   # 16x14x14x512
+    ('Mixed_4d', 'mixed', _W['Mixed_4d']),                   # 16x14x14x512
+    ('Mixed_4e', 'mixed', _W['Mixed_4e']),                   # 16x14x14x528
+    ('Mixed_4f', 'mixed', _W['Mixed_4f']),                   # 16x14x14x832
     ('MaxPool_5a_2x2', 'pool', ([2, 2, 2], [2, 2, 2])),      # 8x7x7x832
-    ('Mixed_5b', 'mixed', (256, 160, 320, 32, 128, 128)),    # 8x7x7x832
-    ('Mixed_5c', 'mixed', (384, 192, 384, 48, 128, 128)),    # 8x7x7x1024
+    ('Mixed_5b', 'mixed', _W['Mixed_5b']),                   # 8x7x7x832
+    ('Mixed_5c', 'mixed', _W['Mixed_5c']),                   # 8x7x7x1024
 )
 END_POINTS = tuple(name for name, _, _ in _STAGES)
 # Where temporal convolutions and gating may start (the original only
@@ -194,23 +193,21 @@ def s3dg_base(inputs,
       `data_format`, before anything is built.
   """
   _check_choice(data_format, ('NDHWC', 'NCDHW'), 'data_format')
-  _check_choice(final_endpoint, END_POINTS, 'final_endpoint')
+  zoo.check_final_endpoint(final_endpoint, END_POINTS, 's3dg_base')
   _check_choice(first_temporal_kernel_size, (1, 3, 5, 7),
                 'first_temporal_kernel_size')
   _check_choice(temporal_conv_startat, SWITCH_POINTS + (None,),
                 'temporal_conv_startat')
   _check_choice(gating_startat, SWITCH_POINTS + (None,), 'gating_startat')
-  if depth_multiplier <= 0:
-    raise ValueError('depth_multiplier must be greater than zero; received '
-                     f'{depth_multiplier!r}.')
-  depth = lambda d: max(int(d * depth_multiplier), min_depth)
+  depth = zoo.depth_fn(depth_multiplier, min_depth)
   gating_fn = functools.partial(self_gating, data_format=data_format)
 
-  end_points = {}
+  end_points = zoo.EndPoints(final_endpoint=final_endpoint)
   t = 1
   use_gating = False
   with tf1.variable_scope(scope, 'InceptionV1', [inputs]):
-    with slim.arg_scope([slim.conv3d], weights_initializer=trunc_normal(0.01)):
+    with slim.arg_scope([slim.conv3d],
+                        weights_initializer=zoo.trunc_normal(0.01)):
       with slim.arg_scope([slim.conv3d, slim.max_pool3d,
                            conv3d_spatiotemporal],
                           stride=1, data_format=data_format, padding='SAME'):
@@ -241,8 +238,7 @@ def s3dg_base(inputs,
                 net, *[depth(d) for d in args], temporal_kernel_size=t,
                 self_gating_fn=gating_fn if use_gating else None,
                 data_format=data_format, scope=end_point)
-          end_points[end_point] = net
-          if end_point == final_endpoint:
+          if end_points.add(end_point, net):
             break
   return net, end_points
 

@@ -11,7 +11,8 @@ spatial score maps, or with `global_pool` one averaged vector.
   with slim.arg_scope(vgg.vgg_arg_scope()):
     logits, end_points = vgg.vgg_16(images, num_classes=1000)
 
-The published VGG checkpoints have 1000 classes (no background class).
+The published weights (their class count and labels offset) are in the
+networks' records in nets/registry.py.
 """
 import tensorflow as tf
 

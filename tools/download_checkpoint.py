@@ -7,7 +7,9 @@
 Streamed, resumable, retried; the tarball is unpacked with the same safe
 extraction as the datasets (no member may land outside --checkpoint_dir).
 --mirror=URL replaces everything before the file name, for users behind a
-mirror. Nothing is downloaded when the checkpoint is already there.
+mirror. Nothing is downloaded when the checkpoint is already there. The
+checkpoints, their class counts, labels offsets and preprocessing are the
+network records of nets/registry.py.
 """
 import os
 import sys
@@ -22,27 +24,12 @@ from absl import flags
 from datasets import dataset_utils
 from datasets.errors import DatasetError
 from image_classifier import cli
+from nets.registry import NETWORKS
 
-_BASE = 'http://download.tensorflow.org/models/'
-
-# name: (tarball file name, checkpoint file it holds). From the research/slim
-# README's table of pre-trained models.
-CHECKPOINTS = {
-    'inception_v1': ('inception_v1_2016_08_28.tar.gz', 'inception_v1.ckpt'),
-    'inception_v2': ('inception_v2_2016_08_28.tar.gz', 'inception_v2.ckpt'),
-    'inception_v3': ('inception_v3_2016_08_28.tar.gz', 'inception_v3.ckpt'),
-    'inception_v4': ('inception_v4_2016_09_09.tar.gz', 'inception_v4.ckpt'),
-    'inception_resnet_v2': ('inception_resnet_v2_2016_08_30.tar.gz',
-                            'inception_resnet_v2_2016_08_30.ckpt'),
-    'resnet_v1_50': ('resnet_v1_50_2016_08_28.tar.gz', 'resnet_v1_50.ckpt'),
-    'resnet_v1_101': ('resnet_v1_101_2016_08_28.tar.gz', 'resnet_v1_101.ckpt'),
-    'resnet_v1_152': ('resnet_v1_152_2016_08_28.tar.gz', 'resnet_v1_152.ckpt'),
-    'resnet_v2_50': ('resnet_v2_50_2017_04_14.tar.gz', 'resnet_v2_50.ckpt'),
-    'resnet_v2_101': ('resnet_v2_101_2017_04_14.tar.gz', 'resnet_v2_101.ckpt'),
-    'resnet_v2_152': ('resnet_v2_152_2017_04_14.tar.gz', 'resnet_v2_152.ckpt'),
-    'vgg_16': ('vgg_16_2016_08_28.tar.gz', 'vgg_16.ckpt'),
-    'vgg_19': ('vgg_19_2016_08_28.tar.gz', 'vgg_19.ckpt'),
-}
+# name: registry.Checkpoint (URL, checkpoint file, classes, labels offset,
+# preprocessing and size), for every network with published weights.
+CHECKPOINTS = {name: spec.checkpoint for name, spec in NETWORKS.items()
+               if spec.checkpoint is not None}
 
 flags.DEFINE_string('checkpoint', 'inception_v3', 'Which checkpoint: '
                     + ', '.join(sorted(CHECKPOINTS)) + '.')
@@ -64,12 +51,12 @@ def download_checkpoint(name, checkpoint_dir, mirror=None):
   if name not in CHECKPOINTS:
     raise ValueError(f'Unknown checkpoint {name!r}. Valid names: '
                      f'{", ".join(sorted(CHECKPOINTS))}.')
-  tarball, checkpoint_file = CHECKPOINTS[name]
-  path = os.path.join(checkpoint_dir, checkpoint_file)
+  checkpoint = CHECKPOINTS[name]
+  path = os.path.join(checkpoint_dir, checkpoint.file)
   if os.path.exists(path) or os.path.exists(path + '.index'):
     return path
   archive = dataset_utils.download_and_uncompress_tarball(
-      _BASE + tarball, checkpoint_dir, mirror=mirror)
+      checkpoint.url, checkpoint_dir, mirror=mirror)
   os.remove(archive)
   return path
 

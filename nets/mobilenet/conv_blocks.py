@@ -7,8 +7,8 @@
 * `squeeze_excite`: channel gating (MobileNet v3).
 * `split_conv`, `split_separable_conv2d`: grouped 1x1 and V1-style separable
   convolutions.
-* `expand_input_by_factor`, `_make_divisible`, `_fixed_padding`: the channel
-  rounding and explicit-padding rules every MobileNet uses.
+* `expand_input_by_factor`, `make_divisible`: the channel rounding rules
+  every MobileNet uses (explicit padding is `zoo.fixed_padding`).
 
 Scope names, op names ('expansion_output', 'depthwise_output', 'output') and
 the order of operations are the original's: they are checkpoint and
@@ -20,40 +20,18 @@ import functools
 import tensorflow as tf
 
 import slim
+from nets import zoo
 
 tf1 = tf.compat.v1
 
 __all__ = ['expanded_conv', 'squeeze_excite', 'split_conv',
-           'split_separable_conv2d', 'expand_input_by_factor']
+           'split_separable_conv2d', 'expand_input_by_factor',
+           'make_divisible']
 
 _DEPTHWISE_LOCATIONS = (None, 'input', 'output', 'expansion')
 
 
-def _fixed_padding(inputs, kernel_size, rate=1):
-  """Pads the spatial dimensions so a VALID conv behaves like a SAME one.
-
-  The padding depends on the kernel size only (not on the input size), which
-  is what makes explicitly padded graphs convert predictably to TFLite.
-
-  Args:
-    inputs: a [batch, height, width, channels] tensor.
-    kernel_size: the kernel [height, width]; as in the original, the first
-      entry is used for both dimensions.
-    rate: the dilation rate of the convolution that follows.
-
-  Returns:
-    The padded tensor, [batch, height + pad, width + pad, channels].
-  """
-  effective = kernel_size[0] + (kernel_size[0] - 1) * (rate - 1)
-  pad_total = effective - 1
-  pad_beg = pad_total // 2
-  pad_end = pad_total - pad_beg
-  return tf.pad(tensor=inputs,
-                paddings=[[0, 0], [pad_beg, pad_end], [pad_beg, pad_end],
-                          [0, 0]])
-
-
-def _make_divisible(v, divisor, min_value=None):
+def make_divisible(v, divisor, min_value=None):
   """Rounds `v` to the nearest multiple of `divisor`, at least `min_value`.
 
   Never rounds down by more than 10%: 0.9 * v is the floor.
@@ -137,7 +115,7 @@ def split_separable_conv2d(input_tensor,
     padding = 'SAME'
     if use_explicit_padding:
       padding = 'VALID'
-      input_tensor = _fixed_padding(input_tensor, kernel_size, rate)
+      input_tensor = zoo.fixed_padding(input_tensor, kernel_size, rate)
     net = slim.separable_conv2d(
         input_tensor, None, kernel_size, depth_multiplier=1, stride=stride,
         rate=rate, normalizer_fn=normalizer_fn, padding=padding,
@@ -153,7 +131,7 @@ def split_separable_conv2d(input_tensor,
 
 def expand_input_by_factor(n, divisible_by=8):
   """Returns an `expansion_size` function: input channels * n, rounded."""
-  return lambda num_inputs, **_: _make_divisible(num_inputs * n, divisible_by)
+  return lambda num_inputs, **_: make_divisible(num_inputs * n, divisible_by)
 
 
 def split_conv(input_tensor,
@@ -229,9 +207,9 @@ def expanded_conv(input_tensor,
   """Depthwise convolution block with expansion (the inverted residual).
 
   input -> [expand 1x1] -> [depthwise k x k] -> [expansion_transform]
-  -> project 1x1 (linear) -> [+ input]. Ops named 'expansion_output',
-  'depthwise_output' and 'output' in the block's scope become the
-  '<layer>/expansion_output', ... end points of `mobilenet_base`.
+  -> project 1x1 (linear) -> [+ input]. The ops 'expansion_output',
+  'depthwise_output' and 'output' go into `endpoints`; `mobilenet_base`
+  passes a dict and records them as '<layer>/expansion_output', ...
 
   Args:
     input_tensor: the input, [batch, height, width, channels].
@@ -254,7 +232,8 @@ def expanded_conv(input_tensor,
       expansion), 'input', 'output' (after the projection) or None (no
       depthwise: the "fused" block, whose `expansion_fn` holds the kernel).
     depthwise_channel_multiplier: the depthwise channel multiplier.
-    endpoints: optional dict that receives the intermediate tensors.
+    endpoints: optional dict that receives 'expansion_output',
+      'depthwise_output' (when built) and 'output'.
     use_explicit_padding: pad explicitly before the depthwise and use VALID
       padding; requires `padding='SAME'`.
     padding: padding of the depthwise convolution.
@@ -309,7 +288,7 @@ def expanded_conv(input_tensor,
 
     def depthwise(net, **kwargs):
       if use_explicit_padding:
-        net = _fixed_padding(net, kernel_size, rate)
+        net = zoo.fixed_padding(net, kernel_size, rate)
       net = depthwise_func(net, **kwargs)
       net = tf.identity(net, name='depthwise_output')
       if endpoints is not None:
@@ -354,8 +333,6 @@ def expanded_conv(input_tensor,
     net = projection_fn(net, num_outputs, scope='project',
                         normalizer_fn=normalizer_fn,
                         activation_fn=project_activation_fn)
-    if endpoints is not None:
-      endpoints['projection_output'] = net
 
     if depthwise_location == 'output':
       net = depthwise(net, activation_fn=None)
@@ -369,7 +346,10 @@ def expanded_conv(input_tensor,
           net.get_shape().as_list()[3] ==
           input_tensor.get_shape().as_list()[3]):
       net += input_tensor
-    return tf.identity(net, name='output')
+    net = tf.identity(net, name='output')
+    if endpoints is not None:
+      endpoints['output'] = net
+    return net
 
 
 @slim.add_arg_scope
@@ -411,7 +391,7 @@ def squeeze_excite(input_tensor,
       pool_height, pool_width, stride = pool, pool, pool
     input_channels = squeeze_input_tensor.shape.as_list()[3]
     output_channels = input_tensor.shape.as_list()[3]
-    squeeze_channels = _make_divisible(input_channels / squeeze_factor,
+    squeeze_channels = make_divisible(input_channels / squeeze_factor,
                                        divisor=divisible_by)
 
     pooled = tf.nn.avg_pool2d(squeeze_input_tensor,

@@ -8,8 +8,9 @@ A conv-def is a dict:
                op(conv_blocks.expanded_conv, num_outputs=16), ...])
 
 `mobilenet_base` runs the spec in order, layer i + 1 becoming end point
-'layer_<i+1>' and every op of the layer's scope whose name ends in 'output'
-becoming '<layer>/<op>' ('layer_3/expansion_output', 'layer_18/output').
+'layer_<i+1>' and every output a block records in the `endpoints` dict it is
+given becoming '<layer>/<name>' ('layer_3/expansion_output',
+'layer_18/output').
 Along the way it applies the width multiplier (`depth_multiplier`, rounded to
 multiples of 8), atrous convolution for `output_stride` and explicit
 padding. `mobilenet` adds the classification head. MobileNet v2 and v3 are
@@ -18,11 +19,12 @@ tables fed to these two functions (see mobilenet_v2.py and mobilenet_v3.py).
 import collections
 import contextlib
 import copy
-import os
+import inspect
 
 import tensorflow as tf
 
 import slim
+from nets import zoo
 from nets.mobilenet import conv_blocks
 
 tf1 = tf.compat.v1
@@ -31,11 +33,8 @@ __all__ = ['op', 'NoOpScope', 'safe_arg_scope', 'depth_multiplier',
            'mobilenet_base', 'mobilenet', 'global_pool', 'training_scope',
            'apply_activation']
 
-# One definition of each, shared with the blocks.
-# pylint: disable=protected-access
-_fixed_padding = conv_blocks._fixed_padding
-_make_divisible = conv_blocks._make_divisible
-# pylint: enable=protected-access
+# The original's class; a context manager that does nothing.
+NoOpScope = contextlib.nullcontext
 
 
 def apply_activation(x, name=None, activation_fn=None):
@@ -83,8 +82,8 @@ def depth_multiplier(output_params,
   if 'num_outputs' not in output_params:
     return
   d = output_params['num_outputs']
-  output_params['num_outputs'] = _make_divisible(d * multiplier, divisible_by,
-                                                 min_depth)
+  output_params['num_outputs'] = conv_blocks.make_divisible(
+      d * multiplier, divisible_by, min_depth)
 
 
 _Op = collections.namedtuple('Op', ['op', 'params', 'multiplier_func'])
@@ -106,16 +105,6 @@ def op(opfunc, multiplier_func=depth_multiplier, **params):
   return _Op(opfunc, params=params, multiplier_func=multiplier)
 
 
-class NoOpScope(object):
-  """A context manager that does nothing."""
-
-  def __enter__(self):
-    return None
-
-  def __exit__(self, exc_type, exc_value, traceback):
-    return False
-
-
 def safe_arg_scope(funcs, **kwargs):
   """`slim.arg_scope(funcs, **kwargs)` with the None-valued kwargs dropped.
 
@@ -126,13 +115,13 @@ def safe_arg_scope(funcs, **kwargs):
     **kwargs: their defaults; None values are ignored.
 
   Returns:
-    An arg_scope, or a `NoOpScope` when no argument is left.
+    An arg_scope, or `contextlib.nullcontext()` when no argument is left.
   """
   filtered_args = {name: value for name, value in kwargs.items()
                    if value is not None}
   if filtered_args:
     return slim.arg_scope(funcs, **filtered_args)
-  return NoOpScope()
+  return contextlib.nullcontext()
 
 
 @contextlib.contextmanager
@@ -143,16 +132,14 @@ def _scope_all(scope, default_scope=None):
     yield s
 
 
-def _layer_params(opdef, multiplier, output_stride, use_explicit_padding,
-                  state):
+def _layer_params(opdef, multiplier, use_explicit_padding, schedule):
   """One spec entry's parameters after width, stride and padding rules.
 
   Args:
     opdef: the spec entry.
     multiplier: the width multiplier.
-    output_stride: the target output stride, or None.
     use_explicit_padding: whether the network pads explicitly.
-    state: dict with the running 'stride' and atrous 'rate', updated.
+    schedule: the network's `zoo.AtrousSchedule`, advanced by the layer.
 
   Returns:
     (params, layer_rate, pad_kernel): the op's keyword arguments, its atrous
@@ -160,18 +147,7 @@ def _layer_params(opdef, multiplier, output_stride, use_explicit_padding,
   """
   params = dict(opdef.params)
   opdef.multiplier_func(params, multiplier)
-  stride = params.get('stride', 1)
-  if output_stride is not None and state['stride'] == output_stride:
-    # The target output stride is reached: from here on stride 1, and the
-    # atrous rate grows by the stride the layer would have had.
-    layer_stride = 1
-    layer_rate = state['rate']
-    state['rate'] *= stride
-  else:
-    layer_stride = stride
-    layer_rate = 1
-    state['stride'] *= stride
-  params['stride'] = layer_stride
+  params['stride'], layer_rate = schedule.step(params.get('stride', 1))
   # Dilate only kernels larger than 1x1 (an absent kernel_size means 3x3).
   if layer_rate > 1 and tuple(params.get('kernel_size', [])) != (1, 1):
     params['rate'] = layer_rate
@@ -182,6 +158,11 @@ def _layer_params(opdef, multiplier, output_stride, use_explicit_padding,
     else:
       params['use_explicit_padding'] = True
   return params, layer_rate, pad_kernel
+
+
+def _takes_endpoints(opfunc):
+  """Whether `opfunc` (a block, or a partial of one) takes `endpoints`."""
+  return 'endpoints' in inspect.signature(opfunc).parameters
 
 
 @slim.add_arg_scope
@@ -240,36 +221,31 @@ def mobilenet_base(  # pylint: disable=invalid-name
        safe_arg_scope([slim.batch_norm], is_training=is_training), \
        _set_arg_scope_defaults(conv_defs_defaults), \
        _set_arg_scope_defaults(conv_defs_overrides):
-    # Running product of strides so far, and the atrous rate once the
-    # target output_stride is reached.
-    state = {'stride': 1, 'rate': 1}
+    schedule = zoo.AtrousSchedule(output_stride)
     net = inputs
-    end_points = {}
-    scopes = {}
+    end_points = zoo.EndPoints(final_endpoint=final_endpoint)
     for i, opdef in enumerate(conv_defs['spec']):
       params, layer_rate, pad_kernel = _layer_params(
-          opdef, multiplier, output_stride, use_explicit_padding, state)
+          opdef, multiplier, use_explicit_padding, schedule)
       if pad_kernel is not None:
-        net = _fixed_padding(net, pad_kernel, layer_rate)
+        net = zoo.fixed_padding(net, pad_kernel, layer_rate)
       end_point = 'layer_%d' % (i + 1)
+      # Blocks that name their inner outputs ('expansion_output', ...)
+      # record them here, as '<layer>/<name>' end points.
+      block_end_points = {}
+      if _takes_endpoints(opdef.op):
+        params['endpoints'] = block_end_points
       try:
         net = opdef.op(net, **params)
       except Exception:
         tf1.logging.error('Failed to create op %i: %r params: %r', i, opdef,
                           params)
         raise
-      end_points[end_point] = net
-      scopes[os.path.dirname(net.name)] = end_point
-      if final_endpoint is not None and end_point == final_endpoint:
+      stop = end_points.add(end_point, net)
+      for name, tensor in block_end_points.items():
+        end_points[end_point + '/' + name] = tensor
+      if stop:
         break
-
-    # Every op of a layer's scope whose name ends in 'output' is an end
-    # point: 'layer_3/expansion_output', 'layer_3/output', ...
-    for t in net.graph.get_operations():
-      op_scope = os.path.dirname(t.name)
-      if op_scope in scopes and t.name.endswith('output'):
-        end_points[scopes[op_scope] + '/' + os.path.basename(t.name)] = (
-            t.outputs[0])
     return net, end_points
 
 
@@ -401,7 +377,7 @@ def training_scope(is_training=True,
   if stddev < 0:
     weight_initializer = slim.initializers.xavier_initializer()
   else:
-    weight_initializer = tf1.truncated_normal_initializer(stddev=stddev)
+    weight_initializer = zoo.trunc_normal(stddev)
 
   with slim.arg_scope(
       [slim.conv2d, slim.fully_connected, slim.separable_conv2d],

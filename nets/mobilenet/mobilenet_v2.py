@@ -8,11 +8,11 @@ https://arxiv.org/abs/1801.04381
       logits, end_points = mobilenet_v2.mobilenet(images, is_training=True)
 """
 import copy
-import functools
 
 import tensorflow as tf
 
 import slim
+from nets import zoo
 from nets.mobilenet import conv_blocks as ops
 from nets.mobilenet import mobilenet as lib
 
@@ -151,11 +151,7 @@ def mobilenet(input_tensor,
 mobilenet.default_image_size = 224
 
 
-def wrapped_partial(func, *args, **kwargs):
-  """functools.partial that keeps `func`'s name, docstring and attributes."""
-  partial_func = functools.partial(func, *args, **kwargs)
-  functools.update_wrapper(partial_func, func)
-  return partial_func
+wrapped_partial = zoo.wrapped_partial  # The original's name, kept.
 
 
 # Width variants. Below 1.0 finegrain_classification_mode keeps the 1280-wide

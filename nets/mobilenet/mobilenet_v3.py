@@ -15,6 +15,7 @@ import numpy as np
 import tensorflow as tf
 
 import slim
+from nets import zoo
 from nets.mobilenet import conv_blocks as ops
 from nets.mobilenet import mobilenet as lib
 
@@ -330,28 +331,7 @@ def mobilenet_base(input_tensor, depth_multiplier=1.0, **kwargs):
                    base_only=True, **kwargs)
 
 
-def wrapped_partial(func, new_defaults=None, **kwargs):
-  """A partial of `func` with fixed `kwargs` and overridable `new_defaults`.
-
-  Args:
-    func: the function.
-    new_defaults: defaults a caller may still override (e.g. the scope).
-    **kwargs: arguments fixed by the partial.
-
-  Returns:
-    The partial, with `func`'s name, docstring and attributes.
-  """
-  new_defaults = dict(new_defaults or {})
-
-  def func_wrapper(*f_args, **f_kwargs):
-    new_kwargs = dict(new_defaults)
-    new_kwargs.update(f_kwargs)
-    return func(*f_args, **new_kwargs)
-
-  functools.update_wrapper(func_wrapper, func)
-  partial_func = functools.partial(func_wrapper, **kwargs)
-  functools.update_wrapper(partial_func, func)
-  return partial_func
+wrapped_partial = zoo.wrapped_partial  # The original's name, kept.
 
 
 large = wrapped_partial(mobilenet, conv_defs=V3_LARGE)

@@ -3,12 +3,15 @@
 Zoph et al., "Learning Transferable Architectures for Scalable Image
 Recognition", https://arxiv.org/abs/1707.07012.
 
-The three networks are one builder and three hyper-parameter records
-(`cifar_config`, `mobile_imagenet_config`, `large_imagenet_config`); the
-cells come from `nasnet_utils`. Drop path is active only with
-`is_training=True` and a config whose `drop_path_keep_prob` is below 1; its
-keep probability ramps with `current_step / total_training_steps` (the
-graph's global step when `current_step` is None).
+The three networks are three short functions (`build_nasnet_cifar`,
+`build_nasnet_mobile`, `build_nasnet_large`) that resolve their
+hyper-parameter record (`cifar_config`, ...) and call the family's one
+builder, `build_cell_network`, with NASNet-A's cells from `nasnet_utils`.
+PNASNet (pnasnet.py) calls the same builder with its own cell. Drop path
+is active only with `is_training=True` and a config whose
+`drop_path_keep_prob` is below 1; its keep probability ramps with
+`current_step / total_training_steps` (the graph's global step when
+`current_step` is None).
 """
 import copy
 import dataclasses
@@ -16,15 +19,17 @@ import dataclasses
 import tensorflow as tf
 
 import slim
+from nets import zoo
 from nets.nasnet import nasnet_utils
 
 tf1 = tf.compat.v1
 
 __all__ = [
     'NasNetConfig', 'cifar_config', 'large_imagenet_config',
-    'mobile_imagenet_config', 'nasnet_cifar_arg_scope',
+    'mobile_imagenet_config', 'nasnet_arg_scope', 'nasnet_cifar_arg_scope',
     'nasnet_mobile_arg_scope', 'nasnet_large_arg_scope', 'build_nasnet_cifar',
     'build_nasnet_mobile', 'build_nasnet_large', 'endpoint_names',
+    'build_cell_network', 'resolve_config', 'NASNET_CELLS',
 ]
 
 
@@ -49,17 +54,19 @@ class NasNetConfig:
     total_training_steps: steps over which drop path ramps up.
     use_bounded_activation: relu6 and clipping instead of relu.
   """
+  # What the published networks differ by.
   stem_multiplier: float
-  dense_dropout_keep_prob: float
   num_cells: int
-  filter_scaling_rate: float
   num_conv_filters: int
   drop_path_keep_prob: float
-  use_aux_head: int
-  num_reduction_layers: int
-  data_format: str
   skip_reduction_layer_input: int
-  total_training_steps: int
+  # What they share, except where a config says otherwise.
+  dense_dropout_keep_prob: float = 0.5
+  filter_scaling_rate: float = 2.0
+  use_aux_head: int = 1
+  num_reduction_layers: int = 2
+  data_format: str = 'NHWC'
+  total_training_steps: int = 250000
   use_bounded_activation: bool = False
 
   def set_hparam(self, name, value):
@@ -88,57 +95,25 @@ class NasNetConfig:
 def cifar_config():
   """The NASNet-A 6@768 CIFAR-10 configuration."""
   return NasNetConfig(
-      stem_multiplier=3.0,
-      drop_path_keep_prob=0.6,
-      num_cells=18,
-      use_aux_head=1,
-      num_conv_filters=32,
+      stem_multiplier=3.0, num_cells=18, num_conv_filters=32,
+      drop_path_keep_prob=0.6, skip_reduction_layer_input=0,
       dense_dropout_keep_prob=1.0,
-      filter_scaling_rate=2.0,
-      num_reduction_layers=2,
-      data_format='NHWC',
-      skip_reduction_layer_input=0,
       # 600 epochs with a batch size of 32: drop path strengthens over
       # the course of training.
-      total_training_steps=937500,
-      use_bounded_activation=False,
-  )
+      total_training_steps=937500)
 
 
 def large_imagenet_config():
   """The NASNet-A 6@4032 ImageNet configuration."""
-  return NasNetConfig(
-      stem_multiplier=3.0,
-      dense_dropout_keep_prob=0.5,
-      num_cells=18,
-      filter_scaling_rate=2.0,
-      num_conv_filters=168,
-      drop_path_keep_prob=0.7,
-      use_aux_head=1,
-      num_reduction_layers=2,
-      data_format='NHWC',
-      skip_reduction_layer_input=1,
-      total_training_steps=250000,
-      use_bounded_activation=False,
-  )
+  return NasNetConfig(stem_multiplier=3.0, num_cells=18,
+                      num_conv_filters=168, drop_path_keep_prob=0.7,
+                      skip_reduction_layer_input=1)
 
 
 def mobile_imagenet_config():
   """The NASNet-A 4@1056 ImageNet configuration."""
-  return NasNetConfig(
-      stem_multiplier=1.0,
-      dense_dropout_keep_prob=0.5,
-      num_cells=12,
-      filter_scaling_rate=2.0,
-      drop_path_keep_prob=1.0,
-      num_conv_filters=44,
-      use_aux_head=1,
-      num_reduction_layers=2,
-      data_format='NHWC',
-      skip_reduction_layer_input=0,
-      total_training_steps=250000,
-      use_bounded_activation=False,
-  )
+  return NasNetConfig(stem_multiplier=1.0, num_cells=12, num_conv_filters=44,
+                      drop_path_keep_prob=1.0, skip_reduction_layer_input=0)
 
 
 def resolve_config(config, default_config, is_training):
@@ -169,8 +144,18 @@ def resolve_config(config, default_config, is_training):
   return hparams
 
 
-def _arg_scope(weight_decay, batch_norm_decay, batch_norm_epsilon):
-  """The arg_scope all NASNets share; the three differ by constants."""
+def nasnet_arg_scope(weight_decay, batch_norm_decay, batch_norm_epsilon):
+  """The arg_scope of every NASNet and PNASNet; they differ by its constants.
+
+  Args:
+    weight_decay: the L2 weight decay of every weight.
+    batch_norm_decay: decay of the batch-norm moving averages.
+    batch_norm_epsilon: added to the variance to avoid dividing by zero.
+
+  Returns:
+    An `arg_scope`: FAN_OUT variance scaling, no biases or activation in the
+    convolutions, batch norm with a scale.
+  """
   batch_norm_params = {
       'decay': batch_norm_decay,
       'epsilon': batch_norm_epsilon,
@@ -191,49 +176,16 @@ def _arg_scope(weight_decay, batch_norm_decay, batch_norm_epsilon):
           return sc
 
 
-def nasnet_cifar_arg_scope(weight_decay=5e-4, batch_norm_decay=0.9,
-                           batch_norm_epsilon=1e-5):
-  """Defines the default arg scope for the NASNet-A CIFAR model.
-
-  Args:
-    weight_decay: the L2 weight decay of every weight.
-    batch_norm_decay: decay of the batch-norm moving averages.
-    batch_norm_epsilon: added to the variance to avoid dividing by zero.
-
-  Returns:
-    An `arg_scope` to use for the NASNet CIFAR model.
-  """
-  return _arg_scope(weight_decay, batch_norm_decay, batch_norm_epsilon)
-
-
-def nasnet_mobile_arg_scope(weight_decay=4e-5, batch_norm_decay=0.9997,
-                            batch_norm_epsilon=1e-3):
-  """Defines the default arg scope for the NASNet-A Mobile ImageNet model.
-
-  Args:
-    weight_decay: the L2 weight decay of every weight.
-    batch_norm_decay: decay of the batch-norm moving averages.
-    batch_norm_epsilon: added to the variance to avoid dividing by zero.
-
-  Returns:
-    An `arg_scope` to use for the NASNet Mobile model.
-  """
-  return _arg_scope(weight_decay, batch_norm_decay, batch_norm_epsilon)
-
-
-def nasnet_large_arg_scope(weight_decay=5e-5, batch_norm_decay=0.9997,
-                           batch_norm_epsilon=1e-3):
-  """Defines the default arg scope for the NASNet-A Large ImageNet model.
-
-  Args:
-    weight_decay: the L2 weight decay of every weight.
-    batch_norm_decay: decay of the batch-norm moving averages.
-    batch_norm_epsilon: added to the variance to avoid dividing by zero.
-
-  Returns:
-    An `arg_scope` to use for the NASNet Large model.
-  """
-  return _arg_scope(weight_decay, batch_norm_decay, batch_norm_epsilon)
+# Each network's defaults (`weight_decay=` etc. may still be passed).
+nasnet_cifar_arg_scope = zoo.wrapped_partial(
+    nasnet_arg_scope, weight_decay=5e-4, batch_norm_decay=0.9,
+    batch_norm_epsilon=1e-5)
+nasnet_mobile_arg_scope = zoo.wrapped_partial(
+    nasnet_arg_scope, weight_decay=4e-5, batch_norm_decay=0.9997,
+    batch_norm_epsilon=1e-3)
+nasnet_large_arg_scope = zoo.wrapped_partial(
+    nasnet_arg_scope, weight_decay=5e-5, batch_norm_decay=0.9997,
+    batch_norm_epsilon=1e-3)
 
 
 def _activation(hparams):
@@ -294,20 +246,7 @@ def _cifar_stem(inputs, hparams):
   return net, [None, net]
 
 
-class EndPoints(object):
-  """End-point bookkeeping: record a tensor, say whether to stop there."""
-
-  def __init__(self, final_endpoint):
-    self.final_endpoint = final_endpoint
-    self.end_points = {}
-
-  def add(self, name, net):
-    """Records `net` as `name`; returns True if `name` is the final one."""
-    self.end_points[name] = net
-    return bool(self.final_endpoint) and name == self.final_endpoint
-
-
-def build_head(net, end_points, num_classes, hparams):
+def _head(net, end_points, num_classes, hparams):
   """The classifier: activation, global pool, dropout, 'FC', softmax.
 
   Builds under the 'final_layer' scope (exported names
@@ -322,7 +261,7 @@ def build_head(net, end_points, num_classes, hparams):
     net = _activation(hparams)(net)
     net = nasnet_utils.global_avg_pool(net)
     if end_points.add('global_pool', net) or not num_classes:
-      return net, end_points.end_points
+      return net, end_points
     net = slim.dropout(net, hparams.dense_dropout_keep_prob, scope='dropout')
     logits = slim.fully_connected(net, num_classes)
     # The original returned the dropout output when asked to stop at
@@ -330,96 +269,8 @@ def build_head(net, end_points, num_classes, hparams):
     end_points.add('Logits', logits)
     predictions = tf.nn.softmax(logits, name='predictions')
     if end_points.add('Predictions', predictions):
-      return predictions, end_points.end_points
-  return logits, end_points.end_points
-
-
-def build_nasnet_base(images, normal_cell, reduction_cell, num_classes,
-                      hparams, is_training, stem_type, final_endpoint=None,
-                      current_step=None):
-  """Builds a NASNet or PNASNet: stem, cells, aux head, classifier.
-
-  Args:
-    images: the [batch, height, width, 3] input (NCHW if the config says).
-    normal_cell: the normal cell.
-    reduction_cell: NASNet's reduction cell, built before the normal cell
-      at each reduction point (and as the ImageNet stem's cells); None for
-      PNASNet, whose normal cell strides there instead (and makes the stem).
-    num_classes: the number of classes; 0 or None for features.
-    hparams: the resolved config.
-    is_training: whether the auxiliary head is built.
-    stem_type: 'imagenet' or 'cifar'.
-    final_endpoint: the end point to stop at, or None.
-    current_step: the step for drop-path scheduling, or None.
-
-  Returns:
-    (logits or features, end_points).
-
-  Raises:
-    ValueError: for an unknown `stem_type`.
-  """
-  end_points = EndPoints(final_endpoint)
-  reduction_indices = nasnet_utils.calc_reduction_layers(
-      hparams.num_cells, hparams.num_reduction_layers)
-  if stem_type == 'imagenet':
-    net, cell_outputs = _imagenet_stem(images, hparams,
-                                       reduction_cell or normal_cell,
-                                       current_step=current_step)
-  elif stem_type == 'cifar':
-    net, cell_outputs = _cifar_stem(images, hparams)
-  else:
-    raise ValueError(f"stem_type must be 'imagenet' or 'cifar'; received "
-                     f'{stem_type!r}.')
-  if end_points.add('Stem', net):
-    return net, end_points.end_points
-
-  # The auxiliary head follows the cell before the second reduction.
-  aux_head_cell_idxes = []
-  if len(reduction_indices) >= 2:
-    aux_head_cell_idxes.append(reduction_indices[1] - 1)
-
-  filter_scaling = 1.0
-  # true_cell_num counts the stem cells too (for drop path).
-  true_cell_num = 2 if stem_type == 'imagenet' else 0
-  activation_fn = _activation(hparams)
-  prev_layer = None
-  for cell_num in range(hparams.num_cells):
-    is_reduction = cell_num in reduction_indices
-    strided = is_reduction and reduction_cell is None
-    if hparams.skip_reduction_layer_input:
-      prev_layer = cell_outputs[-2]
-    if is_reduction:
-      filter_scaling *= hparams.filter_scaling_rate
-    if is_reduction and not strided:
-      reduction_num = reduction_indices.index(cell_num)
-      net = reduction_cell(net, scope=f'reduction_cell_{reduction_num}',
-                           filter_scaling=filter_scaling, stride=2,
-                           prev_layer=cell_outputs[-2],
-                           cell_num=true_cell_num, current_step=current_step)
-      if end_points.add(f'Reduction_Cell_{reduction_num}', net):
-        return net, end_points.end_points
-      true_cell_num += 1
-      cell_outputs.append(net)
-    # As in the original PNASNet, a strided cell without
-    # skip_reduction_layer_input keeps the previous cell's prev_layer.
-    if not hparams.skip_reduction_layer_input and not strided:
-      prev_layer = cell_outputs[-2]
-    net = normal_cell(net, scope=f'cell_{cell_num}',
-                      filter_scaling=filter_scaling,
-                      stride=2 if strided else 1,
-                      prev_layer=prev_layer, cell_num=true_cell_num,
-                      current_step=current_step)
-    if end_points.add(f'Cell_{cell_num}', net):
-      return net, end_points.end_points
-    true_cell_num += 1
-    if (hparams.use_aux_head and cell_num in aux_head_cell_idxes and
-        num_classes and is_training):
-      aux_net = activation_fn(net)
-      _build_aux_head(aux_net, end_points.end_points, num_classes, hparams,
-                      scope=f'aux_{cell_num}')
-    cell_outputs.append(net)
-
-  return build_head(net, end_points, num_classes, hparams)
+      return predictions, end_points
+  return logits, end_points
 
 
 def endpoint_names(hparams, reduction_cells=True):
@@ -434,123 +285,224 @@ def endpoint_names(hparams, reduction_cells=True):
   return names + ['global_pool', 'Logits', 'Predictions']
 
 
-def build_network(images, num_classes, is_training, final_endpoint, config,
-                  current_step, default_config, build_base, num_extra_cells,
-                  cells, name, reduction_cells=True):
-  """What every NASNet / PNASNet builder does around its base network.
+def build_cell_network(images, num_classes, hparams, cell_types, stem,
+                       is_training, final_endpoint, current_step, name):
+  """Builds a NASNet or a PNASNet: stem, cells, auxiliary head, classifier.
 
-  Resolves the config, transposes to NCHW if asked, makes the cells, sets
-  `is_training` and `data_format` for the layers, and resolves the global
-  step at the graph's root when drop path will need it.
+  The one builder of the family; `build_nasnet_*` and
+  `pnasnet.build_pnasnet_*` call it with their config and cells.
 
   Args:
-    images: a [batch, height, width, 3] tensor.
-    num_classes: the number of classes; 0 or None returns features.
-    is_training: whether to build the training graph.
-    final_endpoint: the end point to stop at, or None.
-    config: None, a config record or a dict of overrides (see
-      `resolve_config`).
-    current_step: the step for drop-path scheduling, or None.
-    default_config: the network's config function.
-    build_base: `fn(images, cells, hparams, current_step)` returning
-      (net, end_points).
-    num_extra_cells: the number of cells besides the normal ones (stem
-      and reduction cells), which scales drop path by depth.
-    cells: `fn(hparams, total_num_cells)` returning the cells.
-    name: the network's name, for error messages.
-    reduction_cells: whether the network has separate reduction cells
-      (NASNet) or strides its normal cells (PNASNet).
-
-  Returns:
-    (logits or features, end_points).
-
-  Raises:
-    ValueError: for an unknown `final_endpoint` or `config.data_format`,
-      checked before anything is built.
-  """
-  hparams = resolve_config(config, default_config, is_training)
-  if hparams.data_format not in ('NHWC', 'NCHW'):
-    raise ValueError(f"{name}: config.data_format must be 'NHWC' or 'NCHW'; "
-                     f'received {hparams.data_format!r}.')
-  if final_endpoint is not None:
-    names = endpoint_names(hparams, reduction_cells)
-    if final_endpoint not in names:
-      raise ValueError(f'{name}: unknown final_endpoint {final_endpoint!r}. '
-                       f'Valid values: {", ".join(names)}.')
-  if hparams.data_format == 'NCHW':
-    images = tf.transpose(a=images, perm=[0, 3, 1, 2])
-  total_num_cells = hparams.num_cells + num_extra_cells
-  built_cells = cells(hparams, total_num_cells)
-  if (is_training and current_step is None and
-      hparams.drop_path_keep_prob < 1.0):
-    current_step = nasnet_utils.global_step_at_root()
-  with slim.arg_scope([slim.dropout, nasnet_utils.drop_path, slim.batch_norm],
-                      is_training=is_training):
-    with slim.arg_scope([slim.avg_pool2d, slim.max_pool2d, slim.conv2d,
-                         slim.batch_norm, slim.separable_conv2d,
-                         nasnet_utils.factorized_reduction,
-                         nasnet_utils.global_avg_pool,
-                         nasnet_utils.get_channel_index,
-                         nasnet_utils.get_channel_dim],
-                        data_format=hparams.data_format):
-      return build_base(images, built_cells, hparams, current_step)
-
-
-def _nasnet_cells(hparams, total_num_cells):
-  args = (hparams.num_conv_filters, hparams.drop_path_keep_prob,
-          total_num_cells, hparams.total_training_steps,
-          hparams.use_bounded_activation)
-  return (nasnet_utils.NasNetANormalCell(*args),
-          nasnet_utils.NasNetAReductionCell(*args))
-
-
-def _nasnet(default_config, stem_type, default_image_size, name):
-  """Makes a build_nasnet_<variant> function: the variants are data."""
-  # Two reduction cells, plus two stem cells on ImageNet.
-  num_extra_cells = 4 if stem_type == 'imagenet' else 2
-
-  def build(images, num_classes, is_training=True, final_endpoint=None,
-            config=None, current_step=None):
-    def build_base(images, cells, hparams, current_step):
-      normal_cell, reduction_cell = cells
-      return build_nasnet_base(
-          images, normal_cell=normal_cell, reduction_cell=reduction_cell,
-          num_classes=num_classes, hparams=hparams, is_training=is_training,
-          stem_type=stem_type, final_endpoint=final_endpoint,
-          current_step=current_step)
-    return build_network(images, num_classes, is_training, final_endpoint,
-                         config, current_step, default_config, build_base,
-                         num_extra_cells, _nasnet_cells, name)
-
-  build.__name__ = build.__qualname__ = name
-  variant = name[len('build_nasnet_'):]
-  build.__doc__ = f"""Builds NASNet-A {variant} ({default_config.__name__}).
-
-  Args:
-    images: a [batch, {default_image_size}, {default_image_size}, 3] tensor
-      (other sizes work too).
+    images: a [batch, height, width, 3] tensor (transposed to NCHW here if
+      `hparams.data_format` says so).
     num_classes: the number of classes; 0 or None returns the pooled
       features (end point 'global_pool').
+    hparams: the resolved config (see `resolve_config`).
+    cell_types: (normal cell class, reduction cell class). NASNet builds a
+      reduction cell before the normal cell at each reduction point (and
+      its ImageNet stem of them); PNASNet passes None for the reduction
+      cell and strides its normal cell there instead (and in its stem).
+    stem: 'imagenet' (a strided 3x3 conv and two reduction cells) or
+      'cifar' (one 3x3 conv).
     is_training: builds dropout, drop path, batch-norm updates and the
       auxiliary head ('AuxLogits') when True.
     final_endpoint: stop at this end point ('Stem', 'Cell_<i>',
       'Reduction_Cell_<i>', 'global_pool', 'Logits', 'Predictions') and
-      return its tensor.
-    config: None for `{default_config.__name__}()`, a `NasNetConfig`, or a
-      dict overriding some of its hyper-parameters.
+      return its tensor; None builds the whole network.
     current_step: the training step scheduling drop path (a scalar tensor);
       None uses the graph's global step.
+    name: the network's name, for error messages.
 
   Returns:
-    (logits, end_points): logits [batch, num_classes] and a dict of end
-    points ('Predictions' is the softmax, op 'final_layer/predictions').
+    (logits, end_points): logits [batch, num_classes] (or the end point
+    `final_endpoint`) and a dict of end points ('Predictions' is the
+    softmax, op 'final_layer/predictions').
+
+  Raises:
+    ValueError: for an unknown `final_endpoint`, `stem` or
+      `hparams.data_format`, before anything is built.
   """
-  build.default_image_size = default_image_size
-  return build
+  normal_cell_type, reduction_cell_type = cell_types
+  if hparams.data_format not in ('NHWC', 'NCHW'):
+    raise ValueError(f"{name}: config.data_format must be 'NHWC' or 'NCHW'; "
+                     f'received {hparams.data_format!r}.')
+  if stem not in ('imagenet', 'cifar'):
+    raise ValueError(f"{name}: stem must be 'imagenet' or 'cifar'; received "
+                     f'{stem!r}.')
+  if final_endpoint is not None:
+    zoo.check_final_endpoint(
+        final_endpoint,
+        endpoint_names(hparams, reduction_cell_type is not None), name)
+  if hparams.data_format == 'NCHW':
+    images = tf.transpose(a=images, perm=[0, 3, 1, 2])
+
+  # Drop path scales with a cell's depth among all cells: the normal cells,
+  # the two stem cells on ImageNet and, as in the original whatever
+  # num_reduction_layers says, two reduction cells in NASNet.
+  total_num_cells = (hparams.num_cells + (2 if stem == 'imagenet' else 0) +
+                     (2 if reduction_cell_type else 0))
+  cell_args = (hparams.num_conv_filters, hparams.drop_path_keep_prob,
+               total_num_cells, hparams.total_training_steps,
+               hparams.use_bounded_activation)
+  normal_cell = normal_cell_type(*cell_args)
+  reduction_cell = reduction_cell_type and reduction_cell_type(*cell_args)
+  if (is_training and current_step is None and
+      hparams.drop_path_keep_prob < 1.0):
+    current_step = nasnet_utils.global_step_at_root()
+
+  with slim.arg_scope([slim.dropout, nasnet_utils.drop_path, slim.batch_norm],
+                      is_training=is_training), \
+       slim.arg_scope([slim.avg_pool2d, slim.max_pool2d, slim.conv2d,
+                       slim.batch_norm, slim.separable_conv2d,
+                       nasnet_utils.factorized_reduction,
+                       nasnet_utils.global_avg_pool,
+                       nasnet_utils.get_channel_index,
+                       nasnet_utils.get_channel_dim],
+                      data_format=hparams.data_format):
+    end_points = zoo.EndPoints(final_endpoint=final_endpoint)
+    reduction_indices = nasnet_utils.calc_reduction_layers(
+        hparams.num_cells, hparams.num_reduction_layers)
+    if stem == 'imagenet':
+      net, cell_outputs = _imagenet_stem(images, hparams,
+                                         reduction_cell or normal_cell,
+                                         current_step=current_step)
+    else:
+      net, cell_outputs = _cifar_stem(images, hparams)
+    if end_points.add('Stem', net):
+      return net, end_points
+
+    # The auxiliary head follows the cell before the second reduction.
+    aux_head_cell_idxes = []
+    if len(reduction_indices) >= 2:
+      aux_head_cell_idxes.append(reduction_indices[1] - 1)
+
+    filter_scaling = 1.0
+    # true_cell_num counts the stem cells too (for drop path).
+    true_cell_num = 2 if stem == 'imagenet' else 0
+    activation_fn = _activation(hparams)
+    prev_layer = None
+    for cell_num in range(hparams.num_cells):
+      is_reduction = cell_num in reduction_indices
+      strided = is_reduction and reduction_cell is None
+      if hparams.skip_reduction_layer_input:
+        prev_layer = cell_outputs[-2]
+      if is_reduction:
+        filter_scaling *= hparams.filter_scaling_rate
+      if is_reduction and not strided:
+        reduction_num = reduction_indices.index(cell_num)
+        net = reduction_cell(net, scope=f'reduction_cell_{reduction_num}',
+                             filter_scaling=filter_scaling, stride=2,
+                             prev_layer=cell_outputs[-2],
+                             cell_num=true_cell_num,
+                             current_step=current_step)
+        if end_points.add(f'Reduction_Cell_{reduction_num}', net):
+          return net, end_points
+        true_cell_num += 1
+        cell_outputs.append(net)
+      # As in the original PNASNet, a strided cell without
+      # skip_reduction_layer_input keeps the previous cell's prev_layer.
+      if not hparams.skip_reduction_layer_input and not strided:
+        prev_layer = cell_outputs[-2]
+      net = normal_cell(net, scope=f'cell_{cell_num}',
+                        filter_scaling=filter_scaling,
+                        stride=2 if strided else 1,
+                        prev_layer=prev_layer, cell_num=true_cell_num,
+                        current_step=current_step)
+      if end_points.add(f'Cell_{cell_num}', net):
+        return net, end_points
+      true_cell_num += 1
+      if (hparams.use_aux_head and cell_num in aux_head_cell_idxes and
+          num_classes and is_training):
+        aux_net = activation_fn(net)
+        _build_aux_head(aux_net, end_points, num_classes, hparams,
+                        scope=f'aux_{cell_num}')
+      cell_outputs.append(net)
+
+    return _head(net, end_points, num_classes, hparams)
 
 
-build_nasnet_cifar = _nasnet(cifar_config, 'cifar', 32, 'build_nasnet_cifar')
-build_nasnet_mobile = _nasnet(mobile_imagenet_config, 'imagenet', 224,
-                              'build_nasnet_mobile')
-build_nasnet_large = _nasnet(large_imagenet_config, 'imagenet', 331,
-                             'build_nasnet_large')
+NASNET_CELLS = (nasnet_utils.NasNetANormalCell,
+                nasnet_utils.NasNetAReductionCell)
+
+
+def build_nasnet_cifar(images, num_classes, is_training=True,
+                       final_endpoint=None, config=None, current_step=None):
+  """NASNet-A 6@768 for CIFAR-10's 32 x 32 images.
+
+  A single 3x3 conv as stem, then 18 normal cells of 32 base filters with
+  a reduction cell before the 7th and the 13th; drop path keeps 0.6 of the
+  paths by the end of training.
+
+  Args:
+    images: a [batch, 32, 32, 3] tensor (other sizes work too).
+    num_classes: the number of classes (10 for CIFAR-10).
+    is_training: whether to build the training graph.
+    final_endpoint: None, or the end point to stop at.
+    config: None for `cifar_config()`, a `NasNetConfig`, or a dict of
+      hyper-parameters overriding it.
+    current_step: the step for drop path, or None for the global step.
+
+  Returns:
+    (logits, end_points): see `build_cell_network`.
+  """
+  hparams = resolve_config(config, cifar_config, is_training)
+  return build_cell_network(images, num_classes, hparams, NASNET_CELLS,
+                            'cifar', is_training, final_endpoint,
+                            current_step, name='build_nasnet_cifar')
+
+
+def build_nasnet_mobile(images, num_classes, is_training=True,
+                        final_endpoint=None, config=None, current_step=None):
+  """NASNet-A 4@1056, the mobile ImageNet network, at 224 x 224.
+
+  A strided 3x3 conv and two reduction cells as stem, then 12 normal cells
+  of 44 base filters with a reduction cell before the 5th and the 9th; no
+  drop path.
+
+  Args:
+    images: a [batch, 224, 224, 3] tensor (other sizes work too).
+    num_classes: the number of classes (1001 for the checkpoint).
+    is_training: whether to build the training graph.
+    final_endpoint: None, or the end point to stop at.
+    config: None for `mobile_imagenet_config()`, a `NasNetConfig`, or a
+      dict of hyper-parameters overriding it.
+    current_step: the step for drop path, or None for the global step.
+
+  Returns:
+    (logits, end_points): see `build_cell_network`.
+  """
+  hparams = resolve_config(config, mobile_imagenet_config, is_training)
+  return build_cell_network(images, num_classes, hparams, NASNET_CELLS,
+                            'imagenet', is_training, final_endpoint,
+                            current_step, name='build_nasnet_mobile')
+
+
+def build_nasnet_large(images, num_classes, is_training=True,
+                       final_endpoint=None, config=None, current_step=None):
+  """NASNet-A 6@4032, the large ImageNet network, at 331 x 331.
+
+  The ImageNet stem (96 filters), then 18 normal cells of 168 base filters
+  with reduction cells before the 7th and the 13th; each cell after a
+  reduction reads the state before the reduction's input.
+
+  Args:
+    images: a [batch, 331, 331, 3] tensor (other sizes work too).
+    num_classes: the number of classes (1001 for the checkpoint).
+    is_training: whether to build the training graph.
+    final_endpoint: None, or the end point to stop at.
+    config: None for `large_imagenet_config()`, a `NasNetConfig`, or a
+      dict of hyper-parameters overriding it.
+    current_step: the step for drop path, or None for the global step.
+
+  Returns:
+    (logits, end_points): see `build_cell_network`.
+  """
+  hparams = resolve_config(config, large_imagenet_config, is_training)
+  return build_cell_network(images, num_classes, hparams, NASNET_CELLS,
+                            'imagenet', is_training, final_endpoint,
+                            current_step, name='build_nasnet_large')
+
+
+build_nasnet_cifar.default_image_size = 32
+build_nasnet_mobile.default_image_size = 224
+build_nasnet_large.default_image_size = 331

@@ -3,11 +3,12 @@
 Liu et al., "Progressive Neural Architecture Search",
 https://arxiv.org/abs/1712.00559.
 
-PNASNet is built by NASNet's builder (`nasnet.build_nasnet_base`: stem,
+PNASNet is built by NASNet's builder (`nasnet.build_cell_network`: stem,
 cell loop, auxiliary head, classifier) with NASNet's cell machinery
 (`nasnet_utils.FixedCell`); it differs by its cell table and by striding
 its normal cell where NASNet inserts a reduction cell.
 """
+from nets import zoo
 from nets.nasnet import nasnet
 from nets.nasnet import nasnet_utils
 
@@ -20,70 +21,24 @@ __all__ = [
 
 def large_imagenet_config():
   """The PNASNet-5 large ImageNet configuration."""
-  return nasnet.NasNetConfig(
-      stem_multiplier=3.0,
-      dense_dropout_keep_prob=0.5,
-      num_cells=12,
-      filter_scaling_rate=2.0,
-      num_conv_filters=216,
-      drop_path_keep_prob=0.6,
-      use_aux_head=1,
-      num_reduction_layers=2,
-      data_format='NHWC',
-      skip_reduction_layer_input=1,
-      total_training_steps=250000,
-      use_bounded_activation=False,
-  )
+  return nasnet.NasNetConfig(stem_multiplier=3.0, num_cells=12,
+                             num_conv_filters=216, drop_path_keep_prob=0.6,
+                             skip_reduction_layer_input=1)
 
 
 def mobile_imagenet_config():
   """The PNASNet-5 mobile ImageNet configuration."""
-  return nasnet.NasNetConfig(
-      stem_multiplier=1.0,
-      dense_dropout_keep_prob=0.5,
-      num_cells=9,
-      filter_scaling_rate=2.0,
-      num_conv_filters=54,
-      drop_path_keep_prob=1.0,
-      use_aux_head=1,
-      num_reduction_layers=2,
-      data_format='NHWC',
-      skip_reduction_layer_input=1,
-      total_training_steps=250000,
-      use_bounded_activation=False,
-  )
+  return nasnet.NasNetConfig(stem_multiplier=1.0, num_cells=9,
+                             num_conv_filters=54, drop_path_keep_prob=1.0,
+                             skip_reduction_layer_input=1)
 
 
-def pnasnet_large_arg_scope(weight_decay=4e-5, batch_norm_decay=0.9997,
-                            batch_norm_epsilon=0.001):
-  """Defines the default arg scope for the PNASNet Large ImageNet model.
-
-  Args:
-    weight_decay: the L2 weight decay of every weight.
-    batch_norm_decay: decay of the batch-norm moving averages.
-    batch_norm_epsilon: added to the variance to avoid dividing by zero.
-
-  Returns:
-    An `arg_scope` to use for the PNASNet Large model.
-  """
-  return nasnet.nasnet_large_arg_scope(weight_decay, batch_norm_decay,
-                                       batch_norm_epsilon)
-
-
-def pnasnet_mobile_arg_scope(weight_decay=4e-5, batch_norm_decay=0.9997,
-                             batch_norm_epsilon=0.001):
-  """Defines the default arg scope for the PNASNet Mobile ImageNet model.
-
-  Args:
-    weight_decay: the L2 weight decay of every weight.
-    batch_norm_decay: decay of the batch-norm moving averages.
-    batch_norm_epsilon: added to the variance to avoid dividing by zero.
-
-  Returns:
-    An `arg_scope` to use for the PNASNet Mobile model.
-  """
-  return nasnet.nasnet_mobile_arg_scope(weight_decay, batch_norm_decay,
-                                        batch_norm_epsilon)
+# NASNet's arg_scope with PNASNet's defaults (`weight_decay=` etc. may
+# still be passed).
+pnasnet_large_arg_scope = zoo.wrapped_partial(
+    nasnet.nasnet_arg_scope, weight_decay=4e-5, batch_norm_decay=0.9997,
+    batch_norm_epsilon=0.001)
+pnasnet_mobile_arg_scope = pnasnet_large_arg_scope
 
 
 class PNasNetNormalCell(nasnet_utils.FixedCell):
@@ -97,58 +52,63 @@ class PNasNetNormalCell(nasnet_utils.FixedCell):
   HIDDENSTATE_INDICES = (1, 1, 0, 0, 0, 0, 4, 0, 1, 0)
 
 
-def _pnasnet_cells(hparams, total_num_cells):
-  return PNasNetNormalCell(hparams.num_conv_filters,
-                           hparams.drop_path_keep_prob, total_num_cells,
-                           hparams.total_training_steps,
-                           hparams.use_bounded_activation)
+# PNASNet has no reduction cell: its normal cell strides at the reductions.
+PNASNET_CELLS = (PNasNetNormalCell, None)
 
 
-def _pnasnet(default_config, default_image_size, name):
-  """Makes a build_pnasnet_<variant> function: the variants are data."""
+def build_pnasnet_large(images, num_classes, is_training=True,
+                        final_endpoint=None, config=None, current_step=None):
+  """PNASNet-5 large for 331 x 331 ImageNet images.
 
-  def build(images, num_classes, is_training=True, final_endpoint=None,
-            config=None, current_step=None):
-    def build_base(images, normal_cell, hparams, current_step):
-      return nasnet.build_nasnet_base(
-          images, normal_cell=normal_cell, reduction_cell=None,
-          num_classes=num_classes, hparams=hparams, is_training=is_training,
-          stem_type='imagenet', final_endpoint=final_endpoint,
-          current_step=current_step)
-    # PNASNet has no separate reduction cells: the total is the normal
-    # cells plus the two stem cells.
-    return nasnet.build_network(
-        images, num_classes, is_training, final_endpoint, config,
-        current_step, default_config, build_base, num_extra_cells=2,
-        cells=_pnasnet_cells, name=name, reduction_cells=False)
-
-  build.__name__ = build.__qualname__ = name
-  variant = name[len('build_pnasnet_'):]
-  build.__doc__ = f"""Builds PNASNet-5 {variant} ({default_config.__name__}).
+  The ImageNet stem (96 filters, its two cells the strided PNASNet cell),
+  then 12 cells of 216 base filters, the 5th and the 9th strided; drop
+  path keeps 0.6 of the paths by the end of training.
 
   Args:
-    images: a [batch, {default_image_size}, {default_image_size}, 3] tensor
-      (other sizes work too).
-    num_classes: the number of classes; 0 or None returns the pooled
-      features (end point 'global_pool').
-    is_training: builds dropout, drop path, batch-norm updates and the
-      auxiliary head ('AuxLogits') when True.
-    final_endpoint: stop at this end point ('Stem', 'Cell_<i>',
-      'global_pool', 'Logits', 'Predictions') and return its tensor.
-    config: None for `{default_config.__name__}()`, a `NasNetConfig`, or a
-      dict overriding some of its hyper-parameters.
-    current_step: the training step scheduling drop path (a scalar tensor);
-      None uses the graph's global step.
+    images: a [batch, 331, 331, 3] tensor (other sizes work too).
+    num_classes: the number of classes (1001 for the checkpoint).
+    is_training: whether to build the training graph.
+    final_endpoint: None, or the end point to stop at ('Stem', 'Cell_<i>',
+      'global_pool', 'Logits', 'Predictions').
+    config: None for `large_imagenet_config()`, a `NasNetConfig`, or a
+      dict of hyper-parameters overriding it.
+    current_step: the step for drop path, or None for the global step.
 
   Returns:
-    (logits, end_points): logits [batch, num_classes] and a dict of end
-    points ('Predictions' is the softmax, op 'final_layer/predictions').
+    (logits, end_points): see `nasnet.build_cell_network`.
   """
-  build.default_image_size = default_image_size
-  return build
+  hparams = nasnet.resolve_config(config, large_imagenet_config, is_training)
+  return nasnet.build_cell_network(images, num_classes, hparams,
+                                   PNASNET_CELLS, 'imagenet', is_training,
+                                   final_endpoint, current_step,
+                                   name='build_pnasnet_large')
 
 
-build_pnasnet_large = _pnasnet(large_imagenet_config, 331,
-                               'build_pnasnet_large')
-build_pnasnet_mobile = _pnasnet(mobile_imagenet_config, 224,
-                                'build_pnasnet_mobile')
+def build_pnasnet_mobile(images, num_classes, is_training=True,
+                         final_endpoint=None, config=None, current_step=None):
+  """PNASNet-5 mobile for 224 x 224 ImageNet images.
+
+  A 32-filter ImageNet stem, then 9 cells of 54 base filters with the 4th
+  and the 7th strided; no drop path.
+
+  Args:
+    images: a [batch, 224, 224, 3] tensor (other sizes work too).
+    num_classes: the number of classes (1001 for the checkpoint).
+    is_training: whether to build the training graph.
+    final_endpoint: None, or the end point to stop at.
+    config: None for `mobile_imagenet_config()`, a `NasNetConfig`, or a
+      dict of hyper-parameters overriding it.
+    current_step: the step for drop path, or None for the global step.
+
+  Returns:
+    (logits, end_points): see `nasnet.build_cell_network`.
+  """
+  hparams = nasnet.resolve_config(config, mobile_imagenet_config, is_training)
+  return nasnet.build_cell_network(images, num_classes, hparams,
+                                   PNASNET_CELLS, 'imagenet', is_training,
+                                   final_endpoint, current_step,
+                                   name='build_pnasnet_mobile')
+
+
+build_pnasnet_large.default_image_size = 331
+build_pnasnet_mobile.default_image_size = 224

@@ -4,6 +4,7 @@ The manifest (compat/slim_checkpoint_manifest.json) and the goldens
 (compat/goldens/<name>.npz) were produced by the original research/slim code;
 see compat/README.md.
 """
+import contextlib
 import functools
 import json
 import os
@@ -71,6 +72,20 @@ def load_det_weights(session):
               {v.initializer.inputs[1]: det_value(v.op.name,
                                                   v.shape.as_list())
                for v in variables})
+
+
+@contextlib.contextmanager
+def initialised_session():
+  """A session of the current graph with every variable initialised."""
+  with tf1.Session() as sess:
+    sess.run(tf1.global_variables_initializer())
+    yield sess
+
+
+def run_initialised(fetches, feed_dict=None):
+  """Runs `fetches` once in a new session with initialised variables."""
+  with initialised_session() as sess:
+    return sess.run(fetches, feed_dict)
 
 
 def golden_input_shape(name):

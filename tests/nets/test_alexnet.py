@@ -9,6 +9,7 @@ import tensorflow as tf
 
 import slim
 from nets import alexnet, nets_factory
+from tests.nets import nets_harness as harness
 
 tf1 = tf.compat.v1
 
@@ -68,8 +69,7 @@ def test_dropout_only_in_training():
       with slim.arg_scope(alexnet.alexnet_v2_arg_scope()):
         evaluation, _ = alexnet.alexnet_v2(inputs, num_classes=4,
                                            is_training=False)
-    with tf1.Session() as sess:
-      sess.run(tf1.global_variables_initializer())
+    with harness.initialised_session() as sess:
       runs = [sess.run((train, evaluation), {inputs: x}) for _ in range(2)]
   assert not np.allclose(runs[0][0], runs[1][0])
   np.testing.assert_array_equal(runs[0][1], runs[1][1])

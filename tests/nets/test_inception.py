@@ -13,6 +13,7 @@ import slim
 from nets import inception
 from nets import inception_resnet_v2 as irv2
 from nets import inception_utils
+from tests.nets import nets_harness as harness
 
 tf1 = tf.compat.v1
 
@@ -284,9 +285,7 @@ def _residual_outputs(block, scale, activation_fn):
     linear = block(inputs, scale=1.0, activation_fn=None, scope='b')
     out = block(inputs, scale=scale, activation_fn=activation_fn, scope='b',
                 reuse=True)
-    with tf1.Session() as sess:
-      sess.run(tf1.global_variables_initializer())
-      linear, out = sess.run([linear, out])
+    linear, out = harness.run_initialised([linear, out])
   return x, linear - x, out
 
 

@@ -16,6 +16,7 @@ from nets.mobilenet import conv_blocks
 from nets.mobilenet import mobilenet as lib
 from nets.mobilenet import mobilenet_v2
 from nets.mobilenet import mobilenet_v3
+from tests.nets import nets_harness as harness
 
 tf1 = tf.compat.v1
 
@@ -59,14 +60,19 @@ def test_v1_depth_multiplier(multiplier, min_depth, first, last):
         end_points, 'Conv2d_12_pointwise')
 
 
-def test_v1_width_variants_are_partials():
-  assert mobilenet_v1.mobilenet_v1_050.keywords == {'depth_multiplier': 0.5}
+def test_v1_width_variants():
   assert mobilenet_v1.mobilenet_v1_025.default_image_size == 224
   with tf.Graph().as_default():
     logits, end_points = mobilenet_v1.mobilenet_v1_025(_images(32),
                                                        num_classes=7)
     assert _channels(end_points, 'Conv2d_13_pointwise') == 256
     assert logits.shape.as_list() == [1, 7]
+    _, end_points = mobilenet_v1.mobilenet_v1_050(_images(32), scope='half')
+    assert _channels(end_points, 'Conv2d_13_pointwise') == 512
+    # The width is a default: a caller may still set it.
+    _, end_points = mobilenet_v1.mobilenet_v1_050(
+        _images(32), depth_multiplier=0.25, scope='quarter')
+    assert _channels(end_points, 'Conv2d_13_pointwise') == 256
 
 
 def test_v1_features_without_classes():
@@ -238,8 +244,7 @@ def test_v2_global_pool_any_size():
     logits, end_points = mobilenet_v2.mobilenet(images, num_classes=10)
     assert end_points['global_pool'].shape.as_list() == [2, 1, 1, 1280]
     assert logits.shape.as_list() == [2, 10]
-    with tf1.Session() as sess:
-      sess.run(tf1.global_variables_initializer())
+    with harness.initialised_session() as sess:
       for size in (40, 96):
         out = sess.run(logits, {images: np.zeros([2, size, size + 8, 3])})
         assert out.shape == (2, 10)
@@ -333,12 +338,11 @@ def test_hard_swish_and_gate_formulas():
 
 
 def test_make_divisible():
-  md = conv_blocks._make_divisible  # pylint: disable=protected-access
+  md = conv_blocks.make_divisible
   # 18 -> 16 would lose more than 10%, so 24.
   assert [md(v, 8) for v in (3.2, 11.2, 12, 16, 18, 100)] == [
       8, 16, 16, 16, 24, 104]
   assert md(3.2, 8, min_value=16) == 16
-  assert lib._make_divisible is md  # pylint: disable=protected-access
 
 
 def test_squeeze_excite_placement_and_width():

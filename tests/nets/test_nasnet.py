@@ -13,6 +13,7 @@ import slim
 from nets.nasnet import nasnet
 from nets.nasnet import nasnet_utils
 from nets.nasnet import pnasnet
+from tests.nets import nets_harness as harness
 
 tf1 = tf.compat.v1
 
@@ -63,10 +64,8 @@ def test_small_imagenet_models_forward(builder, arg_scope, size):
     assert logits.shape.as_list() == [2, 7]
     assert end_points['Predictions'].op.name == 'final_layer/predictions'
     assert logits.op.name == 'final_layer/FC/BiasAdd'
-    with tf1.Session() as sess:
-      sess.run(tf1.global_variables_initializer())
-      x = np.random.RandomState(0).rand(2, size, size, 3).astype(np.float32)
-      probs = sess.run(end_points['Predictions'], {images: x})
+    x = np.random.RandomState(0).rand(2, size, size, 3).astype(np.float32)
+    probs = harness.run_initialised(end_points['Predictions'], {images: x})
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
 
 
@@ -96,8 +95,7 @@ def test_drop_path_only_in_training():
         nasnet.build_nasnet_cifar, nasnet.nasnet_cifar_arg_scope,
         [2, 32, 32, 3], num_classes=10, is_training=False, config=SMALL)
     assert not _random_ops('')
-    with tf1.Session() as sess:
-      sess.run(tf1.global_variables_initializer())
+    with harness.initialised_session() as sess:
       x = np.random.RandomState(1).rand(2, 32, 32, 3).astype(np.float32)
       np.testing.assert_array_equal(sess.run(logits, {images: x}),
                                     sess.run(logits, {images: x}))
@@ -119,7 +117,11 @@ def test_drop_path_uses_graph_global_step_without_stray_variable():
     steps = [v.op.name for v in tf1.global_variables()
              if v.op.name.endswith('global_step')]
     assert steps == ['global_step']
-    assert slim.get_global_step() is not None
+    # The cells' drop path reads that step.
+    step = slim.get_global_step()
+    readers = [op for op in tf1.get_default_graph().get_operations()
+               if step.op in [t.op for t in op.inputs]]
+    assert [op.name for op in readers if op.name.startswith('cell_')]
 
 
 @pytest.mark.parametrize('step', [0, 250, 1000, 5000])
@@ -153,8 +155,7 @@ def test_current_step_zero_means_no_drop():
         nasnet.build_nasnet_cifar, nasnet.nasnet_cifar_arg_scope,
         [4, 32, 32, 3], num_classes=10, is_training=True, config=SMALL,
         current_step=step)
-    with tf1.Session() as sess:
-      sess.run(tf1.global_variables_initializer())
+    with harness.initialised_session() as sess:
       x = np.random.RandomState(2).rand(4, 32, 32, 3).astype(np.float32)
       first = sess.run(logits, {images: x, step: 0})
       np.testing.assert_array_equal(first, sess.run(logits,

@@ -12,6 +12,7 @@ import tensorflow as tf
 
 import slim
 from nets import nets_factory, resnet_utils, resnet_v1, resnet_v2
+from tests.nets import nets_harness as harness
 
 tf1 = tf.compat.v1
 
@@ -36,10 +37,7 @@ def _input(shape, seed=0):
   return np.random.RandomState(seed).normal(size=shape).astype(np.float32)
 
 
-def _run(fetches, feed=None):
-  with tf1.Session() as sess:
-    sess.run(tf1.global_variables_initializer())
-    return sess.run(fetches, feed)
+_run = harness.run_initialised
 
 
 def _shapes(end_points, keys):

@@ -12,6 +12,7 @@ import slim
 from nets import i3d
 from nets import i3d_utils
 from nets import s3dg
+from tests.nets import nets_harness as harness
 
 tf1 = tf.compat.v1
 
@@ -44,8 +45,7 @@ def test_fewer_frames_and_smaller_frames(name):
     assert logits.op.name == 'InceptionV1/Logits/SpatialSqueeze'
     assert end_points['Predictions'].op.name == \
         'InceptionV1/Logits/Predictions/Reshape_1'
-    with tf1.Session() as sess:
-      sess.run(tf1.global_variables_initializer())
+    with harness.initialised_session() as sess:
       x = np.random.RandomState(0).rand(*SMALL).astype(np.float32)
       first, probs = sess.run((logits, end_points['Predictions']),
                               {images: x})
@@ -91,9 +91,7 @@ def test_self_gating_is_a_channel_gate():
     (weights,) = [v for v in tf1.global_variables()
                   if v.op.name == 'net/block/self_gating/transformer_W/weights']
     assert weights.shape.as_list() == [1, 1, 1, 4, 4]
-    with tf1.Session() as sess:
-      sess.run(tf1.global_variables_initializer())
-      x_val, gated_val, w = sess.run((x, gated, weights))
+    x_val, gated_val, w = harness.run_initialised((x, gated, weights))
     mean = x_val.mean(axis=(1, 2, 3))                       # [1, 4]
     gate = 1 / (1 + np.exp(-(mean @ w[0, 0, 0])))            # [1, 4]
     np.testing.assert_allclose(gated_val, x_val * gate[:, None, None, None],
