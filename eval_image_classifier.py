@@ -45,7 +45,7 @@ from image_classifier import cli
 from image_classifier import eval_report
 from image_classifier import inputs
 from image_classifier import network
-from image_classifier import precision_flags
+from image_classifier import compute_flags
 from image_classifier import validation
 
 tf1 = tf.compat.v1
@@ -108,7 +108,7 @@ flags.DEFINE_integer('recompute_batch_norm_statistics', 0, 'Before '
 flags.DEFINE_string('batch_norm_split_name', 'train', 'The split that '
                     '--recompute_batch_norm_statistics draws batches from.')
 
-precision_flags.define_precision_flag(__name__)
+compute_flags.define_compute_flags(__name__)
 
 FLAGS = flags.FLAGS
 
@@ -276,7 +276,8 @@ def evaluate_with_report(values, checkpoint_path):
           eval_op=list(graph.names_to_updates.values()),
           final_op=graph.names_to_values,
           variables_to_restore=graph.variables_to_restore,
-          session_config=tf1.ConfigProto(allow_soft_placement=True),
+          session_config=compute_flags.session_config(
+              values, tf1.ConfigProto(allow_soft_placement=True)),
           hooks=[h for h in (graph.recompute_hook,
                              _TallyHook(graph.report_fetches, tally)) if h],
           progress_fn=lambda done, total: bar.update(1))
@@ -329,7 +330,7 @@ def main(argv):
   cli.check_no_arguments(argv)
   if not FLAGS.dataset_dir:
     cli.fail('You must supply the dataset directory with --dataset_dir.')
-  precision_flags.check_precision(FLAGS.precision)
+  compute_flags.check_precision(FLAGS.precision)
   if FLAGS.report_misclassified < 0:
     cli.fail('--report_misclassified must be >= 0 (the number of mistakes '
              f'to list, 0 for none); received {FLAGS.report_misclassified}.')

@@ -25,7 +25,7 @@ import tensorflow as tf
 import slim
 from image_classifier import cli
 from image_classifier import network
-from image_classifier import precision_flags
+from image_classifier import compute_flags
 from nets.registry import NETWORKS
 from tools import graph_io
 
@@ -55,7 +55,7 @@ flags.DEFINE_integer('num_frames', None, 'Frames of a video model\'s input.')
 flags.DEFINE_bool('write_text_graphdef', False, 'Write a text GraphDef.')
 flags.DEFINE_bool('use_grayscale', False, 'One input channel instead of 3.')
 
-precision_flags.define_precision_flag(__name__)
+compute_flags.define_precision_flag(__name__)
 
 FLAGS = flags.FLAGS
 

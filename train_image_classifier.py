@@ -60,7 +60,7 @@ from image_classifier import cli
 from image_classifier import inputs
 from image_classifier import network
 from image_classifier import optimization
-from image_classifier import precision_flags
+from image_classifier import compute_flags
 from image_classifier import progress
 from image_classifier import validation as validation_lib
 from preprocessing import augment
@@ -234,7 +234,7 @@ flags.DEFINE_float('batch_norm_decay', None, 'Decay of the batch-norm moving '
                    'Short runs want a smaller one, about 1 - 3/steps '
                    '(new).')
 
-precision_flags.define_precision_flag(__name__)
+compute_flags.define_compute_flags(__name__)
 
 FLAGS = flags.FLAGS
 
@@ -281,10 +281,13 @@ class Deployment:
           replica_id=self.replica_id, num_replicas=self.num_replicas,
           num_ps_tasks=self.num_ps_tasks, **placement)
 
-  def session_config(self):
+  def session_config(self, values=None):
+    """The session's ConfigProto (with the flags' threads and XLA)."""
     if self.cluster is not None:
-      return self.cluster.session_config(allow_soft_placement=True)
-    return tf1.ConfigProto(allow_soft_placement=True)
+      config = self.cluster.session_config(allow_soft_placement=True)
+    else:
+      config = tf1.ConfigProto(allow_soft_placement=True)
+    return compute_flags.session_config(values, config)
 
 
 # Flags a cluster decides, with their defaults: a value other than the
@@ -708,7 +711,7 @@ def train(values, deployment=None):
             save_summaries_secs=values.save_summaries_secs,
             save_interval_secs=values.save_interval_secs,
             sync_optimizer=graph.sync_optimizer,
-            session_config=deployment.session_config(),
+            session_config=deployment.session_config(values),
             ready_wait_secs=(values.cluster_startup_timeout_secs
                              if deployment.distributed else None),
             examples_per_step=values.batch_size * values.num_clones,
@@ -784,7 +787,7 @@ def main(argv):
     sys.exit(serve_parameters(deployment))
   if not FLAGS.dataset_dir:
     cli.fail('You must supply the dataset directory with --dataset_dir.')
-  precision_flags.check_precision(FLAGS.precision)
+  compute_flags.check_precision(FLAGS.precision)
   warning = optimization.epsilon_warning(FLAGS.optimizer,
                                          FLAGS['opt_epsilon'].present)
   if warning:

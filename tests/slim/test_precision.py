@@ -126,9 +126,9 @@ def test_cpu_bfloat16_support_is_read_from_cpuinfo(tmp_path):
 
 def test_bfloat16_on_a_cpu_without_it_is_one_line(monkeypatch):
   from image_classifier import cli  # pylint: disable=import-outside-toplevel
-  from image_classifier import precision_flags  # pylint: disable=import-outside-toplevel
+  from image_classifier import compute_flags  # pylint: disable=import-outside-toplevel
   monkeypatch.setattr(precision, 'cpu_supports_bfloat16', lambda: False)
   with pytest.raises(cli.UserError, match='no bfloat16 instructions.*'
                      '--precision=float32'):
-    precision_flags.check_precision('bfloat16')
-  precision_flags.check_precision('float32')
+    compute_flags.check_precision('bfloat16')
+  compute_flags.check_precision('float32')
