@@ -99,7 +99,7 @@ def batched(provider, preprocessing_fn, image_size, batch_size,
             lambda batch, batch_seed: _mixed(batch, batch_seed, augmentation,
                                              num_classes),
             num_parallel_calls=tf.data.AUTOTUNE)
-  return batches.prefetch(tf.data.AUTOTUNE).with_options(_WITHOUT_AUTOTUNE)
+  return batches.prefetch(tf.data.AUTOTUNE).with_options(PIPELINE_OPTIONS)
 
 
 def _without_autotune():
@@ -118,7 +118,8 @@ def _without_autotune():
   return options
 
 
-_WITHOUT_AUTOTUNE = _without_autotune()
+# The options of every batched pipeline.
+PIPELINE_OPTIONS = _without_autotune()
 
 
 def _mixed(batch, seed, augmentation, num_classes):

@@ -111,7 +111,8 @@ def _batched_before_augmentation(provider, preprocessing_fn, image_size,
                                  batch_size, labels_offset=0,
                                  num_threads=None, drop_remainder=False,
                                  with_keys=False, **unused):
-  """inputs.batched as it was before augmentation (commit 272ec64)."""
+  """inputs.batched as it was before augmentation (commit 272ec64), with
+  the pipeline options added since (no autotuning thread)."""
   def prepare(example):
     image = preprocessing_fn(example['image'], image_size, image_size)
     label = example['label'] - labels_offset
@@ -123,7 +124,7 @@ def _batched_before_augmentation(provider, preprocessing_fn, image_size,
       prepare, num_parallel_calls=num_threads or tf.data.AUTOTUNE,
       deterministic=False if drop_remainder else True)
   return examples.batch(batch_size, drop_remainder=drop_remainder).prefetch(
-      tf.data.AUTOTUNE)
+      tf.data.AUTOTUNE).with_options(inputs.PIPELINE_OPTIONS)
 
 
 def _op_types(graph_def):
