@@ -7,7 +7,8 @@
 tools/export_saved_model.py (they carry their network, image size,
 preprocessing and class names, so --model and --images suffice), a frozen
 GraphDef, or a checkpoint (a prefix or a train_dir) with --model_name and
-the dataset flags that give its class count and names:
+the dataset flags that give its class count and names (and --quantize for
+one trained with --quantize_delay, to classify with its 8-bit graph):
 
     python classify_images.py --model=/tmp/slim-demo/train \\
       --model_name=cifarnet --preprocessing_name=lenet \\
@@ -71,6 +72,9 @@ flags.DEFINE_integer('labels_offset', 0, 'Network class + labels_offset is '
 flags.DEFINE_bool('use_grayscale', False, 'The network takes one channel.')
 flags.DEFINE_float('moving_average_decay', None, 'Use the moving averages '
                    'of a checkpoint\'s weights kept with this decay.')
+flags.DEFINE_bool('quantize', False, 'A checkpoint trained with '
+                  '--quantize_delay: classify with its quantized graph '
+                  '(as eval_image_classifier.py --quantize).')
 
 FLAGS = flags.FLAGS
 

@@ -1,7 +1,9 @@
 """Size and speed of each export format: the SavedModel and float32,
-dynamic-range, float16 and int8 TFLite.
+dynamic-range, float16 and int8 TFLite, and with --qat_checkpoint_path the
+int8 TFLite of a quantization-aware-trained checkpoint.
 
     .venv/bin/python benchmarks/bench_export.py --checkpoint_path=/tmp/slim-demo/train \\
+        --qat_checkpoint_path=/tmp/slim-demo/train_qat \\
         --model_name=cifarnet --preprocessing_name=lenet \\
         --dataset_name=shapes --dataset_dir=/tmp/slim-demo/shapes
 
@@ -12,7 +14,9 @@ calibrated on --num_calibration_images of the train split, then classifies
 --batch_size at a time with each model through tools/classifiers.py (what
 classify_images.py runs) and prints, per format, the file size, images/sec
 and the top-1 agreement with the SavedModel. The TFLite runs use
---num_threads interpreter threads.
+--num_threads interpreter threads. With --dataset_dir each row also gives
+the top-1 accuracy on those images; the QAT row's agreement is with the
+float SavedModel too (another checkpoint, so not 100% by construction).
 """
 import argparse
 import os
@@ -27,7 +31,10 @@ import numpy as np
 import tensorflow as tf
 
 import slim
+from datasets import dataset_factory
+from image_classifier import inputs
 from image_classifier import network
+from preprocessing import preprocessing_factory
 from tools import classifiers
 from tools import export_saved_model
 from tools import model_info
@@ -51,10 +58,28 @@ def _size(path):
              for root, _, names in os.walk(path) for name in names)
 
 
+def _validation(dataset_name, dataset_dir, num_images, info):
+  """(images, labels) of the first num_images validation images, the
+  images through the model's eval preprocessing."""
+  with tf.Graph().as_default():
+    dataset = dataset_factory.get_dataset(dataset_name, 'validation',
+                                          dataset_dir)
+    preprocessing_fn = preprocessing_factory.get_preprocessing(
+        info.preprocessing_name, is_training=False)
+    provider = inputs.eval_provider(dataset, num_images)
+    batches = inputs.batched(provider, preprocessing_fn, info.image_size,
+                             num_images)
+    images, labels = inputs.iterator_get_next(batches.take(1))
+    with tf1.Session() as sess:
+      return sess.run((images, labels))
+
+
 def main():
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument('--model_name', default='cifarnet')
   parser.add_argument('--checkpoint_path', default=None)
+  parser.add_argument('--qat_checkpoint_path', default=None,
+                      help='a checkpoint trained with --quantize_delay')
   parser.add_argument('--preprocessing_name', default=None)
   parser.add_argument('--dataset_name', default='shapes')
   parser.add_argument('--dataset_dir', default=None)
@@ -82,10 +107,10 @@ def main():
     calibration = export_saved_model.calibration_images(
         args.dataset_name, args.dataset_dir, 'train',
         args.num_calibration_images, info)
-    images = export_saved_model.calibration_images(
-        args.dataset_name, args.dataset_dir, 'validation', args.num_images,
-        info)
+    images, labels = _validation(args.dataset_name, args.dataset_dir,
+                                 args.num_images, info)
   else:
+    labels = None
     rng = np.random.default_rng(0)
     calibration = rng.uniform(-1, 1, [args.num_calibration_images, size,
                                       size, 3]).astype(np.float32)
@@ -100,11 +125,22 @@ def main():
         calibration=calibration if quantization == 'int8' else None,
         input_type='uint8' if quantization == 'int8' else 'float32')
     models[f'tflite {quantization}'] = path
+  if args.qat_checkpoint_path:
+    qat_saved_model = os.path.join(work, 'saved_model_qat')
+    export_saved_model.export_saved_model(
+        args.model_name, num_classes, args.qat_checkpoint_path,
+        qat_saved_model, preprocessing_name=args.preprocessing_name,
+        quantize=True)
+    path = os.path.join(work, 'qat_int8.tflite')
+    export_saved_model.convert_to_tflite(
+        qat_saved_model, path, 'int8', calibration=calibration,
+        input_type='uint8', quantized_checkpoint=True)
+    models['tflite int8, QAT checkpoint'] = path
 
   print(f'{args.model_name} {size}x{size}, {num_classes} classes, '
         f'{len(images)} images, batch {args.batch_size}, TF {tf.__version__}')
-  print('| format | size | images/sec | top-1 = SavedModel |')
-  print('|---|---:|---:|---:|')
+  print('| format | size | images/sec | top-1 = SavedModel | accuracy |')
+  print('|---|---:|---:|---:|---:|')
   reference = None
   for name, path in models.items():
     classifier = classifiers.load(path, None, num_threads=args.num_threads)
@@ -117,8 +153,11 @@ def main():
     if reference is None:
       reference = top1
     classifier.close()
+    accuracy = (f'{np.mean(top1 == labels):.1%}' if labels is not None
+                else '-')
     print(f'| {name} | {_size(path) / 1e6:.2f} MB | '
-          f'{len(images) / elapsed:,.0f} | {np.mean(top1 == reference):.1%} |')
+          f'{len(images) / elapsed:,.0f} | {np.mean(top1 == reference):.1%} '
+          f'| {accuracy} |')
 
 
 if __name__ == '__main__':

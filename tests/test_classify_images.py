@@ -88,7 +88,8 @@ def models(data, tmp_path_factory):
 def _flag_values(**overrides):
   values = dict(model_name='cifarnet', preprocessing_name='lenet',
                 dataset_name='shapes', labels_offset=0, image_size=None,
-                use_grayscale=False, moving_average_decay=None)
+                use_grayscale=False, moving_average_decay=None,
+                quantize=False)
   values.update(overrides)
   return types.SimpleNamespace(**values)
 

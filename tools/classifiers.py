@@ -205,17 +205,28 @@ def _load_checkpoint(path, values):
   checkpoint = slim.variables.resolve_checkpoint_path(path)
   graph = tf.Graph()
   with graph.as_default():
-    images, _, end_points = network.build_inference_graph(
-        info.model_name, info.num_classes, image_size=info.image_size,
-        use_grayscale=info.use_grayscale)
+    try:
+      images, _, end_points = network.build_inference_graph(
+          info.model_name, info.num_classes, image_size=info.image_size,
+          use_grayscale=info.use_grayscale, quantize=values.quantize)
+    except slim.quantize.UnsupportedLayerError as e:
+      raise ValueError(f'--quantize: --model_name={info.model_name} cannot '
+                       f'be quantized: {e}') from None
     variables = slim.get_model_variables()
+    if values.quantize:
+      # The fake-quant ranges, which a quantization-aware checkpoint holds.
+      variables = variables + [
+          v for v in tf1.global_variables()
+          if v not in variables and '_quant/' in v.op.name]
     if values.moving_average_decay:
       variables = tf1.train.ExponentialMovingAverage(
           values.moving_average_decay).variables_to_restore(variables)
     cli.check_checkpoint_fits(
         checkpoint, variables, f'--model={path}',
         'Pass the --model_name, --dataset_name and --labels_offset it was '
-        'trained with.')
+        'trained with' + ('; --quantize needs a checkpoint trained with '
+                          '--quantize_delay' if values.quantize else '')
+        + '.')
     saver = tf1.train.Saver(variables)
     session = tf1.Session(graph=graph)
     saver.restore(session, checkpoint)
@@ -303,7 +314,8 @@ def load(path, values, num_threads=None):
       folder or a .tflite file.
     values: flag values (model_name, preprocessing_name, image_size,
       dataset_name, dataset_dir, labels_offset, use_grayscale,
-      moving_average_decay), used where the model carries no record.
+      moving_average_decay, quantize), used where the model carries no
+      record; quantize builds a checkpoint's graph as eval --quantize does.
     num_threads: the TFLite interpreter's threads (None: its default).
 
   Returns:

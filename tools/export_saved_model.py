@@ -32,10 +32,13 @@ converted for TensorFlow Lite, with --tflite_quantization:
 `float16` (float16 weights) or `int8` (integer weights and activations).
 int8 takes its activation ranges from --num_calibration_images images of
 --dataset_split_name, through the network's eval preprocessing; with
---quantize (a quantization-aware-trained checkpoint) it takes them from the
-checkpoint instead. --tflite_input_type / --tflite_output_type make an int8
-model's input and output uint8 or int8 (their scale and zero point are
-printed and stored). The record goes beside it, in `<tflite_file>.json`.
+--quantize (a quantization-aware-trained checkpoint) every quantized layer's
+weight and activation ranges come from the checkpoint's fake-quant ops, and
+the calibration images only range the tensors that have none (the input
+images, and the outputs of layers the rewrite leaves float, such as
+CifarNet's local response normalization). --tflite_input_type /
+--tflite_output_type make an int8 model's input and output uint8 or int8
+(their scale and zero point are printed and stored). The record goes beside it, in `<tflite_file>.json`.
 """
 import contextlib
 import logging
@@ -335,34 +338,49 @@ def convert_to_tflite(saved_model_dir, tflite_file, quantization='none',
     saved_model_dir: a SavedModel written by `export_saved_model`.
     tflite_file: the .tflite to write.
     quantization: one of QUANTIZATIONS.
-    calibration: for int8 without quantized_checkpoint, a float32 array of
-      preprocessed images whose activation ranges it takes.
+    calibration: for int8, a float32 array of preprocessed images whose
+      activation ranges it takes (with quantized_checkpoint, only for the
+      tensors without fake-quant ranges).
     input_type: 'float32', or 'uint8'/'int8' for an int8 model.
     output_type: 'float32', or 'uint8'/'int8' for an int8 model.
     quantized_checkpoint: the SavedModel holds fake-quant ranges
-      (--quantize); int8 then needs no calibration.
+      (--quantize); int8 keeps them (checked: it must have fake-quant ops).
 
   Returns:
     {'quantization', 'input', 'output'}: the input's and output's dtype,
-    scale and zero point (0.0 and 0 for float).
+    scale and zero point (0.0 and 0 for float); with quantized_checkpoint
+    also 'fake_quant_ops', how many ranges came from the checkpoint.
 
   Raises:
-    ValueError: for an unknown quantization, a type that needs int8, or int8
-      without calibration images.
+    ValueError: for an unknown quantization, a type that needs int8, int8
+      without calibration images, quantized_checkpoint without fake-quant
+      ops, or fake-quant ops without int8.
   """
   check_tflite_options(quantization, input_type, output_type)
-  if (quantization == 'int8' and not quantized_checkpoint
-      and (calibration is None or not len(calibration))):
+  if quantization == 'int8' and (calibration is None or not len(calibration)):
     raise ValueError('--tflite_quantization=int8 needs calibration images '
-                     '(--dataset_dir, --dataset_split_name) or a '
-                     'quantization-aware checkpoint (--quantize).')
+                     '(--dataset_dir, --dataset_split_name)'
+                     + (' for the input and the tensors without fake-quant '
+                        'ranges' if quantized_checkpoint else '') + '.')
+  with _quiet_tensorflow_info():
+    fake_quants = fake_quant_ops(saved_model_dir)
+  if quantized_checkpoint and not fake_quants:
+    raise ValueError(f'{saved_model_dir} has no fake-quant ops: export it '
+                     'with --quantize from a checkpoint trained with '
+                     '--quantize_delay.')
+  if fake_quants and quantization != 'int8':
+    raise ValueError(f'{saved_model_dir} is quantization-aware '
+                     f'({len(fake_quants)} fake-quant ops): convert it with '
+                     '--tflite_quantization=int8.')
   with _quiet_tensorflow_info():
     content = _convert(saved_model_dir, quantization, calibration,
-                       input_type, output_type, quantized_checkpoint)
+                       input_type, output_type, bool(fake_quants))
   interpreter = classifiers.tflite_interpreter(model_content=content)
   details = {'quantization': quantization,
              'input': _tensor_record(interpreter.get_input_details()[0]),
              'output': _tensor_record(interpreter.get_output_details()[0])}
+  if fake_quants:
+    details['fake_quant_ops'] = len(fake_quants)
   info = model_info.read_info(os.path.join(saved_model_dir,
                                            model_info.SAVED_MODEL_INFO))
   fileio.write_atomic(tflite_file, content)
@@ -387,28 +405,94 @@ def _quiet_tensorflow_info():
     absl_logging.set_verbosity(verbosity)
 
 
+def fake_quant_ops(saved_model_dir):
+  """The names of the FakeQuantWithMinMaxVars ops of a SavedModel's graph."""
+  with tf.Graph().as_default() as graph:
+    with tf1.Session(graph=graph) as sess:
+      tf1.saved_model.loader.load(
+          sess, [tf1.saved_model.tag_constants.SERVING], saved_model_dir)
+    return [op.name for op in graph.get_operations()
+            if op.type.startswith('FakeQuantWithMinMax')]
+
+
+def _frozen_images_function(saved_model_dir):
+  """The float-images signature's probabilities as a frozen function whose
+  weights skip their fake quantization.
+
+  contrib.quantize trained per-tensor asymmetric 8-bit weights (for the
+  old uint8 TFLite); TFLite's int8 kernels take symmetric weights (zero
+  point 0), and the converter keeps some asymmetric FakeQuant weights
+  as they are (a FULLY_CONNECTED with zero point -9 computed garbage), so
+  it quantizes the trained float weights itself, per channel. The
+  activations keep their fake quants, hence the checkpoint's ranges.
+  """
+  with tf.Graph().as_default() as graph:
+    with tf1.Session(graph=graph) as sess:
+      meta_graph = tf1.saved_model.loader.load(
+          sess, [tf1.saved_model.tag_constants.SERVING], saved_model_dir)
+      signature = meta_graph.signature_def[IMAGES_SIGNATURE]
+      images = signature.inputs['images'].name
+      probabilities = signature.outputs['probabilities'].name
+      graph_def = graph.as_graph_def()
+      # The images input is a PlaceholderWithDefault whose default decodes
+      # image bytes (a map_fn): a plain placeholder cuts that path off, and
+      # with it the graph's functions, which would clash with those the
+      # SavedModel loaded into this process before.
+      for node in graph_def.node:
+        if node.name == images.split(':')[0]:
+          node.op = 'Placeholder'
+          del node.input[:]
+      del graph_def.library.function[:]
+      graph_def = tf1.graph_util.convert_variables_to_constants(
+          sess, graph_def, [probabilities.split(':')[0]])
+  weights = {node.name: node.input[0] for node in graph_def.node
+             if node.op.startswith('FakeQuantWithMinMax')
+             and '/weights_quant/' in node.name}
+  weights.update({name + ':0': value for name, value in weights.items()})
+  for node in graph_def.node:
+    node.input[:] = [weights.get(name, name) for name in node.input]
+  graph_def = tf1.graph_util.extract_sub_graph(
+      graph_def, [probabilities.split(':')[0]])
+  wrapped = tf1.wrap_function(
+      lambda: tf1.import_graph_def(graph_def, name=''), [])
+  return wrapped.prune(wrapped.graph.get_tensor_by_name(images),
+                       wrapped.graph.get_tensor_by_name(probabilities))
+
+
 def _convert(saved_model_dir, quantization, calibration, input_type,
-             output_type, quantized_checkpoint):
-  """The TFLite flatbuffer of the float-images signature's probabilities."""
-  loaded = tf.saved_model.load(saved_model_dir)
-  signature = loaded.signatures[IMAGES_SIGNATURE]
-  spec = signature.structured_input_signature[1]['images']
+             output_type, quantized_checkpoint=False):
+  """The TFLite flatbuffer of the float-images signature's probabilities.
 
-  @tf.function(input_signature=[tf.TensorSpec(spec.shape, tf.float32,
-                                              name='images')])
-  def probabilities(images):
-    return {'probabilities': signature(images=images)['probabilities']}
+  A quantization-aware graph (--quantize) goes through the same int8 path
+  as post-training quantization: the converter keeps each activation
+  FakeQuant's range as that tensor's quantization parameters and
+  calibrates only the tensors without one. (Without a representative
+  dataset the TF 2.21 converter refuses TFLITE_BUILTINS_INT8, and leaves
+  the input and every tensor without a fake quant in float.)
+  """
+  if quantized_checkpoint:
+    loaded = tf.Module()  # The frozen function holds no variables.
+    function = _frozen_images_function(saved_model_dir)
+  else:
+    loaded = tf.saved_model.load(saved_model_dir)
+    signature = loaded.signatures[IMAGES_SIGNATURE]
+    spec = signature.structured_input_signature[1]['images']
 
-  converter = tf.lite.TFLiteConverter.from_concrete_functions(
-      [probabilities.get_concrete_function()], loaded)
+    @tf.function(input_signature=[tf.TensorSpec(spec.shape, tf.float32,
+                                                name='images')])
+    def probabilities(images):
+      return {'probabilities': signature(images=images)['probabilities']}
+    function = probabilities.get_concrete_function()
+
+  converter = tf.lite.TFLiteConverter.from_concrete_functions([function],
+                                                              loaded)
   if quantization != 'none':
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
   if quantization == 'float16':
     converter.target_spec.supported_types = [tf.float16]
   elif quantization == 'int8':
-    if not quantized_checkpoint:
-      samples = np.asarray(calibration, np.float32)
-      converter.representative_dataset = lambda: ([s[None]] for s in samples)
+    samples = np.asarray(calibration, np.float32)
+    converter.representative_dataset = lambda: ([s[None]] for s in samples)
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     converter.inference_input_type = _TYPES[input_type]
     converter.inference_output_type = _TYPES[output_type]
@@ -446,9 +530,14 @@ def main(argv):
     if FLAGS.quantize and quantization != 'int8':
       cli.fail('--quantize exports a quantization-aware checkpoint: use '
                '--tflite_quantization=int8 with --tflite_file.')
-    if quantization == 'int8' and not FLAGS.quantize and is_video:
+    if quantization == 'int8' and is_video:
       cli.fail('--tflite_quantization=int8 calibrates on images; video '
-               'models need a quantization-aware checkpoint (--quantize).')
+               'models cannot be converted to int8.')
+    if quantization == 'int8' and not FLAGS.dataset_dir:
+      cli.fail('--tflite_quantization=int8 calibrates '
+               + ('the input and the tensors without fake-quant ranges '
+                  if FLAGS.quantize else '')
+               + 'on --dataset_dir (and --dataset_split_name): pass it.')
   with cli.user_input():
     num_classes = export_inference_graph.dataset_num_classes(
         FLAGS.dataset_name, FLAGS.dataset_dir) - FLAGS.labels_offset
@@ -469,17 +558,16 @@ def main(argv):
   if not FLAGS.tflite_file:
     return
   calibration = None
-  if quantization == 'int8' and not FLAGS.quantize:
+  if quantization == 'int8':
     with cli.user_input('calibration'):
-      if not FLAGS.dataset_dir:
-        raise ValueError('--tflite_quantization=int8 calibrates on '
-                         '--dataset_dir (and --dataset_split_name): pass '
-                         'it.')
       calibration = calibration_images(
           FLAGS.dataset_name, FLAGS.dataset_dir, FLAGS.dataset_split_name,
           FLAGS.num_calibration_images, info)
     print(f'Calibrated on {len(calibration)} images of '
-          f'{FLAGS.dataset_split_name}.')
+          f'{FLAGS.dataset_split_name}'
+          + (' (the tensors without fake-quant ranges; the quantized '
+             'layers keep the checkpoint\'s)' if FLAGS.quantize else '')
+          + '.')
   with cli.user_input():
     details = convert_to_tflite(
         FLAGS.output_dir, FLAGS.tflite_file, quantization=quantization,
