@@ -54,7 +54,8 @@ flags.DEFINE_integer('top_k', 5, 'How many best labels per image.')
 flags.DEFINE_string('output', None, 'Write the predictions to this .csv '
                     '(image,rank,label,score) or .json; default: print.')
 flags.DEFINE_integer('batch_size', 32, 'Images per forward pass.')
-flags.DEFINE_bool('progress_bar', True, 'Show a progress bar over images.')
+flags.DEFINE_bool('progress_bar', True, 'Show a progress bar over images '
+                  'when stderr is a terminal.')
 # ------------------------------------- for checkpoints and bare GraphDefs
 flags.DEFINE_string('model_name', None, 'The network of a checkpoint or a '
                     'frozen graph without its .json record.')
@@ -161,7 +162,7 @@ def classify(classifier, paths, top_k=5, batch_size=32, progress_bar=False):
     paths: the image files.
     top_k: how many best classes per image.
     batch_size: images per forward pass.
-    progress_bar: show a progress bar.
+    progress_bar: show a progress bar when stderr is a terminal.
 
   Returns:
     (predictions, unreadable): [(path, [(class_id, label, score), ...])]
@@ -184,7 +185,8 @@ def classify(classifier, paths, top_k=5, batch_size=32, progress_bar=False):
     batch.clear()
 
   try:
-    for path in tqdm.tqdm(paths, unit='image', disable=not progress_bar):
+    for path in tqdm.tqdm(paths, unit='image',
+                          disable=None if progress_bar else True):
       image, why = reader.read(path)
       if image is None:
         unreadable.append((path, why))

@@ -95,7 +95,8 @@ flags.DEFINE_integer('eval_timeout_secs', None, 'With '
 flags.DEFINE_integer('max_number_of_evaluations', None, 'With '
                      '--wait_for_checkpoints: stop after this many '
                      'evaluations.')
-flags.DEFINE_bool('progress_bar', True, 'Show a progress bar over batches.')
+flags.DEFINE_bool('progress_bar', True, 'Show a progress bar over batches '
+                  'when stderr is a terminal.')
 flags.DEFINE_integer('report_misclassified', 0, 'List the N most confident '
                      'mistakes (with their record keys) in '
                      'misclassified.json and index.html; 0 lists none.')
@@ -267,8 +268,11 @@ def evaluate_with_report(values, checkpoint_path):
             if values.moving_average_decay else '') + (
                 '; --quantize needs a checkpoint trained with '
                 '--quantize_delay' if values.quantize else '') + '.')
+    # disable=None: on a terminal only; in a log file or a pipe the bar's
+    # carriage-return redraws would be lines of their own.
     bar = tqdm.tqdm(total=graph.num_batches, desc='eval', unit='batch',
-                    disable=not values.progress_bar, file=sys.stderr)
+                    disable=None if values.progress_bar else True,
+                    file=sys.stderr)
     try:
       metrics = slim.evaluation.evaluate_once(
           values.master, checkpoint_path, logdir=values.eval_dir,

@@ -10,6 +10,9 @@ before and random erasing after the preprocessing, in the same parallel map,
 each example with its own seed; mixup/cutmix on each batch. With every
 augmentation off the graph is exactly the plain one.
 """
+import contextlib
+import warnings
+
 import tensorflow as tf
 
 from image_classifier import cli
@@ -57,7 +60,8 @@ def batched(provider, preprocessing_fn, image_size, batch_size,
       and cutmix to build one-hot labels.
     seed: seed of the augmentations (None: random). An example's
       augmentation depends on its position in the stream and the seed, not
-      on how many threads preprocess.
+      on how many threads preprocess. A seed also keeps the parallel
+      preprocessing in order, so batches are the same on every run.
 
   Returns:
     A dataset of (images [batch, size, size, C] float32, labels [batch]
@@ -89,9 +93,20 @@ def batched(provider, preprocessing_fn, image_size, batch_size,
   examples = provider.tf_dataset
   if per_image:
     examples = tf.data.Dataset.zip((examples, augment.seed_dataset(seed)))
-  examples = examples.map(
-      prepare, num_parallel_calls=num_threads or tf.data.AUTOTUNE,
-      deterministic=False if drop_remainder else True)
+  num_parallel_calls = num_threads or tf.data.AUTOTUNE
+  if seed is not None and _draws_stateful_random(prepare,
+                                                 examples.element_spec):
+    # Parallel calls share a stateful random op's generator, so which
+    # example gets which crop or flip depends on thread timing: with a seed,
+    # preprocess one example at a time, as tf.config.experimental.
+    # enable_op_determinism does.
+    num_parallel_calls = 1
+  with _seeded_from_the_graph():
+    examples = examples.map(
+        prepare, num_parallel_calls=num_parallel_calls,
+        # Training (drop_remainder) takes examples as they are ready, unless
+        # a seed asks for the same batches on every run.
+        deterministic=not drop_remainder or seed is not None)
   batches = examples.batch(batch_size, drop_remainder=drop_remainder)
   if per_batch:
     batches = tf.data.Dataset.zip(
@@ -100,6 +115,43 @@ def batched(provider, preprocessing_fn, image_size, batch_size,
                                              num_classes),
             num_parallel_calls=tf.data.AUTOTUNE)
   return batches.prefetch(tf.data.AUTOTUNE).with_options(PIPELINE_OPTIONS)
+
+
+@contextlib.contextmanager
+def _seeded_from_the_graph():
+  """Hides tf.data's warning that a map's random ops take the graph seed.
+
+  With --seed (tf1.set_random_seed) every map that draws warns 'Seed N from
+  outer graph might be getting used by function ...': that is what a seed
+  is for here, so the warning is noise.
+  """
+  with warnings.catch_warnings():
+    warnings.filterwarnings('ignore', message=r'Seed .* from outer graph',
+                            category=UserWarning)
+    yield
+
+
+def _draws_stateful_random(fn, element_spec):
+  """Whether `fn`, traced on `element_spec`, has a stateful random op.
+
+  Stateless random ops are 'StatelessRandom*'; the stateful ones
+  (RandomUniform, RandomShuffle, TruncatedNormal ...) draw from a generator
+  that parallel calls share. Nested functions (cond, while) are looked into.
+  """
+  if not isinstance(element_spec, tuple):
+    element_spec = (element_spec,)
+  graph_def = tf.function(fn, autograph=False).get_concrete_function(
+      *element_spec).graph.as_graph_def()
+  ops = {node.op for node in graph_def.node}
+  for function in graph_def.library.function:
+    ops.update(node.op for node in function.node_def)
+  return any(op.startswith('Random') or op in _STATEFUL_RANDOM_OPS
+             for op in ops)
+
+
+_STATEFUL_RANDOM_OPS = frozenset({
+    'TruncatedNormal', 'ParameterizedTruncatedNormal', 'Multinomial',
+    'RandomGammaGrad'})
 
 
 def _without_autotune():

@@ -9,6 +9,7 @@ import io
 import json
 import os
 import re
+import sys
 
 import numpy as np
 from PIL import Image
@@ -106,9 +107,11 @@ def test_metrics_equal_an_independent_computation(data, trained, validation,
 
 
 def test_max_num_batches_limits_the_batches(data, trained, validation,
-                                            tmp_path, capsys):
+                                            tmp_path, capsys, monkeypatch):
   images, labels = validation
   prefix = _latest(trained)
+  # The bar shows on a terminal only (a log file gets no redraws).
+  monkeypatch.setattr(sys.stderr, 'isatty', lambda: True)
   result = eval_image_classifier.evaluate(
       h.eval_values(data, tmp_path / 'eval', max_num_batches=2,
                     progress_bar=True), prefix)

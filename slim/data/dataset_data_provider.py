@@ -122,7 +122,10 @@ class DatasetDataProvider(data_provider.DataProvider):
         `common_queue_capacity` replaces the queue's min_after_dequeue.
       record_key: the item name of the record key
         ('<file name>:<record index in file>'); None for no such item.
-      seed: seed of the file and record shuffles.
+      seed: seed of the file and record shuffles. With a seed the
+        parallel reads and decodes also keep their order, so the same seed
+        gives the same records in the same order; without one (and with
+        `shuffle`) they are delivered as soon as ready, which is faster.
       scope: optional name scope for the ops.
 
     Raises:
@@ -163,6 +166,9 @@ class DatasetDataProvider(data_provider.DataProvider):
         example[record_key] = key
       return example
 
+    # Order is kept when nothing is shuffled or when a seed asks for
+    # reproducible shuffles; otherwise parallel work is taken as it comes.
+    deterministic = not shuffle or seed is not None
     with tf1.name_scope(scope, 'dataset_data_provider'):
       files = tf.data.Dataset.from_tensor_slices(self._data_files)
       if shuffle:
@@ -174,13 +180,13 @@ class DatasetDataProvider(data_provider.DataProvider):
       else:
         records = files.interleave(
             keyed_records, cycle_length=num_readers, block_length=1,
-            num_parallel_calls=num_readers, deterministic=not shuffle)
+            num_parallel_calls=num_readers, deterministic=deterministic)
       if shuffle:
         records = records.shuffle(common_queue_capacity, seed=seed,
                                   reshuffle_each_iteration=True)
       self._tf_dataset = records.map(
           decode, num_parallel_calls=tf.data.AUTOTUNE,
-          deterministic=not shuffle)
+          deterministic=deterministic)
       iterator = _make_iterator(self._tf_dataset.prefetch(tf.data.AUTOTUNE))
       items_to_tensors = iterator.get_next()
 

@@ -6,9 +6,11 @@ and reach the loss as soft labels (checked against a numpy cross-entropy
 with label smoothing), and with every flag off training is exactly what it
 was before augmentation existed (same loss trace, same ops).
 
-The shuffling training provider decodes in parallel without keeping order
-(deterministic=False), so even unaugmented batches differ between two runs
-with one seed. The reproducibility checks read the records in file order
+Without a seed the shuffling training provider reads and decodes in
+parallel without keeping order (deterministic=False), the fast default, so
+batches differ between two runs; with a seed the pipeline keeps its order
+(tests/test_train_image_classifier.py trains twice, bit for bit). The
+reproducibility checks here read the records in file order
 (`_ordered_provider`) to see the augmentation's own determinism.
 """
 import collections
@@ -123,6 +125,7 @@ def _batched_before_augmentation(provider, preprocessing_fn, image_size,
   examples = provider.tf_dataset.map(
       prepare, num_parallel_calls=num_threads or tf.data.AUTOTUNE,
       deterministic=False if drop_remainder else True)
+  # Without the autotuning thread, as inputs.batched since commit 95fe1d1.
   return examples.batch(batch_size, drop_remainder=drop_remainder).prefetch(
       tf.data.AUTOTUNE).with_options(inputs.PIPELINE_OPTIONS)
 
@@ -156,6 +159,38 @@ def test_defaults_train_exactly_as_before(data, tmp_path, monkeypatch):
   assert now == before
   assert now_ops == before_ops
   assert not {'RandomDataset', 'ImageProjectiveTransformV3'} & set(now_ops)
+
+
+def _parallel_stages(values):
+  """{dataset op: (deterministic attr, parallel calls)} of a training graph."""
+  with tf.Graph().as_default() as graph:
+    train_image_classifier.build_training_graph(values)
+  nodes = {node.name: node for node in graph.as_graph_def().node}
+  stages = {}
+  for node in nodes.values():
+    if node.op.startswith(('ParallelMap', 'ParallelInterleave')):
+      calls = nodes[node.input[-1]].attr['value'].tensor.int64_val[0]
+      stages[node.name] = (node.attr['deterministic'].s, calls)
+  return stages
+
+
+def test_only_a_seed_keeps_the_parallel_stages_in_order(data, tmp_path):
+  # cifarnet preprocessing draws with stateful random ops: with a seed its
+  # map runs one call at a time (parallel calls would share the generator).
+  values = h.train_values(data, tmp_path, preprocessing_name='cifarnet',
+                          num_readers=2, num_preprocessing_threads=4)
+  assert _parallel_stages(values) == {
+      'dataset_data_provider/ParallelInterleaveDatasetV4': (b'false', 2),
+      'dataset_data_provider/ParallelMapDatasetV2': (b'false', -1),
+      'ParallelMapDatasetV2': (b'false', 4)}
+  values.seed = 3
+  assert _parallel_stages(values) == {
+      'dataset_data_provider/ParallelInterleaveDatasetV4': (b'true', 2),
+      'dataset_data_provider/ParallelMapDatasetV2': (b'true', -1),
+      'ParallelMapDatasetV2': (b'true', 1)}
+  # lenet preprocessing draws nothing: its map stays parallel.
+  values.preprocessing_name = 'lenet'
+  assert _parallel_stages(values)['ParallelMapDatasetV2'] == (b'true', 4)
 
 
 # ------------------------------------------------------------- training
