@@ -636,15 +636,19 @@ def _warn_if_batch_norm_short(values):
 
 
 def _fail_lost_cluster(error, deployment):
-  """One line for a task of the cluster lost during training."""
+  """One line for a task of the cluster lost during training: the same line
+  as the watchdog's when a parameter server is gone."""
+  cluster = deployment.cluster
+  lost = cluster and cluster_lib.unreachable_task(cluster, [cluster_lib.PS])
+  if lost:
+    cli.fail(cluster_lib.lost_task_message(cluster, *lost))
   detail = (error.message or '').strip().splitlines()
-  cli.fail('Lost contact with the cluster during training '
-           f'({detail[0] if detail else type(error).__name__}). Restart the '
-           'stopped task (or the whole cluster) with the same commands; '
-           'training resumes from the last checkpoint in --train_dir.'
-           if deployment.cluster is not None else
-           f'Lost contact with the master {deployment.master} '
-           f'({detail[0] if detail else type(error).__name__}).')
+  detail = detail[0] if detail else type(error).__name__
+  cli.fail(f'Lost contact with the cluster during training ({detail}). '
+           'Restart the stopped task (or the whole cluster) with the same '
+           'commands; training resumes from the last checkpoint in '
+           '--train_dir.' if cluster is not None else
+           f'Lost contact with the master {deployment.master} ({detail}).')
 
 
 def _signal_done_if_finished(graph, deployment, values):

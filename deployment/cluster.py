@@ -39,8 +39,8 @@ import tensorflow as tf
 tf1 = tf.compat.v1
 
 __all__ = ['Cluster', 'from_flags', 'start_server', 'wait_for_tasks',
-           'watching', 'done_signal_ops', 'serve_until_workers_finish',
-           'TaskUnreachable']
+           'watching', 'lost_task_message', 'unreachable_task',
+           'done_signal_ops', 'serve_until_workers_finish', 'TaskUnreachable']
 
 PS = 'ps'
 WORKER = 'worker'
@@ -281,6 +281,23 @@ def wait_for_tasks(cluster, jobs, timeout_secs, log_every_secs=10,
     time.sleep(poll_secs)
 
 
+def lost_task_message(cluster, job, task):
+  """The one line for a task lost during training."""
+  return (f'Lost contact with {cluster.describe(job, task)}, so training '
+          'stopped. Restart it (or the whole cluster) with the same '
+          'commands: training resumes from the last checkpoint in '
+          '--train_dir.')
+
+
+def unreachable_task(cluster, jobs):
+  """(job, task) of the first task of `jobs` refusing connections, or None."""
+  for job in jobs:
+    for task, address in enumerate(cluster.jobs.get(job, ())):
+      if not _reachable(address):
+        return job, task
+  return None
+
+
 @contextlib.contextmanager
 def watching(cluster, jobs, on_lost, interval_secs=1.0, misses=3):
   """Watches the tasks of `jobs` while the body runs.
@@ -304,10 +321,7 @@ def watching(cluster, jobs, on_lost, interval_secs=1.0, misses=3):
           continue
         missed[job, task] += 1
         if missed[job, task] >= misses and not stop.is_set():
-          on_lost(f'Lost contact with {cluster.describe(job, task)}, so '
-                  'training stopped. Restart it (or the whole cluster) '
-                  'with the same commands: training resumes from the last '
-                  'checkpoint in --train_dir.')
+          on_lost(lost_task_message(cluster, job, task))
           return
 
   thread = threading.Thread(target=watch, name='cluster-watch', daemon=True)

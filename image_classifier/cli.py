@@ -16,6 +16,7 @@ import os
 import signal
 import sys
 import tempfile
+import threading
 
 from absl import app
 from absl import flags
@@ -91,8 +92,15 @@ def check_no_arguments(argv):
     fail(f'unexpected arguments {argv[1:]}; all options are --flags.')
 
 
-def _error_line(message):
-  return f'{os.path.basename(sys.argv[0])}: error: {message}'
+_REPORTED = threading.Lock()
+
+
+def _report(message):
+  """Prints the one error line, once per process even if two threads fail
+  at once (a watchdog and the main thread, say)."""
+  if _REPORTED.acquire(blocking=False):
+    print(f'{os.path.basename(sys.argv[0])}: error: {message}',
+          file=sys.stderr, flush=True)
 
 
 def exit_now(message):
@@ -104,7 +112,7 @@ def exit_now(message):
   without unwinding.
   """
   absl_logging.flush()
-  print(_error_line(message), file=sys.stderr, flush=True)
+  _report(message)
   os._exit(2)  # pylint: disable=protected-access
 
 
@@ -155,7 +163,7 @@ def run(main, extra_user_errors=()):
     try:
       return main(argv)
     except user_errors as e:
-      print(_error_line(e), file=sys.stderr, flush=True)
+      _report(e)
       sys.exit(2)
 
   app.run(guarded_main)
