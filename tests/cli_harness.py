@@ -15,6 +15,7 @@ overriding allowed and records its defaults at import time.
 import importlib
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -203,6 +204,21 @@ def assert_quiet_logs(stderr):
   repeated = [m for m, n in zip(messages, messages[1:]) if m == n]
   assert not repeated, stderr
   assert 'deprecated' not in stderr, stderr
+
+
+def kill_9_after(process, *patterns):
+  """Waits for a line matching each pattern in turn, then kill -9s the
+  process and checks that the kill is what ended it."""
+  try:
+    for pattern in patterns:
+      wait_for_line(process, pattern)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=60)
+  finally:
+    if process.poll() is None:
+      process.kill()
+      process.wait()
+  assert process.returncode == -signal.SIGKILL
 
 
 def user_error(result, script):

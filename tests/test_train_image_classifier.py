@@ -593,19 +593,11 @@ def test_signal_writes_a_checkpoint_at_the_step_reached(data, tmp_path,
 def test_kill_9_leaves_a_usable_checkpoint_and_rerun_ends_at_max(data,
                                                                  tmp_path):
   train_dir = tmp_path / 'train'
-  process = h.start_script(SCRIPT, *_cli(data, train_dir,
-                                         max_number_of_steps=100000,
-                                         save_interval_secs=1))
-  try:
-    h.wait_for_line(process, r'Saved checkpoint \S*model\.ckpt-\d+')
-    h.wait_for_line(process, r'global step \d+: loss')
-    process.send_signal(signal.SIGKILL)
-    process.wait(timeout=60)
-  finally:
-    if process.poll() is None:
-      process.kill()
-      process.wait()
-  assert process.returncode == -signal.SIGKILL
+  h.kill_9_after(h.start_script(SCRIPT, *_cli(data, train_dir,
+                                              max_number_of_steps=100000,
+                                              save_interval_secs=1)),
+                 r'Saved checkpoint \S*model\.ckpt-\d+',
+                 r'global step \d+: loss')
   step = h.checkpoint_step(train_dir)
   latest = tf.train.latest_checkpoint(str(train_dir))
   assert latest.endswith(f'model.ckpt-{step}')

@@ -3,7 +3,6 @@ progress facts of the log line (train_image_classifier.py, eval)."""
 import json
 import os
 import re
-import signal
 
 import numpy as np
 import pytest
@@ -104,18 +103,10 @@ def test_kill_9_leaves_best_intact_and_the_rerun_goes_on(data, tmp_path):
   args = h.cli_args(dict(h.FAST_TRAIN, dataset_dir=data,
                          train_dir=str(train_dir), **VALIDATE,
                          max_number_of_steps=100000))
-  process = h.start_script(SCRIPT, *args)
-  try:
-    # Killed while it validates and copies, several times a second.
-    h.wait_for_line(process, r'Kept model\.ckpt-\d+ among the 2 best')
-    h.wait_for_line(process, r'Validation at global step \d+')
-    process.send_signal(signal.SIGKILL)
-    process.wait(timeout=60)
-  finally:
-    if process.poll() is None:
-      process.kill()
-      process.wait()
-  assert process.returncode == -signal.SIGKILL
+  # Killed while it validates and copies, several times a second.
+  h.kill_9_after(h.start_script(SCRIPT, *args),
+                 r'Kept model\.ckpt-\d+ among the 2 best',
+                 r'Validation at global step \d+')
   best_dir = train_dir / 'best'
   with open(best_dir / 'index.json') as f:
     for entry in json.load(f)['checkpoints']:  # Complete and readable.
