@@ -280,3 +280,17 @@ def test_cli_int8_prints_scale_and_zero_point(data, train_dir, tmp_path):
       '--tflite_output_type=int8')
   assert 'needs --tflite_quantization=int8' in h.user_error(
       result, 'export_saved_model.py')
+
+
+def test_quieting_the_converter_leaves_the_loggers_as_they_were():
+  """The converter's INFO lines are hidden, and afterwards the loggers'
+  own levels are back (an absl logger left at WARNING hid every later
+  INFO line of the process)."""
+  import logging  # pylint: disable=import-outside-toplevel
+  from absl import logging as absl_logging  # pylint: disable=import-outside-toplevel
+  loggers = [logging.getLogger('tensorflow'), absl_logging.get_absl_logger()]
+  before = [logger.level for logger in loggers]
+  with export_saved_model._quiet_tensorflow_info():  # pylint: disable=protected-access
+    assert all(logger.getEffectiveLevel() >= logging.WARNING
+               for logger in loggers)
+  assert [logger.level for logger in loggers] == before

@@ -394,15 +394,17 @@ def convert_to_tflite(saved_model_dir, tflite_file, quantization='none',
 def _quiet_tensorflow_info():
   """Hides the converter's INFO lines (it saves and reloads a temporary
   SavedModel, logging each step through TensorFlow's and absl's loggers)."""
-  logger = logging.getLogger('tensorflow')
-  level, verbosity = logger.level, absl_logging.get_verbosity()
-  logger.setLevel(max(logger.getEffectiveLevel(), logging.WARNING))
-  absl_logging.set_verbosity(min(verbosity, absl_logging.WARNING))
+  # The loggers' own levels are put back as they were (NOTSET stays
+  # NOTSET, inheriting from the root), not their effective levels.
+  loggers = [logging.getLogger('tensorflow'), absl_logging.get_absl_logger()]
+  levels = [logger.level for logger in loggers]
+  for logger in loggers:
+    logger.setLevel(max(logger.getEffectiveLevel(), logging.WARNING))
   try:
     yield
   finally:
-    logger.setLevel(level)
-    absl_logging.set_verbosity(verbosity)
+    for logger, level in zip(loggers, levels):
+      logger.setLevel(level)
 
 
 def fake_quant_ops(saved_model_dir):
