@@ -4,6 +4,7 @@ Each task is `train_image_classifier.py` started the way a user would start
 it on a machine of the cluster; the harness picks free ports, keeps every
 process's output in a file, and kills what is left when the test ends.
 """
+import json
 import os
 import re
 import signal
@@ -61,7 +62,6 @@ class LocalCluster:
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='3', PYTHONUNBUFFERED='1')
     env.pop('TF_CONFIG', None)
     if self.use_tf_config:
-      import json  # pylint: disable=import-outside-toplevel
       env['TF_CONFIG'] = json.dumps({
           'cluster': {'ps': self.ps_hosts, 'worker': self.worker_hosts},
           'task': {'type': job, 'index': task}})
