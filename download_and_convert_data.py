@@ -38,9 +38,6 @@ from absl import app
 from absl import flags
 from absl import logging
 
-# TensorFlow's C++ INFO lines would bury the one-line errors and summaries.
-from image_classifier import tf_env  # pylint: disable=unused-import
-
 # Converters are imported when used: `--help` stays instant, and the worker
 # processes that converters spawn, which re-import this script, stay light.
 from datasets.errors import DatasetError
@@ -214,6 +211,10 @@ def convert(values):
     raise DatasetError('You must supply the dataset directory with '
                        '--dataset_dir')
   arguments = converter_arguments(dataset_name, values)
+  # TensorFlow's start-up notices would bury the one-line errors and
+  # summaries; imported here, not at the top, so that --help and the
+  # converters' worker processes stay light.
+  from image_classifier import tf_env  # pylint: disable=g-import-not-at-top,unused-import
   module = importlib.import_module(CONVERTERS[dataset_name])
   module.run(**arguments)
 

@@ -29,6 +29,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
+from image_classifier import tf_env  # pylint: disable=unused-import,g-bad-import-order
 
 import numpy as np
 import tensorflow as tf

@@ -199,11 +199,14 @@ def log_messages(stderr):
 
 
 def assert_quiet_logs(stderr):
-  """Asserts each log message printed once and no deprecation notice."""
+  """Asserts each log message printed once, no deprecation notice and
+  none of TensorFlow's C++ start-up notices."""
   messages = log_messages(stderr)
   repeated = [m for m, n in zip(messages, messages[1:]) if m == n]
   assert not repeated, stderr
   assert 'deprecated' not in stderr, stderr
+  assert 'absl::InitializeLog' not in stderr, stderr
+  assert 'oneDNN custom operations' not in stderr, stderr
 
 
 def kill_9_after(process, *patterns):

@@ -1,0 +1,55 @@
+"""TensorFlow's start-up notices: filtered from every entry point's stderr,
+everything else kept."""
+from image_classifier import tf_env
+from tests import cli_harness as h
+
+# What TensorFlow 2.21 wrote while loading on a machine without a GPU (its
+# two shared libraries print the first three lines each), followed by lines
+# that are not notices.
+_LOADING = (
+    'WARNING: All log messages before absl::InitializeLog() is called are '
+    'written to STDERR\n'
+    'I0000 00:00:1796008881.889468    2271 port.cc:153] oneDNN custom '
+    'operations are on. You may see slightly different numerical results.\n'
+    'I0000 00:00:1796008881.889851    2271 cudart_stub.cc:31] Could not find '
+    'cuda drivers on your machine, GPU will not be used.\n'
+    'WARNING: All log messages before absl::InitializeLog() is called are '
+    'written to STDERR\n'
+    'I0000 00:00:1796008884.090183    2271 port.cc:153] oneDNN custom '
+    'operations are on. You may see slightly different numerical results.\n'
+    'I0000 00:00:1796008884.090856    2271 cudart_stub.cc:31] Could not find '
+    'cuda drivers on your machine, GPU will not be used.\n'
+    'E0000 00:00:1796008884.329946    2271 cuda_platform.cc:52] failed call '
+    'to cuInit: INTERNAL: CUDA error: Failed call to cuInit: UNKNOWN ERROR '
+    '(303)\n')
+
+_OTHER = ('/x/site-packages/foo.py:3: UserWarning: something a user should '
+          'see\n  warnings.warn(\n')
+
+_NOTICE_WORDS = ('InitializeLog', 'oneDNN', 'cudart_stub', 'cuInit')
+
+
+def test_the_notices_go_and_other_lines_stay_in_order():
+  kept = tf_env.startup_lines_to_keep(_LOADING + _OTHER + _LOADING)
+  assert kept == _OTHER
+
+
+def test_a_line_written_twice_is_kept_once():
+  assert tf_env.startup_lines_to_keep('a\nb\na\n') == 'a\nb\n'
+
+
+def test_an_entry_point_prints_no_startup_notice(tmp_path):
+  result = h.run_script('export_inference_graph.py', '--model_name=lenet',
+                        f'--output_file={tmp_path / "lenet.pb"}',
+                        tf_cpp_min_log_level=None)
+  assert result.returncode == 0, result.stderr
+  for word in _NOTICE_WORDS:
+    assert word not in result.stderr, result.stderr
+
+
+def test_tf_cpp_min_log_level_0_shows_everything(tmp_path):
+  result = h.run_script('export_inference_graph.py', '--model_name=lenet',
+                        f'--output_file={tmp_path / "lenet.pb"}',
+                        tf_cpp_min_log_level='0')
+  assert result.returncode == 0, result.stderr
+  assert 'oneDNN custom operations are on' in result.stderr
