@@ -45,11 +45,13 @@ Differences from tf_slim, all on the safe side:
 * The default saver writes relative paths into the `checkpoint` state file,
   so a train directory can be moved.
 """
+import dataclasses
 import json
 import os
 import signal
 import threading
 import time
+from typing import Any, Callable
 
 from absl import logging
 import tensorflow as tf
@@ -791,11 +793,58 @@ def train(train_op, logdir, train_step_fn=train_step,
       summary_writer.close()
 
 
+@dataclasses.dataclass(kw_only=True, eq=False)
 class _TrainingLoop:
-  """One session's worth of `train`: create, run steps, save, clean up."""
+  """One session's worth of `train`: create, run steps, save, clean up.
 
-  def __init__(self, **kwargs):
-    self.__dict__.update(kwargs)
+  `train` resolves its defaults and builds the ops, then hands them here;
+  the fields mean what `train`'s arguments of the same names mean. Only a
+  chief with a logdir gets a saver and a summary op, and only the chief a
+  chief_step_fn (None elsewhere).
+  """
+  # Session set-up: where the session runs and how the model is made ready.
+  graph: tf.Graph
+  master: str
+  is_chief: bool
+  session_config: Any  # A tf.compat.v1.ConfigProto, or None.
+  init_op: Any  # Operations below may be None: nothing to run.
+  init_feed_dict: dict | None
+  init_fn: Callable | None
+  local_init_op: Any
+  ready_op: Any
+  ready_for_local_init_op: Any  # Tensor: what local_init_op still needs.
+  ready_wait_secs: float | None  # Non-chief: None waits forever.
+  init_tokens_ops: list  # SyncReplicasOptimizer tokens, run once (chief).
+  chief_queue_runners: list  # SyncReplicasOptimizer aggregation (chief).
+  ignore_live_threads: bool
+
+  # Step control: what one step runs and when the loop stops.
+  train_op: tf.Tensor
+  global_step: Any  # The global step variable or tensor.
+  train_step_fn: Callable
+  train_step_kwargs: dict
+  session_wrapper: Callable | None
+  number_of_steps: int | None
+  startup_delay_steps: int
+  should_stop_fn: Callable | None
+  step_callback: Callable | None
+  chief_step_fn: Callable | None
+
+  # Saving: checkpoints and summaries, into logdir.
+  logdir: str | None
+  saver: Any  # A tf.compat.v1.train.Saver, or None: no checkpoints.
+  save_interval_secs: float | None
+  summary_op: Any  # None: no summaries.
+  summary_writer: Any  # A tf.compat.v1.summary.FileWriter, or None.
+  save_summaries_secs: float | None
+
+  # State of a run, set by _loop and _save/_summarize.
+  last_saved_step: int | None = dataclasses.field(default=None, init=False)
+  last_saved_path: str | None = dataclasses.field(default=None, init=False)
+  last_save_time: float | None = dataclasses.field(default=None, init=False)
+  last_summary_time: float | None = dataclasses.field(default=None,
+                                                      init=False)
+  last_summary_step: int | None = dataclasses.field(default=None, init=False)
 
   def _create_session(self):
     manager = tf1.train.SessionManager(
