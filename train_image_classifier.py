@@ -574,8 +574,7 @@ def build_training_graph(values, deployment=None):
   if values.summarize_gradients:
     summaries |= set(slim.learning.add_gradients_summaries(clones_gradients))
 
-  checked_loss = tf.debugging.check_numerics(total_loss,
-                                             'LossTensor is inf or nan')
+  checked_loss = slim.learning.check_loss_numerics(total_loss)
   exact_stop = (deployment.distributed and not values.sync_replicas
                 and values.max_number_of_steps)
   update_ops.append(_apply_gradients(
@@ -736,17 +735,11 @@ def train(values, deployment=None):
       if not deployment.distributed:
         raise
       _fail_lost_cluster(e, deployment)
-    except tf.errors.InvalidArgumentError as e:
-      # slim.learning.train re-raises the failed loss check with its own
-      # message ('Loss is NaN or Inf at global step N ...').
-      if not any(text in (e.message or '') for text in (
-          'LossTensor is inf or nan', 'Loss is NaN or Inf')):
-        raise
-      latest = tf.train.latest_checkpoint(values.train_dir)
-      cli.fail('The loss became NaN or Inf, so training stopped; try a '
-               'lower --learning_rate. '
-               + (f'The last good checkpoint is {latest}.' if latest else
-                  'No checkpoint was written.'))
+    except slim.learning.NonFiniteLossError as e:
+      cli.fail(f'The loss became NaN or Inf at global step {e.step}, so '
+               'training stopped; try a lower --learning_rate. '
+               + (f'The last good checkpoint is {e.checkpoint_path}.'
+                  if e.checkpoint_path else 'No checkpoint was written.'))
     finally:
       if validator is not None:
         validator.close()

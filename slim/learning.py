@@ -28,7 +28,9 @@ Differences from tf_slim, all on the safe side:
 * With `check_numerics=True` the variable updates are gated on the loss
   check, so a NaN/Inf loss raises before any variable is touched, and
   `train` never writes a checkpoint after such an error: the last good
-  checkpoint stays the latest one.
+  checkpoint stays the latest one. `train` raises it as
+  `NonFiniteLossError` (an `InvalidArgumentError`, as tf_slim raised),
+  which carries the step and that checkpoint's path.
 * `train` stops gracefully on SIGTERM, Ctrl-C (`KeyboardInterrupt`) or a
   user `should_stop_fn`: it finishes the current step, writes a checkpoint
   at the current global step and returns.
@@ -43,11 +45,13 @@ Differences from tf_slim, all on the safe side:
 * The default saver writes relative paths into the `checkpoint` state file,
   so a train directory can be moved.
 """
+import dataclasses
 import json
 import os
 import signal
 import threading
 import time
+from typing import Any, Callable
 
 from absl import logging
 import tensorflow as tf
@@ -57,9 +61,9 @@ from slim import variables
 tf1 = tf.compat.v1
 
 __all__ = [
-    'add_gradients_summaries', 'clip_gradient_norms',
-    'clip_gradient_norms_fn', 'create_train_op', 'multiply_gradients',
-    'train', 'train_step',
+    'NonFiniteLossError', 'add_gradients_summaries', 'check_loss_numerics',
+    'clip_gradient_norms', 'clip_gradient_norms_fn', 'create_train_op',
+    'multiply_gradients', 'train', 'train_step',
 ]
 
 
@@ -76,7 +80,48 @@ class _Default:
 _USE_DEFAULT = _Default('_USE_DEFAULT')
 _USE_GLOBAL_STEP = _Default('_USE_GLOBAL_STEP')
 
+# The message of the check_numerics op on the loss (tf_slim's); `train`
+# recognises the failed check by it.
 _LOSS_CHECK_MESSAGE = 'LossTensor is inf or nan'
+
+
+class NonFiniteLossError(tf.errors.InvalidArgumentError):
+  """The total loss became NaN or Inf during `train`; training stopped.
+
+  A subclass of `tf.errors.InvalidArgumentError`, which tf_slim raised for
+  the failed loss check, so code that catches that still catches this; new
+  code catches this type and reads the attributes instead of the message.
+
+  Attributes:
+    step: The global step whose loss was not finite; its update was not
+      applied.
+    checkpoint_path: The latest checkpoint in `logdir`, written before the
+      failed step (so the last good one), or None if there is none.
+  """
+
+  # The argument names are attribute names: OpError.__reduce__ (copy)
+  # rebuilds an error from them.
+  def __init__(self, node_def, op, message, step=None, checkpoint_path=None):
+    super().__init__(node_def, op, message)
+    self.step = step
+    self.checkpoint_path = checkpoint_path
+
+
+def check_loss_numerics(total_loss):
+  """Returns `total_loss` checked for NaN and Inf.
+
+  Evaluating the result, or any op that depends on it, fails on a non-finite
+  loss; `train` raises that failure as `NonFiniteLossError`. Make the
+  variable updates depend on the result (as `create_train_op` does) so that
+  no variable changes in a step whose loss is not finite.
+
+  Args:
+    total_loss: A scalar float `Tensor`.
+
+  Returns:
+    A `Tensor` equal to `total_loss`.
+  """
+  return tf.debugging.check_numerics(total_loss, _LOSS_CHECK_MESSAGE)
 
 
 # ------------------------------------------------------------ gradient tools
@@ -249,7 +294,8 @@ def create_train_op(total_loss, optimizer, global_step=_USE_GLOBAL_STEP,
     gradient_multipliers: A dict from variables or variable op names to
       gradient multipliers (applied before clipping).
     check_numerics: Whether to raise `tf.errors.InvalidArgumentError` when the
-      loss is NaN or Inf. The update only runs after the check passes.
+      loss is NaN or Inf (`train` raises it as `NonFiniteLossError`). The
+      update only runs after the check passes.
 
   Returns:
     A `Tensor` that, when evaluated, applies one update and returns the
@@ -313,8 +359,7 @@ def create_train_op(total_loss, optimizer, global_step=_USE_GLOBAL_STEP,
 
     if check_numerics:
       with tf1.name_scope('train_op'):
-        total_loss = tf.debugging.check_numerics(total_loss,
-                                                 _LOSS_CHECK_MESSAGE)
+        total_loss = check_loss_numerics(total_loss)
       # No variable may change before the loss has been found finite.
       with tf1.name_scope('check_loss'):
         grads = _gate_gradients_on(grads, total_loss.op)
@@ -610,7 +655,8 @@ def train(train_op, logdir, train_step_fn=train_step,
 
   Raises:
     ValueError: For inconsistent arguments (see messages).
-    tf.errors.InvalidArgumentError: If the loss becomes NaN or Inf.
+    NonFiniteLossError: If the loss becomes NaN or Inf (an
+      `InvalidArgumentError`, with the step and the last good checkpoint).
     tf.errors.DeadlineExceededError: If a non-chief worker's model was not
       initialized within `ready_wait_secs`.
   """
@@ -747,11 +793,58 @@ def train(train_op, logdir, train_step_fn=train_step,
       summary_writer.close()
 
 
+@dataclasses.dataclass(kw_only=True, eq=False)
 class _TrainingLoop:
-  """One session's worth of `train`: create, run steps, save, clean up."""
+  """One session's worth of `train`: create, run steps, save, clean up.
 
-  def __init__(self, **kwargs):
-    self.__dict__.update(kwargs)
+  `train` resolves its defaults and builds the ops, then hands them here;
+  the fields mean what `train`'s arguments of the same names mean. Only a
+  chief with a logdir gets a saver and a summary op, and only the chief a
+  chief_step_fn (None elsewhere).
+  """
+  # Session set-up: where the session runs and how the model is made ready.
+  graph: tf.Graph
+  master: str
+  is_chief: bool
+  session_config: Any  # A tf.compat.v1.ConfigProto, or None.
+  init_op: Any  # Operations below may be None: nothing to run.
+  init_feed_dict: dict | None
+  init_fn: Callable | None
+  local_init_op: Any
+  ready_op: Any
+  ready_for_local_init_op: Any  # Tensor: what local_init_op still needs.
+  ready_wait_secs: float | None  # Non-chief: None waits forever.
+  init_tokens_ops: list  # SyncReplicasOptimizer tokens, run once (chief).
+  chief_queue_runners: list  # SyncReplicasOptimizer aggregation (chief).
+  ignore_live_threads: bool
+
+  # Step control: what one step runs and when the loop stops.
+  train_op: tf.Tensor
+  global_step: Any  # The global step variable or tensor.
+  train_step_fn: Callable
+  train_step_kwargs: dict
+  session_wrapper: Callable | None
+  number_of_steps: int | None
+  startup_delay_steps: int
+  should_stop_fn: Callable | None
+  step_callback: Callable | None
+  chief_step_fn: Callable | None
+
+  # Saving: checkpoints and summaries, into logdir.
+  logdir: str | None
+  saver: Any  # A tf.compat.v1.train.Saver, or None: no checkpoints.
+  save_interval_secs: float | None
+  summary_op: Any  # None: no summaries.
+  summary_writer: Any  # A tf.compat.v1.summary.FileWriter, or None.
+  save_summaries_secs: float | None
+
+  # State of a run, set by _loop and _save/_summarize.
+  last_saved_step: int | None = dataclasses.field(default=None, init=False)
+  last_saved_path: str | None = dataclasses.field(default=None, init=False)
+  last_save_time: float | None = dataclasses.field(default=None, init=False)
+  last_summary_time: float | None = dataclasses.field(default=None,
+                                                      init=False)
+  last_summary_step: int | None = dataclasses.field(default=None, init=False)
 
   def _create_session(self):
     manager = tf1.train.SessionManager(
@@ -947,7 +1040,8 @@ class _TrainingLoop:
                  f'Latest checkpoint kept: {kept}. Try a lower learning rate '
                  'or gradient clipping.')
       logging.error(message)
-      raise tf.errors.InvalidArgumentError(e.node_def, e.op, message) from e
+      raise NonFiniteLossError(e.node_def, e.op, message, step=bad_step,
+                               checkpoint_path=kept) from e
 
     if self.is_chief and self.saver is not None:
       step = int(sess.run(self.global_step))

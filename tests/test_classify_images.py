@@ -2,9 +2,9 @@
 same images alike, unreadable images are skipped, and bad input ends in one
 line.
 
-The checkpoint has random weights large enough that the classes' scores
-differ clearly (as in test_export_and_tools.py); its own graph gives the
-expected probabilities.
+The checkpoint is the session's `random_cifarnet` (tests/conftest.py):
+random weights large enough that the classes' scores differ clearly; its
+own graph gives the expected probabilities.
 """
 import csv
 import io
@@ -41,23 +41,13 @@ def data(tmp_path_factory):
 
 
 @pytest.fixture(scope='module')
-def models(data, tmp_path_factory):
+def models(data, random_cifarnet, tmp_path_factory):
   """{format: path} of one CifarNet in every format, and the images."""
   root = tmp_path_factory.mktemp('models')
-  rng = np.random.default_rng(3)
   with tf.Graph().as_default() as graph:
-    global_step = slim.get_or_create_global_step()
     network.build_inference_graph('cifarnet', h.NUM_CLASSES)
     graph_def = graph.as_graph_def()
-    with tf1.Session() as sess:
-      for variable in slim.get_model_variables():
-        shape = variable.shape.as_list()
-        fan_in = int(np.prod(shape[:-1])) if len(shape) > 1 else 1
-        variable.load(rng.normal(0, 2.0 / np.sqrt(fan_in), shape), sess)
-      global_step.load(5, sess)
-      tf1.train.Saver().save(sess, str(root / 'train' / 'model.ckpt'),
-                             global_step=5)
-  paths = {'checkpoint': str(root / 'train')}
+  paths = {'checkpoint': os.path.dirname(random_cifarnet)}
   paths['frozen_graph'] = str(root / 'frozen.pb')
   graph_io.write_graph_def(
       freeze_graph.freeze_graph_def(graph_def, paths['checkpoint'],

@@ -46,22 +46,10 @@ def data(tmp_path_factory):
 
 
 @pytest.fixture(scope='module')
-def checkpoint(tmp_path_factory):
+def checkpoint(random_cifarnet):
   """A CifarNet (5 classes) checkpoint with weights large enough that the
-  probabilities differ clearly between classes."""
-  prefix = str(tmp_path_factory.mktemp('ckpt') / 'model.ckpt')
-  rng = np.random.default_rng(3)
-  with tf.Graph().as_default():
-    global_step = slim.get_or_create_global_step()
-    export_inference_graph.build_inference_graph('cifarnet', h.NUM_CLASSES)
-    with tf1.Session() as sess:
-      for variable in slim.get_model_variables():
-        shape = variable.shape.as_list()
-        fan_in = int(np.prod(shape[:-1])) if len(shape) > 1 else 1
-        variable.load(rng.normal(0, 2.0 / np.sqrt(fan_in), shape), sess)
-      global_step.load(5, sess)
-      tf1.train.Saver().save(sess, prefix, global_step=5)
-  return prefix + '-5'
+  probabilities differ clearly between classes (tests/conftest.py)."""
+  return random_cifarnet
 
 
 def _inference_graph_def(model_name='cifarnet', num_classes=h.NUM_CLASSES):

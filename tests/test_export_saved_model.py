@@ -2,7 +2,8 @@
 give the checkpoint's probabilities (float within 1e-4; int8 the same top-1
 on >= 95% of held-out images).
 
-A CifarNet is trained briefly on the shapes data (so that int8 agreement is
+The CifarNet is the session's `trained_cifarnet` (tests/cifarnet_checkpoints.py:
+~0.8 validation accuracy on the shapes data, so that int8 agreement is
 measured on a network with real decisions), with lenet preprocessing:
 center crop or pad to 32x32, then (x - 128) / 128, computed here with numpy.
 """
@@ -18,32 +19,29 @@ import tensorflow as tf
 import slim
 from image_classifier import network
 from tests import cli_harness as h
+from tests import cifarnet_checkpoints
 from tools import classifiers
 from tools import model_info
 
 tf1 = tf.compat.v1
 
-train_image_classifier = h.script_module('train_image_classifier')
 export_saved_model = h.script_module('tools.export_saved_model')
 
 NAMES = ['circle', 'square', 'triangle', 'cross', 'diamond']
-NUM_VALIDATION = 60  # >= 95% agreement allows 3 top-1 differences.
+# The whole validation split; >= 95% agreement allows 5 top-1 differences.
+NUM_VALIDATION = cifarnet_checkpoints.SHAPES_SPLITS['validation']
 
 
 @pytest.fixture(scope='module')
-def data(tmp_path_factory):
-  return h.make_shapes(tmp_path_factory.mktemp('shapes'), train=64,
-                       validation=NUM_VALIDATION)
+def data(shapes_data):
+  """The session's shapes dataset (tests/conftest.py)."""
+  return shapes_data
 
 
 @pytest.fixture(scope='module')
-def train_dir(data, tmp_path_factory):
-  """CifarNet trained 60 steps of 16 (~75% validation accuracy)."""
-  train_dir = str(tmp_path_factory.mktemp('train'))
-  train_image_classifier.train(h.train_values(
-      data, train_dir, max_number_of_steps=60, batch_size=16,
-      learning_rate=0.1))
-  return train_dir
+def train_dir(trained_cifarnet):
+  """The session's trained CifarNet (tests/conftest.py); read only."""
+  return trained_cifarnet
 
 
 @pytest.fixture(scope='module')

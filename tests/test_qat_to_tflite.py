@@ -4,13 +4,14 @@ train_image_classifier --quantize_delay -> eval_image_classifier --quantize
 classify_images.py.
 
 One CifarNet is trained as the published *_quant checkpoints were: a float
-run (300 Adam steps, ~0.8 validation accuracy, so that the agreements below
-are measured on a network with real decisions), then quantization-aware
-fine-tuning from it (--quantize_delay=0), whose moving-average ranges then
-fit the trained network. (Ranges tracked from step 0 of a short run average
-in the untrained network's narrower ones: eval --quantize then clips the
-logits, and the int8 model, whose logits range is calibrated, disagrees
-with it on ~13% of the images.)
+run (the session's `trained_cifarnet`, tests/cifarnet_checkpoints.py: 300 Adam
+steps, ~0.8 validation accuracy, so that the agreements below are measured
+on a network with real decisions), then quantization-aware fine-tuning from
+it (--quantize_delay=0), whose moving-average ranges then fit the trained
+network. (Ranges tracked from step 0 of a short run average in the
+untrained network's narrower ones: eval --quantize then clips the logits,
+and the int8 model, whose logits range is calibrated, disagrees with it on
+~13% of the images.)
 """
 import csv
 import os
@@ -23,39 +24,35 @@ import slim
 from datasets import dataset_factory
 from image_classifier import network
 from tests import cli_harness as h
+from tests import cifarnet_checkpoints
 from tools import classifiers
 from tools import dump_images
 from tools import model_info
 
 tf1 = tf.compat.v1
 
-train_image_classifier = h.script_module('train_image_classifier')
 eval_image_classifier = h.script_module('eval_image_classifier')
 export_saved_model = h.script_module('tools.export_saved_model')
 classify_images = h.script_module('classify_images')
 
-NUM_VALIDATION = 100  # 1 point = 1 image; >= 95% allows 5 differences.
-FLOAT_RUN = dict(max_number_of_steps=300, batch_size=32, optimizer='adam',
-                 learning_rate=0.002, opt_epsilon=1e-8, seed=1,
-                 log_every_n_steps=100)
-QAT_RUN = dict(FLOAT_RUN, max_number_of_steps=30, learning_rate=0.0003,
-               quantize_delay=0)
+# The whole validation split; 1 point = 1 image, >= 95% allows 5 differences.
+NUM_VALIDATION = cifarnet_checkpoints.SHAPES_SPLITS['validation']
+# What the fine-tuning changes in cifarnet_checkpoints.FLOAT_RUN.
+QAT_RUN = dict(max_number_of_steps=30, learning_rate=0.0003, quantize_delay=0)
 LAYERS = ('conv1', 'conv2', 'fc3', 'fc4', 'logits')
 
 
 @pytest.fixture(scope='module')
-def data(tmp_path_factory):
-  return h.make_shapes(tmp_path_factory.mktemp('shapes'), train=640,
-                       validation=NUM_VALIDATION)
+def data(shapes_data):
+  """The session's shapes dataset (tests/conftest.py)."""
+  return shapes_data
 
 
 @pytest.fixture(scope='module')
-def qat_checkpoint(data, tmp_path_factory):
-  float_dir = str(tmp_path_factory.mktemp('float'))
-  train_image_classifier.train(h.train_values(data, float_dir, **FLOAT_RUN))
-  train_dir = str(tmp_path_factory.mktemp('qat'))
-  train_image_classifier.train(h.train_values(
-      data, train_dir, checkpoint_path=float_dir, **QAT_RUN))
+def qat_checkpoint(data, trained_cifarnet, tmp_path_factory):
+  train_dir = cifarnet_checkpoints.train_cifarnet(
+      data, tmp_path_factory.mktemp('qat'), checkpoint_path=trained_cifarnet,
+      **QAT_RUN)
   return tf.train.latest_checkpoint(train_dir)
 
 

@@ -24,7 +24,11 @@ def test_decay_warning_gives_the_numbers_and_the_flags():
       '--batch_norm_decay=0.998 or lower.')
   # 0.99 ** 299 = 0.0495 <= 0.05: enough.
   assert batch_norm.decay_warning(0.99, 299) is None
-  assert batch_norm.decay_warning(0.99, 298) is not None
+  # 0.99 ** 298 = 0.0500 > 0.05: one step short.
+  short = batch_norm.decay_warning(0.99, 298)
+  assert short.startswith('Batch norm: 298 steps are too few for the moving '
+                          'statistics with decay 0.99:')
+  assert '(it takes 299 steps' in short
   assert batch_norm.decay_warning(None, 10) is None
 
 

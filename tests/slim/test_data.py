@@ -14,6 +14,7 @@ import tensorflow as tf
 from PIL import Image as PILImage
 
 import slim
+from slim.data import data_decoder
 from slim.data import data_provider
 from slim.data import dataset as slim_dataset
 from slim.data import dataset_data_provider
@@ -141,7 +142,11 @@ def test_slim_namespace_exposes_data_modules():
   assert slim.tfexample_decoder is tfexample_decoder
   assert slim.dataset_data_provider is dataset_data_provider
   assert slim.data_provider is data_provider
-  assert slim.data_decoder.DataDecoder is not None
+  assert slim.data_decoder is data_decoder
+  # The contract is abstract; TFExampleDecoder is one.
+  with pytest.raises(TypeError, match='abstract'):
+    slim.data_decoder.DataDecoder()
+  assert isinstance(_image_decoder(), slim.data_decoder.DataDecoder)
 
 
 # ------------------------------------------------------------- Image handler

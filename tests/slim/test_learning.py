@@ -4,6 +4,7 @@ The model everywhere is a tiny linear regression, loss = mean((x w - y)^2)
 on 8 fixed examples with 3 features, trained by plain gradient descent, so
 every update can be recomputed in numpy: grad = 2/N x^T (x w - y).
 """
+import copy
 import glob
 import json
 import logging as py_logging
@@ -318,15 +319,57 @@ def test_nan_loss_stops_with_error_and_keeps_last_good_checkpoint(tmp_path):
   def nan_from_step_3(gs):
     return tf1.where(gs >= 3, tf.constant(np.nan, tf.float32), 0.0)
 
-  with pytest.raises(tf.errors.InvalidArgumentError,
-                     match='Loss is NaN or Inf at global step 3'):
+  with pytest.raises(learning.NonFiniteLossError,
+                     match='Loss is NaN or Inf at global step 3') as info:
     train_regression(logdir, 10, extra_loss_fn=nan_from_step_3,
                      save_interval_secs=1e-9)
+  assert info.value.step == 3
+  assert info.value.checkpoint_path == os.path.join(logdir, 'model.ckpt-3')
   assert latest_step(logdir) == 3
   assert not glob.glob(os.path.join(logdir, 'model.ckpt-4*'))
   w = checkpoint_w(logdir)
   assert np.all(np.isfinite(w))
   np.testing.assert_allclose(w, np_gd(3)[0], rtol=1e-5)
+
+
+def test_nan_loss_error_is_an_invalid_argument_error_without_checkpoint(
+    tmp_path):
+  # tf_slim raised InvalidArgumentError: code that catches it still works.
+  def nan_always(gs):
+    return tf.constant(np.nan, tf.float32) * tf.cast(gs + 1, tf.float32)
+
+  with pytest.raises(tf.errors.InvalidArgumentError) as info:
+    train_regression(str(tmp_path), 10, extra_loss_fn=nan_always)
+  error = info.value
+  assert isinstance(error, learning.NonFiniteLossError)
+  assert (error.step, error.checkpoint_path) == (0, None)
+  assert 'Latest checkpoint kept: None' in error.message
+  assert latest_step(str(tmp_path)) is None
+  # OpError.__reduce__ rebuilds an error from its __init__ argument names.
+  clone = copy.copy(error)
+  assert (type(clone), clone.step, clone.checkpoint_path, clone.message) == (
+      learning.NonFiniteLossError, 0, None, error.message)
+
+
+def test_check_loss_numerics_is_the_check_train_recognises(tmp_path):
+  # A train op built without create_train_op, as train_image_classifier
+  # builds its own from the clones' gradients.
+  with tf.Graph().as_default():
+    gs = slim.variables.get_or_create_global_step()
+    loss, _ = build_model(tf1.where(gs >= 2, np.inf, 0.0))
+    checked = learning.check_loss_numerics(loss)
+    with tf.control_dependencies([checked]):
+      update = sgd().minimize(loss, global_step=gs)
+    with tf.control_dependencies([update]):
+      train_op = tf.identity(checked)
+    with pytest.raises(learning.NonFiniteLossError) as info:
+      learning.train(train_op, str(tmp_path), number_of_steps=5,
+                     save_interval_secs=1e-9)
+  assert info.value.step == 2
+  assert info.value.checkpoint_path == os.path.join(str(tmp_path),
+                                                    'model.ckpt-2')
+  np.testing.assert_allclose(checkpoint_w(str(tmp_path)), np_gd(2)[0],
+                             rtol=1e-5)
 
 
 def test_sigterm_stops_and_checkpoints_current_step(tmp_path):
@@ -400,7 +443,9 @@ def test_train_creates_logdir_without_summary_writer(tmp_path):
 
 
 def test_train_without_logdir_and_argument_errors(tmp_path):
-  assert train_regression(None, 2) is not None
+  # Without a logdir it still trains, and returns the last step's loss.
+  np.testing.assert_allclose(train_regression(None, 2), np_gd(2)[1],
+                             rtol=1e-5)
   with pytest.raises(ValueError, match='number_of_steps'):
     train_regression(str(tmp_path), 0)
   with pytest.raises(ValueError, match='saver'):
