@@ -116,21 +116,26 @@ def exit_now(message):
   os._exit(2)  # pylint: disable=protected-access
 
 
-class _HideTensorFlowDeprecations(logging.Filter):
+class _HideTensorFlowChatter(logging.Filter):
   """Drops the 'tensorflow' logger's deprecation notices ('From <file>:
   <name> (from <module>) is deprecated and will be removed ...', 'The name
-  tf.X is deprecated ...'), all logged from TensorFlow's deprecation.py."""
+  tf.X is deprecated ...'), all logged from TensorFlow's deprecation.py,
+  and its internal timings ('Sharding callback duration: N microseconds',
+  logged at each checkpoint save by functional_saver.py)."""
 
   def filter(self, record):
     return not (os.path.basename(record.pathname) == 'deprecation.py'
-                or ' is deprecated' in record.getMessage())
+                or ' is deprecated' in record.getMessage()
+                or record.getMessage().startswith(
+                    'Sharding callback duration'))
 
 
-_HIDE_DEPRECATIONS = _HideTensorFlowDeprecations()
+_HIDE_CHATTER = _HideTensorFlowChatter()
 
 
 def quiet_logs(verbosity=0):
-  """Prints each log message once and hides TensorFlow's deprecations.
+  """Prints each log message once and hides TensorFlow's deprecations
+  and internal timings.
 
   `import tensorflow` gives the 'tensorflow' logger a handler of its own
   (format 'INFO:tensorflow:...') because the root logger has none yet;
@@ -140,15 +145,16 @@ def quiet_logs(verbosity=0):
   alike. Call it once absl's handler is installed (inside absl.app.run).
 
   Args:
-    verbosity: absl's --verbosity; 1 or more keeps the deprecation notices.
+    verbosity: absl's --verbosity; 1 or more keeps the deprecation notices
+      and timings.
   """
   tf_logger = logging.getLogger('tensorflow')
   for handler in list(tf_logger.handlers):
     tf_logger.removeHandler(handler)
   if verbosity >= 1:
-    tf_logger.removeFilter(_HIDE_DEPRECATIONS)
+    tf_logger.removeFilter(_HIDE_CHATTER)
   else:
-    tf_logger.addFilter(_HIDE_DEPRECATIONS)
+    tf_logger.addFilter(_HIDE_CHATTER)
 
 
 def run(main, extra_user_errors=()):

@@ -1,5 +1,8 @@
-"""TensorFlow's start-up notices: filtered from every entry point's stderr,
-everything else kept."""
+"""TensorFlow's start-up notices and log chatter: filtered from every entry
+point's stderr, everything else kept."""
+import logging
+
+from image_classifier import cli
 from image_classifier import tf_env
 from tests import cli_harness as h
 
@@ -53,3 +56,25 @@ def test_tf_cpp_min_log_level_0_shows_everything(tmp_path):
                         tf_cpp_min_log_level='0')
   assert result.returncode == 0, result.stderr
   assert 'oneDNN custom operations are on' in result.stderr
+
+
+def _tensorflow_log_lines_shown(verbosity, *messages):
+  """The messages of `messages` that pass the 'tensorflow' logger's filters
+  after cli.quiet_logs(verbosity)."""
+  logger = logging.getLogger('tensorflow')
+  saved = (list(logger.handlers), list(logger.filters))
+  try:
+    cli.quiet_logs(verbosity)
+    return [m for m in messages
+            if logger.filter(logger.makeRecord(
+                'tensorflow', logging.INFO, '/x/functional_saver.py', 1, m,
+                (), None))]
+  finally:
+    logger.handlers[:], logger.filters[:] = saved
+
+
+def test_quiet_logs_hides_tensorflow_timings_unless_verbose():
+  timing = 'Sharding callback duration: 41 microseconds'
+  kept = 'Saving checkpoints for 3 into /tmp/x/model.ckpt.'
+  assert _tensorflow_log_lines_shown(0, timing, kept) == [kept]
+  assert _tensorflow_log_lines_shown(1, timing, kept) == [timing, kept]
