@@ -64,8 +64,6 @@ flags.DEFINE_bool('progress_bar', True, 'Show a progress bar over images '
 common_flags.define_model_flags(__name__, model_name=None)
 common_flags.define_dataset_flags(__name__, dataset_name=None)
 common_flags.define_image_size_flag(__name__)
-common_flags.define_moving_average_decay_flag(__name__)
-common_flags.define_quantize_flag(__name__)
 
 FLAGS = flags.FLAGS
 

@@ -63,8 +63,6 @@ common_flags.define_dataset_flags(__name__, dataset_split_name='test')
 common_flags.define_model_flags(__name__)
 common_flags.define_input_flags(__name__, batch_size=100)
 common_flags.define_image_size_flag(__name__, 'eval_image_size')
-common_flags.define_moving_average_decay_flag(__name__)
-common_flags.define_quantize_flag(__name__)
 
 # ------------------------------------------------------------ new flags
 flags.DEFINE_bool('wait_for_checkpoints', False, 'Keep evaluating each new '

@@ -32,10 +32,10 @@ from tools import graph_io
 
 tf1 = tf.compat.v1
 
-common_flags.define_model_flags(__name__, preprocessing=False)
+common_flags.define_model_flags(__name__, preprocessing=False,
+                                moving_average_decay=False)
 common_flags.define_dataset_flags(__name__, dataset_dir='')
 common_flags.define_image_size_flag(__name__)
-common_flags.define_quantize_flag(__name__)
 flags.DEFINE_boolean('is_training', False, 'Export the training graph.')
 flags.DEFINE_integer('batch_size', None, 'Static batch size of the input; '
                      'None leaves it dynamic.')

@@ -156,11 +156,10 @@ flags.DEFINE_bool('sync_replicas', False, 'Whether to use the '
                   '--replicas_to_aggregate gradients.')
 flags.DEFINE_integer('replicas_to_aggregate', 1, 'The number of gradients to '
                      'collect before updating params.')
-common_flags.define_moving_average_decay_flag(__name__)
 
 # ------------------------------------------------------------------- dataset
 common_flags.define_dataset_flags(__name__, dataset_split_name='train')
-common_flags.define_model_flags(__name__)
+common_flags.define_model_flags(__name__, quantize=False)
 common_flags.define_input_flags(__name__, batch_size=32)
 common_flags.define_image_size_flag(__name__, 'train_image_size')
 flags.DEFINE_integer('max_number_of_steps', None, 'The maximum number of '

@@ -76,60 +76,42 @@ class DatasetRecord:
     return {keyword: values[flag] for keyword, flag in self.converter_flags}
 
 
+# One row per dataset: name, descriptor module, converter module, the
+# converter's (keyword, flag) pairs and, for custom, its required flag.
 DATASETS = (
-    DatasetRecord(
-        name='cifar10',
-        descriptor_module='datasets.cifar10',
-        converter_module='datasets.download_and_convert_cifar10',
-        converter_flags=_OUTPUT + _DOWNLOAD),
-    DatasetRecord(
-        name='custom',
-        descriptor_module='datasets.custom',
-        converter_module='datasets.convert_custom',
-        converter_flags=_OUTPUT + (
-            ('source_dir', 'source_dir'),
-            ('validation_fraction', 'validation_fraction'),
-            ('num_shards', 'num_shards'), ('seed', 'seed')),
-        required_flags=(('source_dir', 'pass a folder with one subfolder of '
-                                       'images per class'),)),
-    DatasetRecord(
-        name='flowers',
-        descriptor_module='datasets.flowers',
-        converter_module='datasets.download_and_convert_flowers',
-        converter_flags=_OUTPUT + _DOWNLOAD + (('seed', 'seed'),)),
-    DatasetRecord(
-        name='imagenet',
-        descriptor_module='datasets.imagenet',
-        converter_module='datasets.build_imagenet_data',
-        converter_flags=_OUTPUT + (
-            ('train_path', 'imagenet_train_tar'),
-            ('validation_path', 'imagenet_val_tar'),
-            ('validation_labels', 'imagenet_val_labels'),
-            ('bbox_sources', 'imagenet_bbox'),
-            ('metadata_path', 'imagenet_metadata'),
-            ('train_shards', 'imagenet_train_shards'),
-            ('validation_shards', 'imagenet_validation_shards'),
-            ('seed', 'seed'))),
-    DatasetRecord(
-        name='mnist',
-        descriptor_module='datasets.mnist',
-        converter_module='datasets.download_and_convert_mnist',
-        converter_flags=_OUTPUT + _DOWNLOAD),
-    DatasetRecord(
-        name='shapes',
-        descriptor_module='datasets.shapes',
-        converter_module='datasets.convert_shapes',
-        converter_flags=_OUTPUT + (('num_shards', 'num_shards'),
-                                   ('seed', 'seed'))),
-    DatasetRecord(
-        name='visualwakewords',
-        descriptor_module='datasets.visualwakewords',
-        converter_module='datasets.download_and_convert_visualwakewords',
-        converter_flags=_OUTPUT + (
-            ('coco_dir', 'coco_dir'),
-            ('small_object_area_threshold', 'small_object_area_threshold'),
-            ('foreground_class_of_interest',
-             'foreground_class_of_interest'))),
+    DatasetRecord('cifar10', 'datasets.cifar10',
+                  'datasets.download_and_convert_cifar10', _OUTPUT + _DOWNLOAD),
+    DatasetRecord('custom', 'datasets.custom', 'datasets.convert_custom',
+                  _OUTPUT + (('source_dir', 'source_dir'),
+                             ('validation_fraction', 'validation_fraction'),
+                             ('num_shards', 'num_shards'), ('seed', 'seed')),
+                  required_flags=(('source_dir', 'pass a folder with one '
+                                   'subfolder of images per class'),)),
+    DatasetRecord('flowers', 'datasets.flowers',
+                  'datasets.download_and_convert_flowers',
+                  _OUTPUT + _DOWNLOAD + (('seed', 'seed'),)),
+    DatasetRecord('imagenet', 'datasets.imagenet',
+                  'datasets.build_imagenet_data',
+                  _OUTPUT + (('train_path', 'imagenet_train_tar'),
+                             ('validation_path', 'imagenet_val_tar'),
+                             ('validation_labels', 'imagenet_val_labels'),
+                             ('bbox_sources', 'imagenet_bbox'),
+                             ('metadata_path', 'imagenet_metadata'),
+                             ('train_shards', 'imagenet_train_shards'),
+                             ('validation_shards',
+                              'imagenet_validation_shards'),
+                             ('seed', 'seed'))),
+    DatasetRecord('mnist', 'datasets.mnist',
+                  'datasets.download_and_convert_mnist', _OUTPUT + _DOWNLOAD),
+    DatasetRecord('shapes', 'datasets.shapes', 'datasets.convert_shapes',
+                  _OUTPUT + (('num_shards', 'num_shards'), ('seed', 'seed'))),
+    DatasetRecord('visualwakewords', 'datasets.visualwakewords',
+                  'datasets.download_and_convert_visualwakewords',
+                  _OUTPUT + (('coco_dir', 'coco_dir'),
+                             ('small_object_area_threshold',
+                              'small_object_area_threshold'),
+                             ('foreground_class_of_interest',
+                              'foreground_class_of_interest'))),
 )
 
 NAMES = tuple(sorted(record.name for record in DATASETS))

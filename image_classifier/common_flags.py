@@ -52,14 +52,20 @@ def define_dataset_flags(module_name, dataset_name='imagenet',
 
 
 def define_model_flags(module_name, model_name='inception_v3',
-                       preprocessing=True):
-  """Defines --model_name, --use_grayscale and --preprocessing_name.
+                       preprocessing=True, moving_average_decay=True,
+                       quantize=True):
+  """Defines --model_name and --use_grayscale, and those of
+  --preprocessing_name, --moving_average_decay and --quantize that the
+  script takes.
 
   Args:
     module_name: the defining script's `__name__`.
     model_name: the default of --model_name.
-    preprocessing: whether the script preprocesses images (and so has
-      --preprocessing_name).
+    preprocessing: whether the script preprocesses images.
+    moving_average_decay: whether it keeps or reads moving averages of the
+      weights.
+    quantize: whether it reads what quantization-aware training
+      (train_image_classifier.py --quantize_delay) wrote.
   """
   module_name = cli.flags_module_name(module_name)
   flags.DEFINE_string('model_name', model_name,
@@ -73,6 +79,18 @@ def define_model_flags(module_name, model_name='inception_v3',
     flags.DEFINE_string('preprocessing_name', None,
                         'The preprocessing to use; None uses the '
                         'model_name\'s.', module_name=module_name)
+  if moving_average_decay:
+    flags.DEFINE_float(
+        'moving_average_decay', None,
+        'The decay of the moving averages of the weights: training keeps '
+        'them, evaluating and classifying use them instead of the weights; '
+        'None: no moving averages.', module_name=module_name)
+  if quantize:
+    flags.DEFINE_bool(
+        'quantize', False,
+        'Build the quantized graph of quantization-aware training (batch '
+        'norms folded, 8-bit fake quantization), as a checkpoint trained '
+        'with --quantize_delay needs.', module_name=module_name)
 
 
 def define_image_size_flag(module_name, name='image_size'):
@@ -100,23 +118,3 @@ def define_input_flags(module_name, batch_size):
                        'Number of parallel preprocessing calls.',
                        module_name=module_name)
 
-
-def define_moving_average_decay_flag(module_name):
-  """Defines --moving_average_decay."""
-  module_name = cli.flags_module_name(module_name)
-  flags.DEFINE_float(
-      'moving_average_decay', None,
-      'The decay of the moving averages of the weights: training keeps '
-      'them, evaluating and classifying use them instead of the weights; '
-      'None: no moving averages.', module_name=module_name)
-
-
-def define_quantize_flag(module_name):
-  """Defines --quantize, for the scripts that read what quantization-aware
-  training (train_image_classifier.py --quantize_delay) wrote."""
-  module_name = cli.flags_module_name(module_name)
-  flags.DEFINE_bool(
-      'quantize', False,
-      'Build the quantized graph of quantization-aware training (batch norms '
-      'folded, 8-bit fake quantization), as a checkpoint trained with '
-      '--quantize_delay needs.', module_name=module_name)

@@ -4,6 +4,7 @@ The factory and download_and_convert_data.py must accept exactly the
 recorded names, pass each converter exactly the flags its record lists, and
 a record whose module, `run` keyword or flag is missing must be caught.
 """
+import dataclasses
 import glob
 import os
 import re
@@ -81,47 +82,24 @@ def test_record_is_sound(name):
 def test_record_without_converter_or_descriptor_is_caught():
   flag_names = set(_convert_values())
   shapes = registry.get_record('shapes')
-  no_converter = registry.DatasetRecord(
-      name='shapes', descriptor_module='datasets.shapes',
-      converter_module='datasets.no_such_converter',
-      converter_flags=shapes.converter_flags)
-  no_descriptor = registry.DatasetRecord(
-      name='other', descriptor_module='datasets.no_such_dataset',
-      converter_module='datasets.convert_shapes',
-      converter_flags=shapes.converter_flags)
-  wrong_descriptor = registry.DatasetRecord(
-      name='other', descriptor_module='datasets.shapes',
-      converter_module='datasets.convert_shapes',
-      converter_flags=shapes.converter_flags)
-  not_a_descriptor = registry.DatasetRecord(
-      name='other', descriptor_module='datasets.errors',
-      converter_module='datasets.convert_shapes',
-      converter_flags=shapes.converter_flags)
-  [problem] = registry.record_problems(no_converter, flag_names)
+
+  def problems(**changes):
+    return registry.record_problems(dataclasses.replace(shapes, **changes),
+                                    flag_names)
+
+  [problem] = problems(converter_module='datasets.no_such_converter')
   assert 'no converter run' in problem and 'no_such_converter' in problem
-  [problem] = registry.record_problems(no_descriptor, flag_names)
+  [problem] = problems(name='other',
+                       descriptor_module='datasets.no_such_dataset')
   assert 'no descriptor module' in problem
-  assert registry.record_problems(wrong_descriptor, flag_names) == [
+  assert problems(name='other') == [
       "other: datasets.shapes describes 'shapes'"]
-  assert registry.record_problems(not_a_descriptor, flag_names) == [
-      'other: datasets.errors has no get_split']
-
-
-def test_record_with_a_keyword_or_flag_the_converter_lacks_is_caught():
-  flag_names = set(_convert_values())
-  shapes = registry.get_record('shapes')
-  unknown_keyword = registry.DatasetRecord(
-      name='shapes', descriptor_module='datasets.shapes',
-      converter_module='datasets.convert_shapes',
-      converter_flags=shapes.converter_flags + (('mirror', 'mirror'),))
-  unknown_flag = registry.DatasetRecord(
-      name='shapes', descriptor_module='datasets.shapes',
-      converter_module='datasets.convert_shapes',
-      converter_flags=shapes.converter_flags,
-      required_flags=(('shapes_count', 'pass a number'),))
-  [problem] = registry.record_problems(unknown_keyword, flag_names)
+  assert problems(descriptor_module='datasets.errors') == [
+      'shapes: datasets.errors has no get_split']
+  [problem] = problems(converter_flags=shapes.converter_flags + (
+      ('mirror', 'mirror'),))
   assert 'convert_shapes.run does not take' in problem and 'mirror' in problem
-  assert registry.record_problems(unknown_flag, flag_names) == [
+  assert problems(required_flags=(('shapes_count', 'pass a number'),)) == [
       'shapes: no flag --shapes_count']
 
 
