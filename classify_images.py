@@ -39,6 +39,7 @@ import tensorflow as tf
 import tqdm
 
 from image_classifier import cli
+from image_classifier import common_flags
 from image_classifier import fileio
 from tools import classifiers
 from tools import model_info
@@ -57,25 +58,12 @@ flags.DEFINE_integer('batch_size', 32, 'Images per forward pass.')
 flags.DEFINE_bool('progress_bar', True, 'Show a progress bar over images '
                   'when stderr is a terminal.')
 # ------------------------------------- for checkpoints and bare GraphDefs
-flags.DEFINE_string('model_name', None, 'The network of a checkpoint or a '
-                    'frozen graph without its .json record.')
-flags.DEFINE_string('preprocessing_name', None, 'Its eval preprocessing; '
-                    'None uses the model_name\'s.')
-flags.DEFINE_integer('image_size', None, 'Its input size; None uses the '
-                     'network\'s default (or the frozen graph\'s).')
-flags.DEFINE_string('dataset_name', None, 'The dataset that gives its class '
-                    'count and names.')
-flags.DEFINE_string('dataset_dir', None, 'The dataset\'s folder (holding '
-                    'labels.txt).')
-flags.DEFINE_integer('labels_offset', 0, 'Network class + labels_offset is '
-                     'the dataset label (1 for 1000-class networks on '
-                     'ImageNet).')
-flags.DEFINE_bool('use_grayscale', False, 'The network takes one channel.')
-flags.DEFINE_float('moving_average_decay', None, 'Use the moving averages '
-                   'of a checkpoint\'s weights kept with this decay.')
-flags.DEFINE_bool('quantize', False, 'A checkpoint trained with '
-                  '--quantize_delay: classify with its quantized graph '
-                  '(as eval_image_classifier.py --quantize).')
+# (--model_name: the network of a checkpoint, or of a frozen graph without
+# its .json record; --image_size: None uses the frozen graph's, else the
+# network's default.)
+common_flags.define_model_flags(__name__, model_name=None)
+common_flags.define_dataset_flags(__name__, dataset_name=None)
+common_flags.define_image_size_flag(__name__)
 
 FLAGS = flags.FLAGS
 

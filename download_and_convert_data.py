@@ -26,35 +26,19 @@ Usage (runtime on 2 CPU cores, network aside):
 Downloads resume after an interruption, are checked against their SHA-256
 (`--noverify_checksums` to skip) and can come from `--mirror`. A finished
 conversion is detected and not redone; rerunning after a crash resumes or
-redoes only what is missing. A user error ends with one line on stderr and
-exit status 2.
+redoes only what is missing. A user error (a full disk and an unwritable
+--dataset_dir included) ends with one line on stderr and exit status 2; an
+interrupted run (Ctrl-C, SIGTERM) with one line saying to rerun the same
+command, and exit status 128 + the signal.
 """
-import errno
-import importlib
-import os
-import sys
-
-from absl import app
 from absl import flags
-from absl import logging
 
-# Converters are imported when used: `--help` stays instant, and the worker
-# processes that converters spawn, which re-import this script, stay light.
+# Only the record, which names modules: converters are imported when used, so
+# `--help` stays instant, and the worker processes that converters spawn,
+# which re-import this script, stay light.
+from datasets import registry
 from datasets.errors import DatasetError
 from image_classifier import cli
-
-_PROG = 'download_and_convert_data.py'
-
-# Dataset name -> module with `run(dataset_dir, ...)`.
-CONVERTERS = {
-    'cifar10': 'datasets.download_and_convert_cifar10',
-    'custom': 'datasets.convert_custom',
-    'flowers': 'datasets.download_and_convert_flowers',
-    'imagenet': 'datasets.build_imagenet_data',
-    'mnist': 'datasets.download_and_convert_mnist',
-    'shapes': 'datasets.convert_shapes',
-    'visualwakewords': 'datasets.download_and_convert_visualwakewords',
-}
 
 FLAGS = flags.FLAGS
 
@@ -62,7 +46,7 @@ FLAGS = flags.FLAGS
 flags.DEFINE_string(
     'dataset_name', None,
     'The name of the dataset to convert, one of: %s.' % ', '.join(
-        sorted(CONVERTERS)))
+        registry.NAMES))
 flags.DEFINE_string(
     'dataset_dir', None,
     'The directory where the output TFRecords and temporary files are saved.')
@@ -142,55 +126,6 @@ flags.DEFINE_string(
     'annotations/instances_{train,val}2014.json.')
 
 
-def converter_arguments(dataset_name, values):
-  """Returns the keyword arguments of a converter's `run`.
-
-  Args:
-    dataset_name: a key of CONVERTERS.
-    values: dict flag name -> value.
-
-  Returns:
-    A dict of keyword arguments (dataset_dir included).
-
-  Raises:
-    DatasetError: a flag the dataset needs is missing.
-  """
-  common = {'dataset_dir': values['dataset_dir'],
-            'num_workers': values['num_workers']}
-  download = {'mirror': values['mirror'],
-              'verify_checksums': values['verify_checksums'],
-              'retries': values['download_retries']}
-  if dataset_name == 'flowers':
-    return dict(common, seed=values['seed'], **download)
-  if dataset_name in ('cifar10', 'mnist'):
-    return dict(common, **download)
-  if dataset_name == 'custom':
-    if not values['source_dir']:
-      raise DatasetError('--source_dir is required with --dataset_name=custom: '
-                         'pass a folder with one subfolder of images per '
-                         'class')
-    return dict(common, source_dir=values['source_dir'],
-                validation_fraction=values['validation_fraction'],
-                num_shards=values['num_shards'], seed=values['seed'])
-  if dataset_name == 'shapes':
-    return dict(common, num_shards=values['num_shards'], seed=values['seed'])
-  if dataset_name == 'imagenet':
-    return dict(common, train_path=values['imagenet_train_tar'],
-                validation_path=values['imagenet_val_tar'],
-                validation_labels=values['imagenet_val_labels'],
-                bbox_sources=values['imagenet_bbox'],
-                metadata_path=values['imagenet_metadata'],
-                train_shards=values['imagenet_train_shards'],
-                validation_shards=values['imagenet_validation_shards'],
-                seed=values['seed'])
-  if dataset_name == 'visualwakewords':
-    return dict(
-        common, coco_dir=values['coco_dir'],
-        small_object_area_threshold=values['small_object_area_threshold'],
-        foreground_class_of_interest=values['foreground_class_of_interest'])
-  raise ValueError(dataset_name)
-
-
 def convert(values):
   """Runs the conversion described by the flag values.
 
@@ -201,52 +136,29 @@ def convert(values):
     DatasetError: a user error.
   """
   dataset_name = values['dataset_name']
+  names = ', '.join(registry.NAMES)
   if not dataset_name:
-    raise DatasetError('--dataset_name is required; valid names: %s'
-                       % ', '.join(sorted(CONVERTERS)))
-  if dataset_name not in CONVERTERS:
-    raise DatasetError('unknown --dataset_name=%r; valid names: %s'
-                       % (dataset_name, ', '.join(sorted(CONVERTERS))))
+    raise DatasetError(f'--dataset_name is required; valid names: {names}')
+  record = registry.get_record(dataset_name)
+  if record is None:
+    raise DatasetError(f'unknown --dataset_name={dataset_name!r}; valid '
+                       f'names: {names}')
   if not values['dataset_dir']:
     raise DatasetError('You must supply the dataset directory with '
                        '--dataset_dir')
-  arguments = converter_arguments(dataset_name, values)
+  arguments = record.converter_arguments(values)
   # TensorFlow's start-up notices would bury the one-line errors and
   # summaries; imported here, not at the top, so that --help and the
   # converters' worker processes stay light.
   from image_classifier import tf_env  # pylint: disable=g-import-not-at-top,unused-import
-  module = importlib.import_module(CONVERTERS[dataset_name])
-  module.run(**arguments)
-
-
-def _user_error(message):
-  sys.stderr.write('%s: error: %s\n' % (_PROG, message))
-  sys.stderr.flush()
-  return 2
+  record.converter().run(**arguments)
 
 
 def main(argv):
-  del argv  # Unused.
-  cli.quiet_logs(FLAGS.verbosity)
-  values = FLAGS.flag_values_dict()
-  try:
-    convert(values)
-  except DatasetError as e:
-    return _user_error(e)
-  except OSError as e:
-    if e.errno in (errno.ENOSPC, errno.EDQUOT):
-      return _user_error('disk full (%s%s); free some space and rerun: '
-                         'finished parts are kept' % (
-                             e.strerror, ': %s' % e.filename
-                             if e.filename else ''))
-    if e.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-      return _user_error('cannot write %s (%s); choose a writable '
-                         '--dataset_dir' % (e.filename, e.strerror))
-    raise
-  except KeyboardInterrupt:
-    return _user_error('interrupted; rerun the same command to resume')
-  return 0
+  cli.check_no_arguments(argv)
+  convert(FLAGS.flag_values_dict())
 
 
 if __name__ == '__main__':
-  app.run(main)
+  cli.run(main, extra_user_errors=(DatasetError,),
+          output_flag='--dataset_dir', resumable=True)

@@ -45,14 +45,13 @@ from image_classifier import cli
 from image_classifier import eval_report
 from image_classifier import inputs
 from image_classifier import network
+from image_classifier import common_flags
 from image_classifier import compute_flags
 from image_classifier import validation
 
 tf1 = tf.compat.v1
 
 # ------------------------------------------------------- original flags
-flags.DEFINE_integer('batch_size', 100, 'The number of samples in each '
-                     'batch.')
 flags.DEFINE_integer('max_num_batches', None, 'Max number of batches to '
                      'evaluate; by default the whole split.')
 flags.DEFINE_string('master', '', 'The address of the TensorFlow master.')
@@ -60,28 +59,10 @@ flags.DEFINE_string('checkpoint_path', '/tmp/tfmodel/', 'The checkpoint, or '
                     'a directory whose latest checkpoint is evaluated.')
 flags.DEFINE_string('eval_dir', '/tmp/tfmodel/', 'Directory where the '
                     'results (summaries, metrics.json) are saved.')
-flags.DEFINE_integer('num_preprocessing_threads', 4,
-                     'Number of parallel preprocessing calls.')
-flags.DEFINE_string('dataset_name', 'imagenet', 'The name of the dataset to '
-                    'load.')
-flags.DEFINE_string('dataset_split_name', 'test', 'The split to evaluate.')
-flags.DEFINE_string('dataset_dir', None, 'The directory holding the dataset '
-                    'files.')
-flags.DEFINE_integer('labels_offset', 0, 'Subtracted from every label; 1 for '
-                     '1000-class networks on 1001-class (background) data.')
-flags.DEFINE_string('model_name', 'inception_v3', 'The name of the network '
-                    'to evaluate.')
-flags.DEFINE_string('preprocessing_name', None, 'The preprocessing to use; '
-                    'None uses the model_name\'s.')
-flags.DEFINE_float('moving_average_decay', None, 'Evaluate the moving '
-                   'averages of the weights kept with this decay.')
-flags.DEFINE_integer('eval_image_size', None, 'Eval image size; None uses '
-                     'the network\'s default.')
-flags.DEFINE_bool('quantize', False, 'Evaluate the quantized graph of a '
-                  'checkpoint trained with --quantize_delay (batch norms '
-                  'folded, 8-bit fake quantization).')
-flags.DEFINE_bool('use_grayscale', False, 'Convert images to grayscale in '
-                  'preprocessing.')
+common_flags.define_dataset_flags(__name__, dataset_split_name='test')
+common_flags.define_model_flags(__name__)
+common_flags.define_input_flags(__name__, batch_size=100)
+common_flags.define_image_size_flag(__name__, 'eval_image_size')
 
 # ------------------------------------------------------------ new flags
 flags.DEFINE_bool('wait_for_checkpoints', False, 'Keep evaluating each new '

@@ -25,35 +25,25 @@ import tensorflow as tf
 import slim
 from image_classifier import cli
 from image_classifier import network
+from image_classifier import common_flags
 from image_classifier import compute_flags
 from nets.registry import NETWORKS
 from tools import graph_io
 
 tf1 = tf.compat.v1
 
-flags.DEFINE_string('model_name', 'inception_v3', 'The name of the network '
-                    'to export.')
+common_flags.define_model_flags(__name__, preprocessing=False,
+                                moving_average_decay=False)
+common_flags.define_dataset_flags(__name__, dataset_dir='')
+common_flags.define_image_size_flag(__name__)
 flags.DEFINE_boolean('is_training', False, 'Export the training graph.')
-flags.DEFINE_integer('image_size', None, 'Input image size; None uses the '
-                     'network\'s default.')
 flags.DEFINE_integer('batch_size', None, 'Static batch size of the input; '
                      'None leaves it dynamic.')
-flags.DEFINE_string('dataset_name', 'imagenet', 'The dataset whose class '
-                    'count the network is built for.')
-flags.DEFINE_integer('labels_offset', 0, 'Subtracted from the dataset\'s '
-                     'class count; 1 for 1000-class networks on ImageNet.')
 flags.DEFINE_string('output_file', '', 'Where to save the resulting file.')
-flags.DEFINE_string('dataset_dir', '', 'Directory of the dataset; read only '
-                    'for datasets whose class count is stored there.')
-flags.DEFINE_bool('quantize', False, 'Export the quantized graph of '
-                  'quantization-aware training (batch norms folded, '
-                  'FakeQuantWithMinMaxVars nodes whose ranges a checkpoint '
-                  'trained with --quantize_delay holds).')
 flags.DEFINE_bool('is_video_model', False, 'Whether the network takes '
                   '[batch, frames, height, width, channels] input.')
 flags.DEFINE_integer('num_frames', None, 'Frames of a video model\'s input.')
 flags.DEFINE_bool('write_text_graphdef', False, 'Write a text GraphDef.')
-flags.DEFINE_bool('use_grayscale', False, 'One input channel instead of 3.')
 
 compute_flags.define_precision_flag(__name__)
 

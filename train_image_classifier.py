@@ -60,6 +60,7 @@ from image_classifier import cli
 from image_classifier import inputs
 from image_classifier import network
 from image_classifier import optimization
+from image_classifier import common_flags
 from image_classifier import compute_flags
 from image_classifier import progress
 from image_classifier import validation as validation_lib
@@ -85,8 +86,6 @@ flags.DEFINE_integer('num_ps_tasks', 0, 'Number of parameter servers; 0 '
                      'number of ps tasks).')
 flags.DEFINE_integer('num_readers', 4, 'Number of TFRecord files read in '
                      'parallel.')
-flags.DEFINE_integer('num_preprocessing_threads', 4,
-                     'Number of parallel preprocessing calls.')
 flags.DEFINE_integer('log_every_n_steps', 10,
                      'How often (in steps) the loss is logged.')
 flags.DEFINE_integer('save_summaries_secs', 600,
@@ -157,29 +156,14 @@ flags.DEFINE_bool('sync_replicas', False, 'Whether to use the '
                   '--replicas_to_aggregate gradients.')
 flags.DEFINE_integer('replicas_to_aggregate', 1, 'The number of gradients to '
                      'collect before updating params.')
-flags.DEFINE_float('moving_average_decay', None, 'The decay of the moving '
-                   'average of the model variables; None: no moving average.')
 
 # ------------------------------------------------------------------- dataset
-flags.DEFINE_string('dataset_name', 'imagenet', 'The name of the dataset to '
-                    'load.')
-flags.DEFINE_string('dataset_split_name', 'train', 'The split to train on.')
-flags.DEFINE_string('dataset_dir', None, 'The directory holding the dataset '
-                    'files.')
-flags.DEFINE_integer('labels_offset', 0, 'Subtracted from every label; 1 for '
-                     '1000-class networks on 1001-class (background) data.')
-flags.DEFINE_string('model_name', 'inception_v3', 'The name of the network '
-                    'to train.')
-flags.DEFINE_string('preprocessing_name', None, 'The preprocessing to use; '
-                    'None uses the model_name\'s.')
-flags.DEFINE_integer('batch_size', 32, 'The number of samples in each batch '
-                     '(per clone).')
-flags.DEFINE_integer('train_image_size', None, 'Train image size; None uses '
-                     'the network\'s default.')
+common_flags.define_dataset_flags(__name__, dataset_split_name='train')
+common_flags.define_model_flags(__name__, quantize=False)
+common_flags.define_input_flags(__name__, batch_size=32)
+common_flags.define_image_size_flag(__name__, 'train_image_size')
 flags.DEFINE_integer('max_number_of_steps', None, 'The maximum number of '
                      'training steps; None trains forever.')
-flags.DEFINE_bool('use_grayscale', False, 'Convert images to grayscale in '
-                  'preprocessing.')
 flags.DEFINE_integer('seed', None, 'Graph-level random seed (new).')
 
 # -------------------------------------------------------------- augmentation

@@ -2,27 +2,15 @@
 
 `datasets_map` maps each name to its module, which has a `get_split` (as in
 the original slim, so `datasets_map['flowers'].get_split(...)` works); each
-module's `DESCRIPTOR` holds the facts (see datasets/descriptor.py).
+module's `DESCRIPTOR` holds the facts (see datasets/descriptor.py). The
+names and modules come from the one record per dataset, datasets/registry.py.
 """
-from datasets import cifar10
-from datasets import custom
-from datasets import flowers
-from datasets import imagenet
-from datasets import mnist
-from datasets import shapes
-from datasets import visualwakewords
+from datasets import registry
 
 __all__ = ['datasets_map', 'get_dataset', 'get_descriptor']
 
-datasets_map = {
-    'cifar10': cifar10,
-    'custom': custom,
-    'flowers': flowers,
-    'imagenet': imagenet,
-    'mnist': mnist,
-    'shapes': shapes,
-    'visualwakewords': visualwakewords,
-}
+datasets_map = {record.name: record.descriptor()
+                for record in registry.DATASETS}
 
 
 def _dataset_module(name):

@@ -194,6 +194,14 @@ def split_record_filename(dataset_dir, name, split_name):
   return os.path.join(dataset_dir, '%s_%s.tfrecord' % (name, split_name))
 
 
+def split_records_finished(dataset_dir, name, split_names):
+  """Whether a converter writing one `split_record_filename` per split
+  finished in `dataset_dir` (see `conversion_finished`)."""
+  return conversion_finished(
+      dataset_dir, [split_record_filename(dataset_dir, name, split_name)
+                    for split_name in split_names])
+
+
 def conversion_finished(dataset_dir, paths):
   """Whether a converter finished in `dataset_dir`.
 

@@ -31,10 +31,27 @@ import tensorflow as tf
 from slim.data import dataset as slim_dataset
 from slim.data import tfexample_decoder
 
-__all__ = ['DatasetDescriptor', 'META_FILENAME', 'LABELS_FILENAME']
+__all__ = ['DatasetDescriptor', 'META_FILENAME', 'LABELS_FILENAME',
+           'bounding_box_features', 'bounding_box_handler']
 
 META_FILENAME = 'dataset_meta.json'
 LABELS_FILENAME = 'labels.txt'
+
+_BBOX_PREFIX = 'image/object/bbox/'
+
+
+def bounding_box_features():
+  """The feature specs of slim's object boxes, `image/object/bbox/xmin`
+  ... `ymax` (for `extra_features` of a dataset that has them)."""
+  return {_BBOX_PREFIX + side: tf.io.VarLenFeature(tf.float32)
+          for side in ('xmin', 'ymin', 'xmax', 'ymax')}
+
+
+def bounding_box_handler():
+  """The handler of the item `object/bbox`: [N, 4] boxes as ymin, xmin,
+  ymax, xmax in relative coordinates."""
+  return tfexample_decoder.BoundingBox(['ymin', 'xmin', 'ymax', 'xmax'],
+                                       _BBOX_PREFIX)
 
 
 @dataclasses.dataclass(frozen=True)

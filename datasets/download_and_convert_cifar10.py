@@ -32,16 +32,9 @@ _SPLIT_FILES = {
 }
 
 
-def output_filename(dataset_dir, split_name):
-  """Returns the path of a split's TFRecord file."""
-  return dataset_utils.split_record_filename(dataset_dir, NAME, split_name)
-
-
 def dataset_exists(dataset_dir):
   """Whether a finished conversion (records, then labels.txt) is there."""
-  return dataset_utils.conversion_finished(
-      dataset_dir, [output_filename(dataset_dir, split)
-                    for split in _SPLIT_FILES])
+  return dataset_utils.split_records_finished(dataset_dir, NAME, _SPLIT_FILES)
 
 
 def read_records(path):
@@ -106,7 +99,8 @@ def run(dataset_dir, mirror=None, verify_checksums=True, retries=None,
                            % (archive, _BATCH_DIR, name))
       tasks.extend((record,) for record in read_records(path))
     stats = tfrecord_writer.write_shards(
-        [(output_filename(dataset_dir, split_name), tasks)],
+        [(dataset_utils.split_record_filename(dataset_dir, NAME, split_name),
+          tasks)],
         image_coding.cifar_record_to_png, dataset_utils.result_to_tfexample,
         num_workers=num_workers, chunk_size=256, desc='cifar10 ' + split_name)
     all_stats.append(stats)

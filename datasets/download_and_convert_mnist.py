@@ -39,16 +39,9 @@ _IMAGES_MAGIC = 2051
 _LABELS_MAGIC = 2049
 
 
-def output_filename(dataset_dir, split_name):
-  """Returns the path of a split's TFRecord file."""
-  return dataset_utils.split_record_filename(dataset_dir, NAME, split_name)
-
-
 def dataset_exists(dataset_dir):
   """Whether a finished conversion (records, then labels.txt) is there."""
-  return dataset_utils.conversion_finished(
-      dataset_dir, [output_filename(dataset_dir, split)
-                    for split in _SPLIT_FILES])
+  return dataset_utils.split_records_finished(dataset_dir, NAME, _SPLIT_FILES)
 
 
 def _read_idx(path, magic, num_dims):
@@ -128,7 +121,8 @@ def run(dataset_dir, mirror=None, verify_checksums=True, retries=None,
   for split_name, (images, labels) in _SPLIT_FILES.items():
     tasks = read_split(paths[images], paths[labels])
     stats = tfrecord_writer.write_shards(
-        [(output_filename(dataset_dir, split_name), tasks)],
+        [(dataset_utils.split_record_filename(dataset_dir, NAME, split_name),
+          tasks)],
         image_coding.gray_to_png, dataset_utils.result_to_tfexample,
         num_workers=num_workers, chunk_size=256, desc='mnist ' + split_name)
     all_stats.append(stats)

@@ -7,10 +7,9 @@ ymin, xmin, ymax, xmax in relative coordinates) and `object/label`.
 """
 import tensorflow as tf
 
+from datasets import descriptor
 from datasets.descriptor import DatasetDescriptor
 from slim.data import tfexample_decoder
-
-_BBOX_PREFIX = 'image/object/bbox/'
 
 DESCRIPTOR = DatasetDescriptor(
     name='imagenet',
@@ -30,15 +29,13 @@ DESCRIPTOR = DatasetDescriptor(
     extra_features={
         'image/class/text': tf.io.FixedLenFeature([], tf.string,
                                                   default_value=''),
-        **{_BBOX_PREFIX + side: tf.io.VarLenFeature(tf.float32)
-           for side in ('xmin', 'ymin', 'xmax', 'ymax')},
+        **descriptor.bounding_box_features(),
         'image/object/bbox/label': tf.io.VarLenFeature(tf.int64),
         'image/object/class/label': tf.io.VarLenFeature(tf.int64),
     },
     extra_handlers={
         'label_text': tfexample_decoder.Tensor('image/class/text'),
-        'object/bbox': tfexample_decoder.BoundingBox(
-            ['ymin', 'xmin', 'ymax', 'xmax'], _BBOX_PREFIX),
+        'object/bbox': descriptor.bounding_box_handler(),
         # The builder writes image/object/bbox/label, while upstream's reader
         # looked for image/object/class/label (and so always found none):
         # read the first, fall back to the second.

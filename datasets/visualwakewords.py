@@ -3,12 +3,8 @@
 Files `<split>.record-<shard>` for the splits train and val; JPEGs of
 varying size, 2 classes, plus `object/bbox` boxes.
 """
-import tensorflow as tf
-
+from datasets import descriptor
 from datasets.descriptor import DatasetDescriptor
-from slim.data import tfexample_decoder
-
-_BBOX_PREFIX = 'image/object/bbox/'
 
 DESCRIPTOR = DatasetDescriptor(
     name='visualwakewords',
@@ -21,12 +17,8 @@ DESCRIPTOR = DatasetDescriptor(
         'object/bbox': 'A list of bounding boxes.',
     },
     default_format='jpeg',
-    extra_features={_BBOX_PREFIX + side: tf.io.VarLenFeature(tf.float32)
-                    for side in ('xmin', 'ymin', 'xmax', 'ymax')},
-    extra_handlers={
-        'object/bbox': tfexample_decoder.BoundingBox(
-            ['ymin', 'xmin', 'ymax', 'xmax'], _BBOX_PREFIX),
-    },
+    extra_features=descriptor.bounding_box_features(),
+    extra_handlers={'object/bbox': descriptor.bounding_box_handler()},
 )
 
 get_split = DESCRIPTOR.get_split

@@ -1,4 +1,4 @@
-"""What the four entry points share: user errors as one line, flag records,
+"""What the entry points share: user errors as one line, flag records,
 quiet logs.
 
 A user error (bad flag, missing directory, unknown name, incompatible
@@ -10,6 +10,7 @@ Every log message is printed once, in absl's format, and TensorFlow's
 deprecation notices are hidden unless --verbosity=1 or more (`quiet_logs`).
 """
 import contextlib
+import errno
 import json
 import logging
 import os
@@ -157,19 +158,93 @@ def quiet_logs(verbosity=0):
     tf_logger.addFilter(_HIDE_CHATTER)
 
 
-def run(main, extra_user_errors=()):
+# What an OSError of the disk, not of the code, ends with (see `run`).
+_DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
+_NOT_WRITABLE = (errno.EACCES, errno.EPERM, errno.EROFS)
+
+
+def disk_error_message(error, output_flag, resumable=False):
+  """The one line for an OSError that the disk caused, or None for a bug.
+
+  Args:
+    error: an OSError.
+    output_flag: the flag naming where the script writes, e.g.
+      '--dataset_dir', for the advice on a place it may not write.
+    resumable: whether a rerun keeps what was finished (said on a full disk).
+
+  Returns:
+    The message for a full disk or quota, or a place not writable; None for
+    any other error.
+  """
+  if error.errno in _DISK_FULL:
+    where = f': {error.filename}' if error.filename else ''
+    kept = ': finished parts are kept' if resumable else ''
+    return (f'disk full ({error.strerror}{where}); free some space and '
+            f'rerun{kept}')
+  if error.errno in _NOT_WRITABLE:
+    return (f'cannot write {error.filename} ({error.strerror}); choose a '
+            f'writable {output_flag}')
+  return None
+
+
+@contextlib.contextmanager
+def _interrupted_by_sigterm(received):
+  """Inside, SIGTERM raises KeyboardInterrupt as Ctrl-C does, so that a
+  killed run unwinds (temporary files removed, workers stopped) instead of
+  vanishing; each signal's number is appended to `received`."""
+
+  def interrupt(signum, frame):
+    del frame
+    received.append(signum)
+    raise KeyboardInterrupt
+
+  previous = {signal.SIGINT: signal.signal(signal.SIGINT, interrupt),
+              signal.SIGTERM: signal.signal(signal.SIGTERM, interrupt)}
+  try:
+    yield
+  finally:
+    for signum, handler in previous.items():
+      signal.signal(signum, handler)
+
+
+def run(main, extra_user_errors=(), output_flag=None, resumable=False):
   """absl.app.run(main), reporting user errors as one line and exit 2.
 
   Logs are quiet (`quiet_logs`) from the moment flags are parsed.
+
+  Args:
+    main: the script's main(argv).
+    extra_user_errors: exception classes reported as user errors besides
+      UserError (e.g. DatasetError).
+    output_flag: for a script that writes much (a dataset converter), the
+      flag naming where: a full disk or a place it may not write then ends
+      as a user error naming it (`disk_error_message`), not a traceback.
+    resumable: whether rerunning the same command resumes the work. Then
+      Ctrl-C and SIGTERM end with one line saying so and exit status
+      128 + the signal, as a shell reports a process a signal ended.
   """
   user_errors = (UserError,) + tuple(extra_user_errors)
 
   def guarded_main(argv):
     quiet_logs(flags.FLAGS.verbosity)
+    received = []
     try:
-      return main(argv)
+      with (_interrupted_by_sigterm(received) if resumable
+            else contextlib.nullcontext()):
+        return main(argv)
     except user_errors as e:
       _report(e)
+      sys.exit(2)
+    except KeyboardInterrupt:
+      if not resumable:
+        raise
+      _report('interrupted; rerun the same command to resume')
+      sys.exit(128 + (received[0] if received else signal.SIGINT))
+    except OSError as e:
+      message = output_flag and disk_error_message(e, output_flag, resumable)
+      if not message:
+        raise
+      _report(message)
       sys.exit(2)
 
   app.run(guarded_main)
@@ -197,6 +272,18 @@ def check_checkpoint_fits(checkpoint_path, variables, what, advice):
 def write_json_atomic(path, value):
   """Writes `value` as indented JSON to `path` atomically."""
   fileio.write_atomic(path, json.dumps(value, indent=2, sort_keys=True) + '\n')
+
+
+def flags_module_name(module_name):
+  """The name absl files a script's own flags under, for DEFINE_*'s
+  `module_name` when a shared module defines flags for the script.
+
+  Run as a script, a module's `__name__` is '__main__', but absl files the
+  flags it defines under its path, sys.argv[0] (and looks up '__main__'
+  there too): flags defined with module_name='__main__' would be shown by
+  neither --help nor --helpfull, nor recorded by `module_flag_values`.
+  """
+  return sys.argv[0] if module_name == '__main__' else module_name
 
 
 def module_flag_values(module_name):
