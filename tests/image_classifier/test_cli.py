@@ -100,8 +100,8 @@ def test_other_os_errors_and_scripts_without_output_flag_keep_traceback(
 @pytest.mark.parametrize('signum', [signal.SIGTERM, signal.SIGINT])
 def test_resumable_script_interrupted_says_to_rerun(tmp_path, signum):
   path = _script(tmp_path, '''
-      print('ready', flush=True)
       try:
+        print('ready', flush=True)  # Inside: the signal may come at once.
         time.sleep(60)
       finally:
         print('cleaned up', flush=True)
