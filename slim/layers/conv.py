@@ -9,6 +9,7 @@ import inspect
 import tensorflow as tf
 
 from slim import initializers
+from slim import precision
 from slim.layers import utils
 from slim.scopes import add_arg_scope
 
@@ -486,19 +487,36 @@ def separable_convolution2d(
           [1, 1, depth_multiplier * num_filters_in, num_outputs], dtype,
           pointwise_initializer, weights_regularizer, variables_collections,
           'weights', trainable)
-      outputs = tf1.nn.separable_conv2d(
-          inputs, depthwise_weights, pointwise_weights, strides, padding,
-          rate=list(rates), data_format=data_format)
+      outputs = _separable_conv2d(inputs, depthwise_weights,
+                                  pointwise_weights, strides, padding,
+                                  list(rates), data_format)
     else:
       num_outputs = depth_multiplier * num_filters_in
-      outputs = tf1.nn.depthwise_conv2d(
-          inputs, depthwise_weights, strides, padding, rate=list(rates),
-          data_format=data_format)
+      outputs = precision.bfloat16_in_float32(
+          tf1.nn.depthwise_conv2d, inputs, depthwise_weights, strides=strides,
+          padding=padding, rate=list(rates), data_format=data_format)
     outputs = utils.finish_layer(
         outputs, num_outputs, dtype, data_format, activation_fn, normalizer_fn,
         normalizer_params, biases_initializer, biases_regularizer,
         variables_collections, trainable)
     return utils.collect_named_outputs(outputs_collections, sc.name, outputs)
+
+
+def _separable_conv2d(inputs, depthwise_weights, pointwise_weights, strides,
+                      padding, rates, data_format):
+  """tf.nn.separable_conv2d, but in bfloat16 with the depthwise half in
+  float32 (`precision.bfloat16_in_float32`): the fused op would run it in
+  bfloat16, whose CPU gradients are 3-4x slower (NASNet-A Mobile, batch 16).
+  The pointwise half stays bfloat16; float32 builds the fused op as ever."""
+  if inputs.dtype.base_dtype != tf.bfloat16:
+    return tf1.nn.separable_conv2d(inputs, depthwise_weights,
+                                   pointwise_weights, strides, padding,
+                                   rate=rates, data_format=data_format)
+  depthwise = precision.bfloat16_in_float32(
+      tf1.nn.depthwise_conv2d, inputs, depthwise_weights, strides=strides,
+      padding=padding, rate=rates, data_format=data_format)
+  return tf1.nn.conv2d(depthwise, pointwise_weights, [1, 1, 1, 1], 'VALID',
+                       data_format=data_format)
 
 
 # Simple aliases, as in TF-Slim.

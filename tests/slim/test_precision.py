@@ -74,6 +74,59 @@ def test_in_float32_passes_float32_through():
                                  sess.run(y), rtol=1e-2)
 
 
+def _depthwise(x, w):
+  return tf.nn.depthwise_conv2d(x, w, [1, 1, 1, 1], 'SAME', name='dw')
+
+
+def test_bfloat16_in_float32_computes_the_depthwise_convolution_in_float32():
+  rng = np.random.RandomState(0)
+  x = rng.uniform(-1, 1, (1, 5, 5, 3)).astype(np.float32)
+  w = rng.uniform(-1, 1, (3, 3, 3, 1)).astype(np.float32)
+  with tf.Graph().as_default() as graph:
+    plain = precision.bfloat16_in_float32(_depthwise, tf.constant(x),
+                                          tf.constant(w))
+    assert plain.op.name == 'dw'  # float32: the op itself, nothing added.
+    half = precision.bfloat16_in_float32(
+        _depthwise, tf.cast(x, tf.float16), tf.cast(w, tf.float16))
+    assert half.op.get_attr('T') == tf.float16  # float16 (GPUs) untouched.
+    low = precision.bfloat16_in_float32(
+        _depthwise, tf.cast(x, tf.bfloat16), tf.cast(w, tf.bfloat16))
+    assert low.dtype == tf.bfloat16
+    kernels = [op for op in graph.get_operations()
+               if op.type == 'DepthwiseConv2dNative']
+    assert [op.get_attr('T') for op in kernels] == [
+        tf.float32, tf.float16, tf.float32]
+    with tf1.Session() as sess:
+      expected, got = sess.run([plain, tf.cast(low, tf.float32)])
+  # Only the inputs' and the output's rounding to bfloat16 differ.
+  np.testing.assert_allclose(got, expected, atol=0.05)
+
+
+@pytest.mark.parametrize('rate', [1, 2])
+def test_bfloat16_separable_conv2d_splits_with_the_depthwise_in_float32(rate):
+  rng = np.random.RandomState(1)
+  images = rng.uniform(-1, 1, (2, 9, 9, 4)).astype(np.float32)
+  outputs = {}
+  for dtype in (tf.float32, tf.bfloat16):
+    with tf.Graph().as_default() as graph:
+      with precision.compute_precision(dtype):
+        net = slim.separable_conv2d(
+            tf.cast(images, dtype), 6, [3, 3], rate=rate,
+            weights_initializer=tf1.constant_initializer(0.1),
+            pointwise_initializer=tf1.constant_initializer(0.05),
+            normalizer_fn=None, activation_fn=None)
+      types = {op.type: op.get_attr('T') for op in graph.get_operations()
+               if op.type in ('DepthwiseConv2dNative', 'Conv2D')}
+      with tf1.Session() as sess:
+        sess.run(tf1.global_variables_initializer())
+        outputs[dtype] = sess.run(tf.cast(net, tf.float32))
+    if dtype == tf.bfloat16:
+      assert types == {'DepthwiseConv2dNative': tf.float32,
+                       'Conv2D': tf.bfloat16}
+  np.testing.assert_allclose(outputs[tf.bfloat16], outputs[tf.float32],
+                             rtol=0.02, atol=0.02)
+
+
 def _scaled_step(grad_value, growth_steps=2):
   """One LossScaleOptimizer step of SGD(lr=0.5) on loss = g * w."""
   with tf.Graph().as_default():
