@@ -16,8 +16,6 @@ import tensorflow as tf
 import slim
 from nets import classifier_heads
 
-tf1 = tf.compat.v1
-
 __all__ = ['alexnet_v2', 'alexnet_v2_arg_scope']
 
 
@@ -62,34 +60,24 @@ def alexnet_v2(inputs,
     the fc7 features. end_points maps '<scope>/conv1' ... '<scope>/fc8' to
     their outputs.
   """
-  with tf1.variable_scope(scope, 'alexnet_v2', [inputs]) as sc:
-    end_points_collection = sc.original_name_scope + '_end_points'
-    with slim.arg_scope([slim.conv2d, slim.fully_connected, slim.max_pool2d],
-                        outputs_collections=[end_points_collection]):
-      net = slim.conv2d(inputs, 64, [11, 11], 4, padding='VALID',
-                        scope='conv1')
-      # 54 x 54 x 64
-      net = slim.max_pool2d(net, [3, 3], 2, scope='pool1')
-      # 26 x 26 x 64
-      net = slim.conv2d(net, 192, [5, 5], scope='conv2')
-      net = slim.max_pool2d(net, [3, 3], 2, scope='pool2')
-      # 12 x 12 x 192
-      net = slim.conv2d(net, 384, [3, 3], scope='conv3')
-      net = slim.conv2d(net, 384, [3, 3], scope='conv4')
-      net = slim.conv2d(net, 256, [3, 3], scope='conv5')
-      net = slim.max_pool2d(net, [3, 3], 2, scope='pool5')
-      # 5 x 5 x 256
-
-      # The fully connected layers, as convolutions.
-      with slim.arg_scope(
-          [slim.conv2d],
-          weights_initializer=tf1.truncated_normal_initializer(0.0, 0.005),
-          biases_initializer=tf.constant_initializer(0.1)):
-        # fc6 -> 1 x 1 x 4096
-        return classifier_heads.fc_conv_classifier(
-            net, end_points_collection, sc.name, 4096, [5, 5], num_classes,
-            is_training, dropout_keep_prob, spatial_squeeze, global_pool,
-            biases_initializer=tf.zeros_initializer())
+  with classifier_heads.fc_conv_network_scope(scope, 'alexnet_v2',
+                                              inputs) as sc:
+    net = slim.conv2d(inputs, 64, [11, 11], 4, padding='VALID',
+                      scope='conv1')
+    # 54 x 54 x 64
+    net = slim.max_pool2d(net, [3, 3], 2, scope='pool1')
+    # 26 x 26 x 64
+    net = slim.conv2d(net, 192, [5, 5], scope='conv2')
+    net = slim.max_pool2d(net, [3, 3], 2, scope='pool2')
+    # 12 x 12 x 192
+    net = slim.conv2d(net, 384, [3, 3], scope='conv3')
+    net = slim.conv2d(net, 384, [3, 3], scope='conv4')
+    net = slim.conv2d(net, 256, [3, 3], scope='conv5')
+    net = slim.max_pool2d(net, [3, 3], 2, scope='pool5')
+    # 5 x 5 x 256 -> fc6 -> 1 x 1 x 4096
+    return classifier_heads.fc_conv_classifier(
+        net, sc, 4096, [5, 5], num_classes, is_training, dropout_keep_prob,
+        spatial_squeeze, global_pool, fc_weights_stddev=0.005)
 
 
 alexnet_v2.default_image_size = 224

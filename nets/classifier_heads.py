@@ -3,8 +3,10 @@
 * `conv_logits`: average pool (fixed window or global), dropout and a 1x1
   convolution to logits: the 'Logits' scope of Inception v1-v3 and
   MobileNet v1.
+* `fc_conv_network_scope`: the variable scope of AlexNet v2, OverFeat and
+  VGG, whose layers record their outputs as end points.
 * `fc_conv_classifier`: the fully connected layers fc6 / fc7 / fc8 written
-  as convolutions, of AlexNet v2, OverFeat and VGG.
+  as convolutions, of those three networks.
 * `fc_conv_arg_scope`: the arg_scope those three share.
 * `reduced_kernel_size_for_small_input` shrinks a pooling kernel to fit the
   feature map (the original's `_reduced_kernel_size_for_small_input`).
@@ -12,12 +14,17 @@
 Every scope and end-point name is a parameter: the checkpoints fix them and
 they differ between the networks.
 """
+import contextlib
+
 import tensorflow as tf
 
 import slim
+from nets import zoo
 
-__all__ = ['conv_logits', 'fc_conv_classifier', 'fc_conv_arg_scope',
-           'reduced_kernel_size_for_small_input']
+tf1 = tf.compat.v1
+
+__all__ = ['conv_logits', 'fc_conv_network_scope', 'fc_conv_classifier',
+           'fc_conv_arg_scope', 'reduced_kernel_size_for_small_input']
 
 
 def reduced_kernel_size_for_small_input(input_tensor, kernel_size):
@@ -111,9 +118,36 @@ def conv_logits(net,
   return logits
 
 
+def _end_points_collection(sc):
+  """The collection the layers of variable scope `sc` record outputs in."""
+  return sc.original_name_scope + '_end_points'
+
+
+@contextlib.contextmanager
+def fc_conv_network_scope(scope, default_name, inputs, reuse=None):
+  """The variable scope of AlexNet v2, OverFeat and VGG, collecting outputs.
+
+  Every conv, fully connected and max pool built inside records its output
+  in the scope's end-points collection under its own name ('<scope>/conv1',
+  ...); `fc_conv_classifier` reads them back as the end points.
+
+  Args:
+    scope: the variable scope.
+    default_name: the scope's name when `scope` is None.
+    inputs: the network's input.
+    reuse: whether to reuse the variables (needs `scope`).
+
+  Yields:
+    The variable scope, for `fc_conv_classifier`.
+  """
+  with tf1.variable_scope(scope, default_name, [inputs], reuse=reuse) as sc:
+    with slim.arg_scope([slim.conv2d, slim.fully_connected, slim.max_pool2d],
+                        outputs_collections=_end_points_collection(sc)):
+      yield sc
+
+
 def fc_conv_classifier(net,
-                       end_points_collection,
-                       scope_name,
+                       sc,
                        fc6_depth,
                        fc6_kernel_size,
                        num_classes,
@@ -122,18 +156,16 @@ def fc_conv_classifier(net,
                        spatial_squeeze,
                        global_pool,
                        fc6_padding='VALID',
-                       **fc8_kwargs):
+                       fc_weights_stddev=None):
   """fc6 > dropout6 > fc7 [> global pool] [> dropout7 > fc8], as convolutions.
 
-  Builds in the current variable scope, under the caller's arg_scopes (the
-  end-points collection and any fc initializers).
+  Builds inside `fc_conv_network_scope`, under the caller's arg_scope.
 
   Args:
     net: the last pool's output.
-    end_points_collection: the collection the layers record themselves in;
-      the returned end points are read from it after fc7.
-    scope_name: the network's scope name; fc8's end point is
-      '<scope_name>/fc8'.
+    sc: the variable scope `fc_conv_network_scope` yielded; the end points
+      are read from its collection after fc7, and fc8's end point is
+      '<scope>/fc8'.
     fc6_depth: fc6's output channels.
     fc6_kernel_size: fc6's kernel, the default input's pool5 size.
     num_classes: the number of classes; 0 or None returns the fc7 features.
@@ -144,18 +176,26 @@ def fc_conv_classifier(net,
     global_pool: average fc7 over height and width (end point and op
       'global_pool').
     fc6_padding: fc6's padding.
-    **fc8_kwargs: more `slim.conv2d` arguments of fc8.
+    fc_weights_stddev: None keeps the arg_scope's initializers. Else fc6 to
+      fc8 weights start truncated normal of this stddev, fc6 and fc7 biases
+      at 0.1 and fc8's at 0, as AlexNet v2 and OverFeat were trained.
 
   Returns:
     (net, end_points): the logits (or the features) and the dict of end
     points.
   """
+  fc_init = fc8_init = {}
+  if fc_weights_stddev is not None:
+    fc_init = {'weights_initializer': zoo.trunc_normal(fc_weights_stddev),
+               'biases_initializer': tf.constant_initializer(0.1)}
+    fc8_init = dict(fc_init, biases_initializer=tf.zeros_initializer())
   net = slim.conv2d(net, fc6_depth, fc6_kernel_size, padding=fc6_padding,
-                    scope='fc6')
+                    scope='fc6', **fc_init)
   net = slim.dropout(net, dropout_keep_prob, is_training=is_training,
                      scope='dropout6')
-  net = slim.conv2d(net, 4096, [1, 1], scope='fc7')
-  end_points = slim.utils.convert_collection_to_dict(end_points_collection)
+  net = slim.conv2d(net, 4096, [1, 1], scope='fc7', **fc_init)
+  end_points = slim.utils.convert_collection_to_dict(
+      _end_points_collection(sc))
   if global_pool:
     net = tf.reduce_mean(net, [1, 2], keepdims=True, name='global_pool')
     end_points['global_pool'] = net
@@ -163,10 +203,10 @@ def fc_conv_classifier(net,
     net = slim.dropout(net, dropout_keep_prob, is_training=is_training,
                        scope='dropout7')
     net = slim.conv2d(net, num_classes, [1, 1], activation_fn=None,
-                      normalizer_fn=None, scope='fc8', **fc8_kwargs)
+                      normalizer_fn=None, scope='fc8', **fc8_init)
     if spatial_squeeze:
       net = tf.squeeze(net, [1, 2], name='fc8/squeezed')
-    end_points[scope_name + '/fc8'] = net
+    end_points[sc.name + '/fc8'] = net
   return net, end_points
 
 

@@ -3,19 +3,21 @@
 Carreira and Zisserman, "Quo Vadis, Action Recognition? A New Model and the
 Kinetics Dataset", https://arxiv.org/abs/1705.07750.
 
-I3D is `s3dg.s3dg_base` with full 3-D convolutions (7x7x7 first conv,
-3x3x3 from Conv2d_2c_3x3 on) and no gating. Inputs are videos
+I3D is S3D-G (`s3dg.s3dg`, `s3dg.s3dg_base`) with `I3D_OPTIONS`: full
+3-D convolutions (7x7x7 first conv, 3x3x3 from Conv2d_2c_3x3 on) and no
+gating. Inputs are videos
 [batch, time, height, width, 3].
 """
-import tensorflow as tf
-
 import slim
-from nets import i3d_utils
 from nets import s3dg
 
-tf1 = tf.compat.v1
+__all__ = ['i3d_arg_scope', 'i3d_base', 'i3d', 'I3D_OPTIONS']
 
-__all__ = ['i3d_arg_scope', 'i3d_base', 'i3d']
+# What makes S3D-G's base I3D: a 7x7x7 first conv, full 3-D convolutions
+# from Conv2d_2c_3x3 on, and no self gating.
+I3D_OPTIONS = {'first_temporal_kernel_size': 7,
+               'temporal_conv_startat': 'Conv2d_2c_3x3',
+               'gating_startat': None}
 
 
 def i3d_arg_scope(weight_decay=1e-7,
@@ -57,16 +59,8 @@ def i3d_base(inputs, final_endpoint='Mixed_5c', scope='InceptionV1'):
   Raises:
     ValueError: if final_endpoint is not a valid end point.
   """
-  return s3dg.s3dg_base(
-      inputs,
-      first_temporal_kernel_size=7,
-      temporal_conv_startat='Conv2d_2c_3x3',
-      gating_startat=None,
-      final_endpoint=final_endpoint,
-      min_depth=16,
-      depth_multiplier=1.0,
-      data_format='NDHWC',
-      scope=scope)
+  return s3dg.s3dg_base(inputs, final_endpoint=final_endpoint, scope=scope,
+                        **I3D_OPTIONS)
 
 
 def i3d(inputs,
@@ -100,16 +94,12 @@ def i3d(inputs,
     (logits, end_points): logits [batch, num_classes] (exported op
     'InceptionV1/Logits/SpatialSqueeze') and a dict of end points.
   """
-  with tf1.variable_scope(scope, 'InceptionV1', [inputs, num_classes],
-                          reuse=reuse) as scope:
-    with slim.arg_scope([slim.batch_norm, slim.dropout],
-                        is_training=is_training):
-      net, end_points = i3d_base(inputs, final_endpoint=final_endpoint,
-                                 scope=scope)
-      logits = i3d_utils.video_logits_head(
-          net, end_points, num_classes, dropout_keep_prob, prediction_fn,
-          spatial_squeeze)
-  return logits, end_points
+  return s3dg.s3dg(inputs, num_classes=num_classes,
+                   final_endpoint=final_endpoint,
+                   dropout_keep_prob=dropout_keep_prob,
+                   is_training=is_training, prediction_fn=prediction_fn,
+                   spatial_squeeze=spatial_squeeze, reuse=reuse, scope=scope,
+                   **I3D_OPTIONS)
 
 
 i3d.default_image_size = 224

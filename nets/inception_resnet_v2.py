@@ -289,31 +289,20 @@ def inception_resnet_v2(inputs, num_classes=1001, is_training=True,
                                                  activation_fn=activation_fn)
 
       if create_aux_logits and num_classes:
-        with tf1.variable_scope('AuxLogits'):
-          # 17 x 17 x 1088; the checkpoint's name for the pool is a conv's.
-          end_points['AuxLogits'] = inception_utils.flat_aux_logits(
-              end_points['PreAuxLogits'], num_classes,
-              pool_scope='Conv2d_1a_3x3', conv_scope='Conv2d_2a_5x5',
-              logits_scope='Logits')
+        # 17 x 17 x 1088; the checkpoint's name for the pool is a conv's.
+        end_points['AuxLogits'] = inception_utils.flat_aux_logits(
+            end_points['PreAuxLogits'], num_classes,
+            pool_scope='Conv2d_1a_3x3', conv_scope='Conv2d_2a_5x5',
+            logits_scope='Logits')
 
       with tf1.variable_scope('Logits'):
         # 8 x 8 x 1536
-        net = inception_utils.whole_map_avg_pool(net, 'AvgPool_1a_8x8')
-        end_points['global_pool'] = net
-        if not num_classes:
-          return net, end_points
-        # 1 x 1 x 1536
-        net = slim.flatten(net)
-        net = slim.dropout(net, dropout_keep_prob, is_training=is_training,
-                           scope='Dropout')
-        end_points['PreLogitsFlatten'] = net
-        # 1536
-        logits = slim.fully_connected(net, num_classes, activation_fn=None,
-                                      scope='Logits')
-        end_points['Logits'] = logits
-        end_points['Predictions'] = tf.nn.softmax(logits, name='Predictions')
-
-    return logits, end_points
+        net = inception_utils.flat_logits(
+            net, end_points, num_classes, 'AvgPool_1a_8x8',
+            lambda net: slim.dropout(slim.flatten(net), dropout_keep_prob,
+                                     is_training=is_training,
+                                     scope='Dropout'))
+  return net, end_points
 
 
 inception_resnet_v2.default_image_size = 299
@@ -350,15 +339,11 @@ def inception_resnet_v2_arg_scope(
                       weights_regularizer=slim.l2_regularizer(weight_decay),
                       biases_regularizer=slim.l2_regularizer(weight_decay)):
 
-    batch_norm_params = {
-        'decay': batch_norm_decay,
-        'epsilon': batch_norm_epsilon,
-        'updates_collections': batch_norm_updates_collections,
-        'fused': None,  # Use fused batch norm if possible.
-        'scale': batch_norm_scale,
-    }
     # Set activation_fn and parameters for batch_norm.
     with slim.arg_scope([slim.conv2d], activation_fn=activation_fn,
                         normalizer_fn=slim.batch_norm,
-                        normalizer_params=batch_norm_params) as scope:
+                        normalizer_params=inception_utils.batch_norm_params(
+                            batch_norm_decay, batch_norm_epsilon,
+                            batch_norm_updates_collections,
+                            batch_norm_scale)) as scope:
       return scope

@@ -10,8 +10,10 @@ below replace the idioms the original repeated inline in every base network:
 * `conv`, `max_pool`, `avg_pool` make stages out of slim layers.
 * `depth_fn` and `trunc_normal` come from `nets.zoo`.
 * `GOOGLENET_WIDTHS` is the GoogLeNet module table, shared with S3D-G.
-* `whole_map_avg_pool` and `flat_aux_logits` are the final pool and the
-  auxiliary classifier of Inception-v4 and Inception-ResNet-v2.
+* `whole_map_avg_pool`, `flat_logits` and `flat_aux_logits` are the final
+  pool, the classifier and the auxiliary classifier of Inception-v4 and
+  Inception-ResNet-v2.
+* `batch_norm_params` is the batch-norm part of the family's arg_scopes.
 * `reduced_kernel_size_for_small_input` shrinks a pooling kernel to fit the
   feature map (the original's `_reduced_kernel_size_for_small_input`; it
   lives in `classifier_heads` with the heads that use it).
@@ -28,7 +30,8 @@ tf1 = tf.compat.v1
 __all__ = ['inception_arg_scope', 'trunc_normal', 'depth_fn', 'build_stages',
            'conv', 'max_pool', 'avg_pool',
            'reduced_kernel_size_for_small_input', 'whole_map_avg_pool',
-           'flat_aux_logits', 'GOOGLENET_WIDTHS']
+           'flat_logits', 'flat_aux_logits', 'batch_norm_params',
+           'GOOGLENET_WIDTHS']
 
 # The six branch widths of each GoogLeNet (Inception v1) module: Branch_0
 # 1x1, Branch_1 1x1 and 3x3, Branch_2 1x1 and 3x3, Branch_3 1x1 after the
@@ -117,13 +120,49 @@ def whole_map_avg_pool(net, scope):
                         name='global_pool')
 
 
+def flat_logits(net, end_points, num_classes, pool_scope, pre_logits):
+  """Inception-v4's and Inception-ResNet-v2's classifier, in the current scope.
+
+  Whole-map average pool (end point 'global_pool') > `pre_logits` (end
+  point 'PreLogitsFlatten') > fully connected 'Logits' > softmax
+  'Predictions'.
+
+  Args:
+    net: the base network's output (8 x 8 x 1536 for a 299 input).
+    end_points: the dict to record the end points in.
+    num_classes: the number of classes; 0 or None returns the pooled
+      features.
+    pool_scope: the average pool's scope.
+    pre_logits: fn(net) -> the flat [batch, channels] features: dropout and
+      flatten, which the two networks apply in opposite orders and name
+      differently.
+
+  Returns:
+    The [batch, num_classes] logits, or the [batch, 1, 1, channels] pooled
+    features when `num_classes` is 0 or None.
+  """
+  net = whole_map_avg_pool(net, pool_scope)
+  end_points['global_pool'] = net
+  if not num_classes:
+    return net
+  # 1 x 1 x 1536
+  net = pre_logits(net)
+  end_points['PreLogitsFlatten'] = net
+  # 1536
+  logits = slim.fully_connected(net, num_classes, activation_fn=None,
+                                scope='Logits')
+  end_points['Logits'] = logits
+  end_points['Predictions'] = tf.nn.softmax(logits, name='Predictions')
+  return logits
+
+
 def flat_aux_logits(net, num_classes, pool_scope, conv_scope, logits_scope):
   """Inception-v4's and Inception-ResNet-v2's auxiliary classifier.
 
-  5x5/3 average pool > 1x1 conv to 128 ('Conv2d_1b_1x1') > a 'VALID' conv
-  to 768 over the remaining map > flatten > fully connected logits. Built
-  in the current variable scope; the checkpoints name three of its layers
-  differently in the two networks.
+  In scope 'AuxLogits': 5x5/3 average pool > 1x1 conv to 128
+  ('Conv2d_1b_1x1') > a 'VALID' conv to 768 over the remaining map >
+  flatten > fully connected logits. The checkpoints name three of its
+  layers differently in the two networks.
 
   Args:
     net: the auxiliary head's input (17 x 17 for a 299 input).
@@ -135,16 +174,34 @@ def flat_aux_logits(net, num_classes, pool_scope, conv_scope, logits_scope):
   Returns:
     The [batch, num_classes] auxiliary logits.
   """
-  net = slim.avg_pool2d(net, [5, 5], stride=3, padding='VALID',
-                        scope=pool_scope)
-  # 5 x 5
-  net = slim.conv2d(net, 128, [1, 1], scope='Conv2d_1b_1x1')
-  net = slim.conv2d(net, 768, net.get_shape().as_list()[1:3],
-                    padding='VALID', scope=conv_scope)
-  # 1 x 1 x 768
-  net = slim.flatten(net)
-  return slim.fully_connected(net, num_classes, activation_fn=None,
-                              scope=logits_scope)
+  with tf1.variable_scope('AuxLogits'):
+    net = slim.avg_pool2d(net, [5, 5], stride=3, padding='VALID',
+                          scope=pool_scope)
+    # 5 x 5
+    net = slim.conv2d(net, 128, [1, 1], scope='Conv2d_1b_1x1')
+    net = slim.conv2d(net, 768, net.get_shape().as_list()[1:3],
+                      padding='VALID', scope=conv_scope)
+    # 1 x 1 x 768
+    net = slim.flatten(net)
+    return slim.fully_connected(net, num_classes, activation_fn=None,
+                                scope=logits_scope)
+
+
+def batch_norm_params(decay, epsilon, updates_collections, scale):
+  """The family's `normalizer_params` of slim.batch_norm (fused if possible).
+
+  Args:
+    decay: decay of the batch-norm moving averages.
+    epsilon: small float added to the variance to avoid dividing by zero.
+    updates_collections: collection for the moving-average update ops.
+    scale: whether batch norm learns a scale (gamma).
+
+  Returns:
+    A dict of slim.batch_norm arguments.
+  """
+  return {'decay': decay, 'epsilon': epsilon,
+          'updates_collections': updates_collections, 'fused': None,
+          'scale': scale}
 
 
 def inception_arg_scope(
@@ -173,16 +230,11 @@ def inception_arg_scope(
   Returns:
     An `arg_scope` to use for the Inception models.
   """
-  batch_norm_params = {
-      'decay': batch_norm_decay,
-      'epsilon': batch_norm_epsilon,
-      'updates_collections': batch_norm_updates_collections,
-      'fused': None,  # Use fused batch norm if possible.
-      'scale': batch_norm_scale,
-  }
   if use_batch_norm:
     normalizer_fn = slim.batch_norm
-    normalizer_params = batch_norm_params
+    normalizer_params = batch_norm_params(
+        batch_norm_decay, batch_norm_epsilon, batch_norm_updates_collections,
+        batch_norm_scale)
   else:
     normalizer_fn = None
     normalizer_params = {}

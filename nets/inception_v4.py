@@ -265,30 +265,21 @@ def inception_v4(inputs, num_classes=1001, is_training=True,
                           stride=1, padding='SAME'):
         # Auxiliary Head logits
         if create_aux_logits and num_classes:
-          with tf1.variable_scope('AuxLogits'):
-            # 17 x 17 x 1024
-            end_points['AuxLogits'] = inception_utils.flat_aux_logits(
-                end_points['Mixed_6h'], num_classes,
-                pool_scope='AvgPool_1a_5x5', conv_scope='Conv2d_2a',
-                logits_scope='Aux_logits')
+          # 17 x 17 x 1024
+          end_points['AuxLogits'] = inception_utils.flat_aux_logits(
+              end_points['Mixed_6h'], num_classes,
+              pool_scope='AvgPool_1a_5x5', conv_scope='Conv2d_2a',
+              logits_scope='Aux_logits')
 
         # Final pooling and prediction
         with tf1.variable_scope('Logits'):
           # 8 x 8 x 1536
-          net = inception_utils.whole_map_avg_pool(net, 'AvgPool_1a')
-          end_points['global_pool'] = net
-          if not num_classes:
-            return net, end_points
-          # 1 x 1 x 1536
-          net = slim.dropout(net, dropout_keep_prob, scope='Dropout_1b')
-          net = slim.flatten(net, scope='PreLogitsFlatten')
-          end_points['PreLogitsFlatten'] = net
-          # 1536
-          logits = slim.fully_connected(net, num_classes, activation_fn=None,
-                                        scope='Logits')
-          end_points['Logits'] = logits
-          end_points['Predictions'] = tf.nn.softmax(logits, name='Predictions')
-    return logits, end_points
+          net = inception_utils.flat_logits(
+              net, end_points, num_classes, 'AvgPool_1a',
+              lambda net: slim.flatten(
+                  slim.dropout(net, dropout_keep_prob, scope='Dropout_1b'),
+                  scope='PreLogitsFlatten'))
+  return net, end_points
 
 
 inception_v4.default_image_size = 299

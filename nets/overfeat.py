@@ -17,8 +17,6 @@ import tensorflow as tf
 import slim
 from nets import classifier_heads
 
-tf1 = tf.compat.v1
-
 __all__ = ['overfeat', 'overfeat_arg_scope']
 
 
@@ -63,35 +61,25 @@ def overfeat(inputs,
     the fc7 features. end_points maps '<scope>/conv1' ... '<scope>/fc8' to
     their outputs.
   """
-  with tf1.variable_scope(scope, 'overfeat', [inputs]) as sc:
-    end_points_collection = sc.original_name_scope + '_end_points'
-    with slim.arg_scope([slim.conv2d, slim.fully_connected, slim.max_pool2d],
-                        outputs_collections=end_points_collection):
-      net = slim.conv2d(inputs, 64, [11, 11], 4, padding='VALID',
-                        scope='conv1')
-      # 56 x 56 x 64
-      net = slim.max_pool2d(net, [2, 2], scope='pool1')
-      # 28 x 28 x 64
-      net = slim.conv2d(net, 256, [5, 5], padding='VALID', scope='conv2')
-      # 24 x 24 x 256
-      net = slim.max_pool2d(net, [2, 2], scope='pool2')
-      # 12 x 12 x 256
-      net = slim.conv2d(net, 512, [3, 3], scope='conv3')
-      net = slim.conv2d(net, 1024, [3, 3], scope='conv4')
-      net = slim.conv2d(net, 1024, [3, 3], scope='conv5')
-      net = slim.max_pool2d(net, [2, 2], scope='pool5')
-      # 6 x 6 x 1024
-
-      # The fully connected layers, as convolutions.
-      with slim.arg_scope(
-          [slim.conv2d],
-          weights_initializer=tf1.truncated_normal_initializer(0.0, 0.005),
-          biases_initializer=tf.constant_initializer(0.1)):
-        # fc6 -> 1 x 1 x 3072
-        return classifier_heads.fc_conv_classifier(
-            net, end_points_collection, sc.name, 3072, [6, 6], num_classes,
-            is_training, dropout_keep_prob, spatial_squeeze, global_pool,
-            biases_initializer=tf.zeros_initializer())
+  with classifier_heads.fc_conv_network_scope(scope, 'overfeat',
+                                              inputs) as sc:
+    net = slim.conv2d(inputs, 64, [11, 11], 4, padding='VALID',
+                      scope='conv1')
+    # 56 x 56 x 64
+    net = slim.max_pool2d(net, [2, 2], scope='pool1')
+    # 28 x 28 x 64
+    net = slim.conv2d(net, 256, [5, 5], padding='VALID', scope='conv2')
+    # 24 x 24 x 256
+    net = slim.max_pool2d(net, [2, 2], scope='pool2')
+    # 12 x 12 x 256
+    net = slim.conv2d(net, 512, [3, 3], scope='conv3')
+    net = slim.conv2d(net, 1024, [3, 3], scope='conv4')
+    net = slim.conv2d(net, 1024, [3, 3], scope='conv5')
+    net = slim.max_pool2d(net, [2, 2], scope='pool5')
+    # 6 x 6 x 1024 -> fc6 -> 1 x 1 x 3072
+    return classifier_heads.fc_conv_classifier(
+        net, sc, 3072, [6, 6], num_classes, is_training, dropout_keep_prob,
+        spatial_squeeze, global_pool, fc_weights_stddev=0.005)
 
 
 overfeat.default_image_size = 231

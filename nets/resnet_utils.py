@@ -21,6 +21,7 @@ References:
   https://arxiv.org/abs/1606.00915
 """
 import collections
+import contextlib
 
 import tensorflow as tf
 
@@ -30,7 +31,8 @@ from nets import zoo
 tf1 = tf.compat.v1
 
 __all__ = ['Block', 'bottleneck_block', 'subsample', 'conv2d_same',
-           'stack_blocks_dense', 'blocks_output_stride', 'classification_head',
+           'stack_blocks_dense', 'blocks_output_stride', 'resnet_scope',
+           'classification_head',
            'resnet_arg_scope', 'UNITS_PER_BLOCK', 'resnet_by_depth']
 
 
@@ -190,37 +192,75 @@ def blocks_output_stride(output_stride):
   return output_stride // 4
 
 
-def classification_head(net, end_points, scope_name, num_classes,
-                        global_pool, spatial_squeeze):
+def _end_points_collection(sc):
+  """The collection the layers of variable scope `sc` record outputs in."""
+  return sc.original_name_scope + '_end_points'
+
+
+@contextlib.contextmanager
+def resnet_scope(scope, default_name, inputs, reuse, is_training, unit_fn):
+  """A ResNet's variable scope, its layers recording their outputs.
+
+  Every convolution, `unit_fn` unit and block built inside records its
+  output in the scope's end-points collection under its own name
+  ('resnet_v1_50/block1/unit_1/bottleneck_v1/conv1', ...);
+  `classification_head` reads them back as the end points.
+
+  Args:
+    scope: the variable scope.
+    default_name: the scope's name when `scope` is None.
+    inputs: the network's input.
+    reuse: whether to reuse the variables (needs `scope`).
+    is_training: batch norm's mode; None leaves it to the caller's
+      arg_scope.
+    unit_fn: the network's residual unit (an add_arg_scope function).
+
+  Yields:
+    The variable scope, for `classification_head`.
+  """
+  with tf1.variable_scope(scope, default_name, [inputs], reuse=reuse) as sc:
+    with slim.arg_scope(
+        [slim.conv2d, unit_fn, stack_blocks_dense],
+        outputs_collections=_end_points_collection(sc)), (
+            slim.arg_scope([slim.batch_norm], is_training=is_training)
+            if is_training is not None else contextlib.nullcontext()):
+      yield sc
+
+
+def classification_head(net, sc, num_classes, global_pool, spatial_squeeze):
   """Global pool, 1x1 'logits' conv, squeeze and softmax, as upstream.
 
-  Call it inside the network's variable scope: the ops are
-  '<scope>/pool5', '<scope>/logits/...', '<scope>/SpatialSqueeze' and
+  Call it inside `resnet_scope`: the ops are '<scope>/pool5',
+  '<scope>/logits/...', '<scope>/SpatialSqueeze' and
   '<scope>/predictions/Reshape_1' (the exported node names).
 
   Args:
     net: the last block's (post-normed, for v2) output.
-    end_points: the end-point dict to extend.
-    scope_name: the network's variable scope name, e.g. 'resnet_v1_50'.
+    sc: the variable scope `resnet_scope` yielded; the end points are read
+      from its collection, the logits' are '<scope>/logits' and
+      '<scope>/spatial_squeeze'.
     num_classes: the number of classes; 0 or None stops before the logits.
     global_pool: average `net` over height and width first.
     spatial_squeeze: squeeze the logits' height and width.
 
   Returns:
-    The logits, or the (pooled) features without classes.
+    (net, end_points): the logits, or the (pooled) features without
+    classes, and the dict of end points.
   """
+  end_points = slim.utils.convert_collection_to_dict(
+      _end_points_collection(sc))
   if global_pool:
     net = tf.reduce_mean(net, [1, 2], name='pool5', keepdims=True)
     end_points['global_pool'] = net
   if num_classes:
     net = slim.conv2d(net, num_classes, [1, 1], activation_fn=None,
                       normalizer_fn=None, scope='logits')
-    end_points[scope_name + '/logits'] = net
+    end_points[sc.name + '/logits'] = net
     if spatial_squeeze:
       net = tf.squeeze(net, [1, 2], name='SpatialSqueeze')
-      end_points[scope_name + '/spatial_squeeze'] = net
+      end_points[sc.name + '/spatial_squeeze'] = net
     end_points['predictions'] = slim.softmax(net, scope='predictions')
-  return net
+  return net, end_points
 
 
 def resnet_arg_scope(weight_decay=0.0001,

@@ -13,7 +13,6 @@ stride sits in its last unit. Typical use, for classification or features:
 For dense prediction pass `global_pool=False` and `output_stride=16` (or 8):
 inputs of size 32k + 1 then give outputs of size 2k + 1 (or 4k + 1).
 """
-import contextlib
 import functools
 
 import tensorflow as tf
@@ -128,27 +127,17 @@ def resnet_v1(inputs,
     ValueError: if `output_stride` is not a multiple of 4 (with the root
       block) or cannot be reached.
   """
-  with tf1.variable_scope(scope, 'resnet_v1', [inputs], reuse=reuse) as sc:
-    end_points_collection = sc.original_name_scope + '_end_points'
-    with slim.arg_scope(
-        [slim.conv2d, bottleneck, resnet_utils.stack_blocks_dense],
-        outputs_collections=end_points_collection), (
-            slim.arg_scope([slim.batch_norm], is_training=is_training)
-            if is_training is not None else contextlib.nullcontext()):
-      net = inputs
-      if include_root_block:
-        output_stride = resnet_utils.blocks_output_stride(output_stride)
-        net = resnet_utils.conv2d_same(net, 64, 7, stride=2, scope='conv1')
-        net = slim.max_pool2d(net, [3, 3], stride=2, scope='pool1')
-      net = resnet_utils.stack_blocks_dense(net, blocks, output_stride,
-                                            store_non_strided_activations)
-      end_points = slim.utils.convert_collection_to_dict(
-          end_points_collection)
-
-      net = resnet_utils.classification_head(
-          net, end_points, sc.name, num_classes, global_pool,
-          spatial_squeeze)
-      return net, end_points
+  with resnet_utils.resnet_scope(scope, 'resnet_v1', inputs, reuse,
+                                 is_training, bottleneck) as sc:
+    net = inputs
+    if include_root_block:
+      output_stride = resnet_utils.blocks_output_stride(output_stride)
+      net = resnet_utils.conv2d_same(net, 64, 7, stride=2, scope='conv1')
+      net = slim.max_pool2d(net, [3, 3], stride=2, scope='pool1')
+    net = resnet_utils.stack_blocks_dense(net, blocks, output_stride,
+                                          store_non_strided_activations)
+    return resnet_utils.classification_head(
+        net, sc, num_classes, global_pool, spatial_squeeze)
 
 
 resnet_v1.default_image_size = 224

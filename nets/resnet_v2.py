@@ -13,7 +13,6 @@ nets/registry.py.
   with slim.arg_scope(resnet_v2.resnet_arg_scope()):
     net, end_points = resnet_v2.resnet_v2_101(inputs, 1001, is_training=False)
 """
-import contextlib
 import functools
 
 import tensorflow as tf
@@ -110,33 +109,23 @@ def resnet_v2(inputs,
     ValueError: if `output_stride` is not a multiple of 4 (with the root
       block) or cannot be reached.
   """
-  with tf1.variable_scope(scope, 'resnet_v2', [inputs], reuse=reuse) as sc:
-    end_points_collection = sc.original_name_scope + '_end_points'
-    with slim.arg_scope(
-        [slim.conv2d, bottleneck, resnet_utils.stack_blocks_dense],
-        outputs_collections=end_points_collection), (
-            slim.arg_scope([slim.batch_norm], is_training=is_training)
-            if is_training is not None else contextlib.nullcontext()):
-      net = inputs
-      if include_root_block:
-        output_stride = resnet_utils.blocks_output_stride(output_stride)
-        # No batch norm or activation here: the first unit's 'preact' does
-        # them (appendix of the v2 paper).
-        with slim.arg_scope([slim.conv2d], activation_fn=None,
-                            normalizer_fn=None):
-          net = resnet_utils.conv2d_same(net, 64, 7, stride=2, scope='conv1')
-        net = slim.max_pool2d(net, [3, 3], stride=2, scope='pool1')
-      net = resnet_utils.stack_blocks_dense(net, blocks, output_stride,
-                                            store_non_strided_activations)
-      # Units end without batch norm and activation; apply them once here.
-      net = slim.batch_norm(net, activation_fn=tf.nn.relu, scope='postnorm')
-      end_points = slim.utils.convert_collection_to_dict(
-          end_points_collection)
-
-      net = resnet_utils.classification_head(
-          net, end_points, sc.name, num_classes, global_pool,
-          spatial_squeeze)
-      return net, end_points
+  with resnet_utils.resnet_scope(scope, 'resnet_v2', inputs, reuse,
+                                 is_training, bottleneck) as sc:
+    net = inputs
+    if include_root_block:
+      output_stride = resnet_utils.blocks_output_stride(output_stride)
+      # No batch norm or activation here: the first unit's 'preact' does
+      # them (appendix of the v2 paper).
+      with slim.arg_scope([slim.conv2d], activation_fn=None,
+                          normalizer_fn=None):
+        net = resnet_utils.conv2d_same(net, 64, 7, stride=2, scope='conv1')
+      net = slim.max_pool2d(net, [3, 3], stride=2, scope='pool1')
+    net = resnet_utils.stack_blocks_dense(net, blocks, output_stride,
+                                          store_non_strided_activations)
+    # Units end without batch norm and activation; apply them once here.
+    net = slim.batch_norm(net, activation_fn=tf.nn.relu, scope='postnorm')
+    return resnet_utils.classification_head(
+        net, sc, num_classes, global_pool, spatial_squeeze)
 
 
 resnet_v2.default_image_size = 224

@@ -19,8 +19,6 @@ import tensorflow as tf
 import slim
 from nets import classifier_heads
 
-tf1 = tf.compat.v1
-
 __all__ = ['vgg_arg_scope', 'vgg', 'vgg_a', 'vgg_16', 'vgg_19', 'vgg_d',
            'vgg_e', 'vgg16', 'vgg19', 'STAGE_REPEATS', 'STAGE_DEPTHS']
 
@@ -92,24 +90,18 @@ def vgg(inputs,
       any(not isinstance(r, int) or r < 1 for r in stage_repeats)):
     raise ValueError('stage_repeats must be five ints >= 1 (e.g. '
                      f'{STAGE_REPEATS["vgg_16"]}); received {stage_repeats!r}.')
-  with tf1.variable_scope(scope, 'vgg', [inputs], reuse=reuse) as sc:
-    end_points_collection = sc.original_name_scope + '_end_points'
-    with slim.arg_scope([slim.conv2d, slim.fully_connected, slim.max_pool2d],
-                        outputs_collections=end_points_collection):
-      net = inputs
-      for i, (repeats, depth) in enumerate(zip(stage_repeats, STAGE_DEPTHS)):
-        # 224 -> conv{i+1} -> 224 / 2**i; pool{i+1} -> 224 / 2**(i+1).
-        net = slim.repeat(net, repeats, slim.conv2d, depth, [3, 3],
-                          scope=f'conv{i + 1}')
-        net = slim.max_pool2d(net, [2, 2], scope=f'pool{i + 1}')
-      # 7 x 7 x 512
-
-      # The fully connected layers, as convolutions.
-      # fc6 -> 1 x 1 x 4096
-      return classifier_heads.fc_conv_classifier(
-          net, end_points_collection, sc.name, 4096, [7, 7], num_classes,
-          is_training, dropout_keep_prob, spatial_squeeze, global_pool,
-          fc6_padding=fc_conv_padding)
+  with classifier_heads.fc_conv_network_scope(scope, 'vgg', inputs,
+                                              reuse=reuse) as sc:
+    net = inputs
+    for i, (repeats, depth) in enumerate(zip(stage_repeats, STAGE_DEPTHS)):
+      # 224 -> conv{i+1} -> 224 / 2**i; pool{i+1} -> 224 / 2**(i+1).
+      net = slim.repeat(net, repeats, slim.conv2d, depth, [3, 3],
+                        scope=f'conv{i + 1}')
+      net = slim.max_pool2d(net, [2, 2], scope=f'pool{i + 1}')
+    # 7 x 7 x 512 -> fc6 -> 1 x 1 x 4096
+    return classifier_heads.fc_conv_classifier(
+        net, sc, 4096, [7, 7], num_classes, is_training, dropout_keep_prob,
+        spatial_squeeze, global_pool, fc6_padding=fc_conv_padding)
 
 
 vgg.default_image_size = 224

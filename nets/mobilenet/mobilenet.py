@@ -14,7 +14,8 @@ given becoming '<layer>/<name>' ('layer_3/expansion_output',
 Along the way it applies the width multiplier (`depth_multiplier`, rounded to
 multiples of 8), atrous convolution for `output_stride` and explicit
 padding. `mobilenet` adds the classification head. MobileNet v2 and v3 are
-tables fed to these two functions (see mobilenet_v2.py and mobilenet_v3.py).
+tables fed to these two functions (see mobilenet_v2.py and mobilenet_v3.py)
+through `mobilenet_with_depth_multiplier`.
 """
 import collections
 import contextlib
@@ -30,8 +31,8 @@ from nets.mobilenet import conv_blocks
 tf1 = tf.compat.v1
 
 __all__ = ['op', 'NoOpScope', 'safe_arg_scope', 'depth_multiplier',
-           'mobilenet_base', 'mobilenet', 'global_pool', 'training_scope',
-           'apply_activation']
+           'mobilenet_base', 'mobilenet', 'mobilenet_with_depth_multiplier',
+           'global_pool', 'training_scope', 'apply_activation']
 
 # The original's class; a context manager that does nothing.
 NoOpScope = contextlib.nullcontext
@@ -348,6 +349,35 @@ def mobilenet(inputs,
     if prediction_fn:
       end_points['Predictions'] = prediction_fn(logits, 'Predictions')
   return logits, end_points
+
+
+def mobilenet_with_depth_multiplier(network, input_tensor, conv_defs,
+                                    depth_multiplier, **kwargs):
+  """`mobilenet` as the v2 and v3 modules expose it: `depth_multiplier`.
+
+  Their public `mobilenet` takes the original's `depth_multiplier` and
+  passes it on as this module's `multiplier`; a caller passing the generic
+  `multiplier` as well would get two multipliers, so it is refused.
+
+  Args:
+    network: the caller's name, for the message ('mobilenet_v2', ...).
+    input_tensor: a [batch, height, width, channels] tensor.
+    conv_defs: the table to build.
+    depth_multiplier: the width multiplier.
+    **kwargs: passed to `mobilenet` (num_classes, scope, is_training, ...).
+
+  Returns:
+    (logits, end_points).
+
+  Raises:
+    ValueError: if `multiplier` is in `kwargs`.
+  """
+  if 'multiplier' in kwargs:
+    raise ValueError(f'{network} does not take the generic `multiplier`; '
+                     f'use depth_multiplier. Received: multiplier='
+                     f'{kwargs["multiplier"]!r}.')
+  return mobilenet(input_tensor, conv_defs=conv_defs,
+                   multiplier=depth_multiplier, **kwargs)
 
 
 def training_scope(is_training=True,

@@ -116,10 +116,6 @@ def mobilenet(input_tensor,
   """
   if conv_defs is None:
     conv_defs = V2_DEF
-  if 'multiplier' in kwargs:
-    raise ValueError('mobilenet_v2 does not take the generic `multiplier`; '
-                     f'use depth_multiplier. Received: multiplier='
-                     f'{kwargs["multiplier"]!r}.')
   if finegrain_classification_mode:
     conv_defs = copy.deepcopy(conv_defs)
     if depth_multiplier < 1:
@@ -139,13 +135,9 @@ def mobilenet(input_tensor,
     depth_args['divisible_by'] = divisible_by
 
   with slim.arg_scope((lib.depth_multiplier,), **depth_args):
-    return lib.mobilenet(
-        input_tensor,
-        num_classes=num_classes,
-        conv_defs=conv_defs,
-        scope=scope,
-        multiplier=depth_multiplier,
-        **kwargs)
+    return lib.mobilenet_with_depth_multiplier(
+        'mobilenet_v2', input_tensor, conv_defs, depth_multiplier,
+        num_classes=num_classes, scope=scope, **kwargs)
 
 
 mobilenet.default_image_size = 224

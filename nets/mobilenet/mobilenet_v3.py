@@ -303,21 +303,13 @@ def mobilenet(input_tensor,
   """
   if conv_defs is None:
     conv_defs = V3_LARGE
-  if 'multiplier' in kwargs:
-    raise ValueError('mobilenet_v3 does not take the generic `multiplier`; '
-                     f'use depth_multiplier. Received: multiplier='
-                     f'{kwargs["multiplier"]!r}.')
   if finegrain_classification_mode:
     conv_defs = copy.deepcopy(conv_defs)
     conv_defs['spec'][-1] = conv_defs['spec'][-1]._replace(
         multiplier_func=lambda params, multiplier: params)
-  return lib.mobilenet(
-      input_tensor,
-      num_classes=num_classes,
-      conv_defs=conv_defs,
-      scope=scope,
-      multiplier=depth_multiplier,
-      **kwargs)
+  return lib.mobilenet_with_depth_multiplier(
+      'mobilenet_v3', input_tensor, conv_defs, depth_multiplier,
+      num_classes=num_classes, scope=scope, **kwargs)
 
 
 mobilenet.default_image_size = 224
