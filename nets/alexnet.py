@@ -44,15 +44,11 @@ def alexnet_v2(inputs,
   Args:
     inputs: a [batch, height, width, channels] float tensor (224 x 224 for
       1 x 1 logits).
-    num_classes: the number of classes; 0 or None returns the fc7 features
-      (or their global average with `global_pool`).
-    is_training: whether dropout is active.
-    dropout_keep_prob: the probability of keeping an fc6/fc7 activation.
-    spatial_squeeze: squeeze the logits to [batch, num_classes] (op
-      '<scope>/fc8/squeezed'); needs 1 x 1 logits.
+    num_classes, is_training, dropout_keep_prob, spatial_squeeze,
+      global_pool: passed to `classifier_heads.fc_conv_classifier` and
+      documented there (no classes returns fc7's features; squeezing needs
+      1 x 1 logits).
     scope: the variable scope.
-    global_pool: average fc7 over height and width (end point
-      'global_pool') before the classifier.
 
   Returns:
     (net, end_points): net is the logits ([batch, num_classes], or

@@ -244,36 +244,15 @@ def inception_v2(inputs,
   The default image size used to train this network is 224x224.
 
   Args:
-    inputs: a tensor of shape [batch_size, height, width, channels].
-    num_classes: number of predicted classes. If 0 or None, the logits layer
-      is omitted and the input features to the logits layer (before dropout)
-      are returned instead.
-    is_training: whether is training or not.
-    dropout_keep_prob: the percentage of activation values that are retained.
-    min_depth: minimum depth value (number of channels) for all convolution
-      ops. Enforced when depth_multiplier < 1, and not an active constraint
-      when depth_multiplier >= 1.
-    depth_multiplier: float multiplier for the depth (number of channels) for
-      all convolution ops. The value must be greater than zero.
-    prediction_fn: a function to get predictions out of logits.
-    spatial_squeeze: if True, logits is of shape [B, C], if false logits is of
-      shape [B, 1, 1, C], where B is batch_size and C is number of classes.
-    reuse: whether or not the network and its variables should be reused. To
-      be able to reuse 'scope' must be given.
-    scope: optional variable_scope.
-    global_pool: optional boolean flag to control the avgpooling before the
-      logits layer. If false or unset, pooling is done with a fixed window
-      that reduces default-sized inputs to 1x1, while larger inputs lead to
-      larger outputs. If true, any input size is pooled down to 1x1.
+    inputs, num_classes, is_training, dropout_keep_prob, prediction_fn,
+      spatial_squeeze, reuse, scope, global_pool: as
+      `inception_v1.inception_v1`, where they are documented once.
+    min_depth, depth_multiplier: see `inception_v2_base`.
     use_separable_conv: see `inception_v2_base` (the original did not expose
       it here; the default reproduces the original).
 
   Returns:
-    net: a Tensor with the logits (pre-softmax activations) if num_classes
-      is a non-zero integer, or the non-dropped-out input to the logits layer
-      if num_classes is 0 or None.
-    end_points: a dictionary from components of the network to the
-      corresponding activation.
+    (net, end_points), as `inception_v1.inception_v1`.
 
   Raises:
     ValueError: if depth_multiplier <= 0.

@@ -5,9 +5,10 @@ Detection using Convolutional Networks", https://arxiv.org/abs/1312.6229
 (without the paper's zero-padding of conv3-conv5 input maps, as in
 research/slim).
 
-The fully connected layers are convolutions ('fc6' is 6x6 'VALID' on the
-6 x 6 pool5 of a 231 input), so larger inputs give spatial score maps, or
-with `global_pool` one averaged vector.
+As in AlexNet v2 its fully connected layers are convolutions: 'fc6' is a
+6x6 'VALID' convolution over the 6 x 6 pool5 of a 231 x 231 input, so a
+larger input gives a spatial score map (or with `global_pool`, one
+averaged vector).
 
   with slim.arg_scope(overfeat.overfeat_arg_scope()):
     logits, end_points = overfeat.overfeat(images, num_classes=1000)
@@ -23,6 +24,8 @@ __all__ = ['overfeat', 'overfeat_arg_scope']
 def overfeat_arg_scope(weight_decay=0.0005):
   """ReLU, L2 weight decay, zero biases, 'SAME' convs and 'VALID' pools.
 
+  `alexnet.alexnet_v2_arg_scope` differs only in its 0.1 biases.
+
   Args:
     weight_decay: the L2 weight decay.
 
@@ -33,33 +36,13 @@ def overfeat_arg_scope(weight_decay=0.0005):
       weight_decay, tf.zeros_initializer(), max_pool_padding='VALID')
 
 
-def overfeat(inputs,
-             num_classes=1000,
-             is_training=True,
-             dropout_keep_prob=0.5,
-             spatial_squeeze=True,
-             scope='overfeat',
+def overfeat(inputs, num_classes=1000, is_training=True,
+             dropout_keep_prob=0.5, spatial_squeeze=True, scope='overfeat',
              global_pool=False):
   """OverFeat: five convolutions, three pools and three conv "fc" layers.
 
-  Args:
-    inputs: a [batch, height, width, channels] float tensor (231 x 231 for
-      1 x 1 logits).
-    num_classes: the number of classes; 0 or None returns the fc7 features
-      (or their global average with `global_pool`).
-    is_training: whether dropout is active.
-    dropout_keep_prob: the probability of keeping an fc6/fc7 activation.
-    spatial_squeeze: squeeze the logits to [batch, num_classes] (op
-      '<scope>/fc8/squeezed'); needs 1 x 1 logits.
-    scope: the variable scope.
-    global_pool: average fc7 over height and width (end point
-      'global_pool') before the classifier.
-
-  Returns:
-    (net, end_points): net is the logits ([batch, num_classes], or
-    [batch, h, w, num_classes] without spatial_squeeze) or, without classes,
-    the fc7 features. end_points maps '<scope>/conv1' ... '<scope>/fc8' to
-    their outputs.
+  Args and Returns: as `alexnet.alexnet_v2`, documented there, except that
+  231 x 231 inputs give 1 x 1 logits and the default scope is 'overfeat'.
   """
   with classifier_heads.fc_conv_network_scope(scope, 'overfeat',
                                               inputs) as sc:

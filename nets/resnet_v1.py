@@ -154,17 +154,29 @@ _by_depth = functools.partial(resnet_utils.resnet_by_depth, resnet_v1,
 
 
 def resnet_v1_50(inputs, *args, scope='resnet_v1_50', **kwargs):
-  """ResNet-50 v1: (3, 4, 6, 3) units per block."""
+  """ResNet-50 v1: (3, 4, 6, 3) units per block.
+
+  Its published checkpoint has 1000 classes (no background) and VGG
+  preprocessing at 224 x 224.
+  """
   return _by_depth(50, inputs, *args, scope=scope, **kwargs)
 
 
 def resnet_v1_101(inputs, *args, scope='resnet_v1_101', **kwargs):
-  """ResNet-101 v1: (3, 4, 23, 3) units per block."""
+  """ResNet-101 v1: (3, 4, 23, 3) units per block.
+
+  Its published checkpoint has 1000 classes (no background) and VGG
+  preprocessing at 224 x 224.
+  """
   return _by_depth(101, inputs, *args, scope=scope, **kwargs)
 
 
 def resnet_v1_152(inputs, *args, scope='resnet_v1_152', **kwargs):
-  """ResNet-152 v1: (3, 8, 36, 3) units per block."""
+  """ResNet-152 v1: (3, 8, 36, 3) units per block.
+
+  Its published checkpoint has 1000 classes (no background) and VGG
+  preprocessing at 224 x 224.
+  """
   return _by_depth(152, inputs, *args, scope=scope, **kwargs)
 
 

@@ -33,18 +33,8 @@ def bottleneck(inputs, depth, depth_bottleneck, stride, rate=1,
                outputs_collections=None, scope=None):
   """The pre-activation bottleneck: BN-ReLU, 1x1, 3x3 (strided), 1x1, + shortcut.
 
-  Args:
-    inputs: a [batch, height, width, channels] tensor.
-    depth: the unit's output depth.
-    depth_bottleneck: the depth of the inner 1x1 and 3x3 convolutions.
-    stride: the unit's stride, applied by the 3x3 convolution (and the
-      shortcut).
-    rate: the atrous rate of the 3x3 convolution.
-    outputs_collections: collections to add the unit's output to.
-    scope: the variable scope, default 'bottleneck_v2'.
-
-  Returns:
-    A [batch, height / stride, width / stride, depth] tensor.
+  Args and Returns: as `resnet_v1.bottleneck` (v2 has no
+  use_bounded_activations); scope defaults to 'bottleneck_v2'.
   """
   with tf1.variable_scope(scope, 'bottleneck_v2', [inputs]) as sc:
     depth_in = slim.utils.last_dimension(inputs.shape, min_rank=4)
@@ -70,44 +60,29 @@ def bottleneck(inputs, depth, depth_bottleneck, stride, rate=1,
                                            output)
 
 
-def resnet_v2(inputs,
-              blocks,
-              num_classes=None,
-              is_training=True,
-              global_pool=True,
-              output_stride=None,
-              include_root_block=True,
-              spatial_squeeze=True,
-              store_non_strided_activations=False,
-              reuse=None,
-              scope=None):
+# A block of v2 bottleneck units striding in its last unit:
+# resnet_v2_block(scope, base_depth, num_units, stride) -> Block.
+resnet_v2_block = functools.partial(resnet_utils.bottleneck_block, bottleneck)
+
+
+def resnet_v2(inputs, blocks, num_classes=None, is_training=True,
+              global_pool=True, output_stride=None, include_root_block=True,
+              spatial_squeeze=True, store_non_strided_activations=False,
+              reuse=None, scope=None):
   """ResNet v2 from a list of blocks (the base of `resnet_v2_50` etc.).
 
   Args:
-    inputs: a [batch, height, width, channels] float tensor.
+    Those of `resnet_v1.resnet_v1`, documented there once; what v2 changes:
     blocks: a list of `resnet_utils.Block`s, e.g. from `resnet_v2_block`.
-    num_classes: the number of classes; 0 or None returns the features.
-    is_training: whether batch norm uses batch statistics; None leaves the
-      batch-norm arg_scope alone.
     global_pool: average the post-normed last block over height and width
       (scope 'pool5', end point 'global_pool').
-    output_stride: None, or the wanted input-to-output resolution ratio (a
-      multiple of 4 with the root block), reached by atrous convolution.
     include_root_block: start with the 7x7/2 convolution 'conv1' (no batch
       norm, no activation) and the 3x3/2 max pool 'pool1'.
-    spatial_squeeze: squeeze the logits to [batch, num_classes] (op
-      '<scope>/SpatialSqueeze'); needs 1 x 1 logits.
-    store_non_strided_activations: collect each block's output before its
-      final stride (an addition to upstream v2, as in v1).
-    reuse: whether to reuse the variables (needs `scope`).
+    store_non_strided_activations: an addition to upstream v2, as in v1.
     scope: the variable scope, default 'resnet_v2'.
 
-  Returns:
-    (net, end_points), as `resnet_v1.resnet_v1`.
-
-  Raises:
-    ValueError: if `output_stride` is not a multiple of 4 (with the root
-      block) or cannot be reached.
+  Returns and Raises: as `resnet_v1.resnet_v1` ((net, end_points); a
+  ValueError for an `output_stride` it cannot reach).
   """
   with resnet_utils.resnet_scope(scope, 'resnet_v2', inputs, reuse,
                                  is_training, bottleneck) as sc:
@@ -131,10 +106,6 @@ def resnet_v2(inputs,
 resnet_v2.default_image_size = 224
 
 
-# A block of v2 bottleneck units striding in its last unit:
-# resnet_v2_block(scope, base_depth, num_units, stride) -> Block.
-resnet_v2_block = functools.partial(resnet_utils.bottleneck_block, bottleneck)
-
 # The registered depths. Each takes `resnet_utils.resnet_by_depth`'s
 # arguments after `inputs` (num_classes, is_training, global_pool, ...).
 _by_depth = functools.partial(resnet_utils.resnet_by_depth, resnet_v2,
@@ -142,22 +113,34 @@ _by_depth = functools.partial(resnet_utils.resnet_by_depth, resnet_v2,
 
 
 def resnet_v2_50(inputs, *args, scope='resnet_v2_50', **kwargs):
-  """Pre-activation ResNet-50, its blocks of 3, 4, 6 and 3 units."""
+  """Pre-activation ResNet-50, its blocks of 3, 4, 6 and 3 units.
+
+  Its published checkpoint was trained on 299 x 299 inputs, inception
+  preprocessing and 1001 classes (0 is background).
+  """
   return _by_depth(50, inputs, *args, scope=scope, **kwargs)
 
 
 def resnet_v2_101(inputs, *args, scope='resnet_v2_101', **kwargs):
-  """Pre-activation ResNet-101, its blocks of 3, 4, 23 and 3 units."""
+  """Pre-activation ResNet-101, its blocks of 3, 4, 23 and 3 units.
+
+  Its published checkpoint was trained on 299 x 299 inputs, inception
+  preprocessing and 1001 classes (0 is background).
+  """
   return _by_depth(101, inputs, *args, scope=scope, **kwargs)
 
 
 def resnet_v2_152(inputs, *args, scope='resnet_v2_152', **kwargs):
-  """Pre-activation ResNet-152, its blocks of 3, 8, 36 and 3 units."""
+  """Pre-activation ResNet-152, its blocks of 3, 8, 36 and 3 units.
+
+  Its published checkpoint was trained on 299 x 299 inputs, inception
+  preprocessing and 1001 classes (0 is background).
+  """
   return _by_depth(152, inputs, *args, scope=scope, **kwargs)
 
 
 def resnet_v2_200(inputs, *args, scope='resnet_v2_200', **kwargs):
-  """Pre-activation ResNet-200, its blocks of 3, 24, 36 and 3 units."""
+  """Pre-activation ResNet-200, its blocks of 3, 24, 36 and 3 units (no checkpoint)."""
   return _by_depth(200, inputs, *args, scope=scope, **kwargs)
 
 

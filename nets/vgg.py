@@ -62,19 +62,15 @@ def vgg(inputs,
     inputs: a [batch, height, width, channels] float tensor (224 x 224 for
       1 x 1 logits).
     stage_repeats: five ints, the convolutions in stages conv1 ... conv5.
-    num_classes: the number of classes; 0 or None returns the fc7 features
-      (or their global average with `global_pool`).
-    is_training: whether dropout is active.
-    dropout_keep_prob: the probability of keeping an fc6/fc7 activation.
-    spatial_squeeze: squeeze the logits to [batch, num_classes] (op
-      '<scope>/fc8/squeezed'); needs 1 x 1 logits.
+    num_classes, is_training, dropout_keep_prob, spatial_squeeze,
+      global_pool: passed to `classifier_heads.fc_conv_classifier` and
+      documented there (no classes returns fc7's features; squeezing needs
+      1 x 1 logits).
     reuse: whether to reuse the variables (needs `scope`).
     scope: the variable scope.
     fc_conv_padding: padding of the 7x7 'fc6' convolution. 'SAME' keeps the
       pool5 grid, so a larger input gives a larger score map; with 'VALID'
       the map is (pool5 size - 6) wide.
-    global_pool: average fc7 over height and width (end point
-      'global_pool') before the classifier.
 
   Returns:
     (net, end_points): net is the logits ([batch, num_classes], or
