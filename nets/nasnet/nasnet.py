@@ -12,6 +12,22 @@ is active only with `is_training=True` and a config whose
 `drop_path_keep_prob` is below 1; its keep probability ramps with
 `current_step / total_training_steps` (the graph's global step when
 `current_step` is None).
+
+Every public builder (the three here and pnasnet's two) takes the same
+arguments and returns the same pair:
+
+  images: a [batch, height, width, 3] tensor at the network's size (other
+    sizes work too).
+  num_classes: the number of classes (1001 for the ImageNet checkpoints,
+    10 for CIFAR-10).
+  is_training: whether to build the training graph.
+  final_endpoint: None, or the end point to stop at ('Stem', 'Cell_<i>',
+    'global_pool', 'Logits', 'Predictions').
+  config: None for the network's own hyper-parameter record (named in its
+    docstring), a `NasNetConfig`, or a dict of hyper-parameters overriding
+    it.
+  current_step: the step for drop path, or None for the global step.
+  Returns: (logits, end_points), as `build_cell_network`.
 """
 import copy
 import dataclasses
@@ -433,17 +449,8 @@ def build_nasnet_cifar(images, num_classes, is_training=True,
   a reduction cell before the 7th and the 13th; drop path keeps 0.6 of the
   paths by the end of training.
 
-  Args:
-    images: a [batch, 32, 32, 3] tensor (other sizes work too).
-    num_classes: the number of classes (10 for CIFAR-10).
-    is_training: whether to build the training graph.
-    final_endpoint: None, or the end point to stop at.
-    config: None for `cifar_config()`, a `NasNetConfig`, or a dict of
-      hyper-parameters overriding it.
-    current_step: the step for drop path, or None for the global step.
-
-  Returns:
-    (logits, end_points): see `build_cell_network`.
+  Config: `cifar_config()`. Arguments and result: see the module
+  docstring.
   """
   hparams = resolve_config(config, cifar_config, is_training)
   return build_cell_network(images, num_classes, hparams, NASNET_CELLS,
@@ -459,17 +466,8 @@ def build_nasnet_mobile(images, num_classes, is_training=True,
   of 44 base filters with a reduction cell before the 5th and the 9th; no
   drop path.
 
-  Args:
-    images: a [batch, 224, 224, 3] tensor (other sizes work too).
-    num_classes: the number of classes (1001 for the checkpoint).
-    is_training: whether to build the training graph.
-    final_endpoint: None, or the end point to stop at.
-    config: None for `mobile_imagenet_config()`, a `NasNetConfig`, or a
-      dict of hyper-parameters overriding it.
-    current_step: the step for drop path, or None for the global step.
-
-  Returns:
-    (logits, end_points): see `build_cell_network`.
+  Config: `mobile_imagenet_config()`. Arguments and result: see the module
+  docstring.
   """
   hparams = resolve_config(config, mobile_imagenet_config, is_training)
   return build_cell_network(images, num_classes, hparams, NASNET_CELLS,
@@ -485,17 +483,8 @@ def build_nasnet_large(images, num_classes, is_training=True,
   with reduction cells before the 7th and the 13th; each cell after a
   reduction reads the state before the reduction's input.
 
-  Args:
-    images: a [batch, 331, 331, 3] tensor (other sizes work too).
-    num_classes: the number of classes (1001 for the checkpoint).
-    is_training: whether to build the training graph.
-    final_endpoint: None, or the end point to stop at.
-    config: None for `large_imagenet_config()`, a `NasNetConfig`, or a
-      dict of hyper-parameters overriding it.
-    current_step: the step for drop path, or None for the global step.
-
-  Returns:
-    (logits, end_points): see `build_cell_network`.
+  Config: `large_imagenet_config()`. Arguments and result: see the module
+  docstring.
   """
   hparams = resolve_config(config, large_imagenet_config, is_training)
   return build_cell_network(images, num_classes, hparams, NASNET_CELLS,

@@ -64,18 +64,8 @@ def build_pnasnet_large(images, num_classes, is_training=True,
   then 12 cells of 216 base filters, the 5th and the 9th strided; drop
   path keeps 0.6 of the paths by the end of training.
 
-  Args:
-    images: a [batch, 331, 331, 3] tensor (other sizes work too).
-    num_classes: the number of classes (1001 for the checkpoint).
-    is_training: whether to build the training graph.
-    final_endpoint: None, or the end point to stop at ('Stem', 'Cell_<i>',
-      'global_pool', 'Logits', 'Predictions').
-    config: None for `large_imagenet_config()`, a `NasNetConfig`, or a
-      dict of hyper-parameters overriding it.
-    current_step: the step for drop path, or None for the global step.
-
-  Returns:
-    (logits, end_points): see `nasnet.build_cell_network`.
+  Config: `large_imagenet_config()`. Arguments and result: see
+  `nets.nasnet.nasnet`'s module docstring.
   """
   hparams = nasnet.resolve_config(config, large_imagenet_config, is_training)
   return nasnet.build_cell_network(images, num_classes, hparams,
@@ -91,17 +81,8 @@ def build_pnasnet_mobile(images, num_classes, is_training=True,
   A 32-filter ImageNet stem, then 9 cells of 54 base filters with the 4th
   and the 7th strided; no drop path.
 
-  Args:
-    images: a [batch, 224, 224, 3] tensor (other sizes work too).
-    num_classes: the number of classes (1001 for the checkpoint).
-    is_training: whether to build the training graph.
-    final_endpoint: None, or the end point to stop at.
-    config: None for `mobile_imagenet_config()`, a `NasNetConfig`, or a
-      dict of hyper-parameters overriding it.
-    current_step: the step for drop path, or None for the global step.
-
-  Returns:
-    (logits, end_points): see `nasnet.build_cell_network`.
+  Config: `mobile_imagenet_config()`. Arguments and result: see
+  `nets.nasnet.nasnet`'s module docstring.
   """
   hparams = nasnet.resolve_config(config, mobile_imagenet_config, is_training)
   return nasnet.build_cell_network(images, num_classes, hparams,
