@@ -6,13 +6,24 @@
         --model_name=cifarnet --batch_size=32 --steps=1000
 
 Runs train_image_classifier.py, then eval_image_classifier.py, as a user
-would (subprocesses), and splits each run's wall time by the timestamps of
-its log lines:
+would (subprocesses, with `-X importtime`), and splits each run's wall time
+by the timestamps of its log lines:
 
-* start-up: process start to the first training step (imports, graph,
-  session, restore) / to the first evaluated batch;
+* start-up: process start to the first logged training step / to the
+  session ready to evaluate (after the restore), split into
+  - imports: the modules' import time (`-X importtime`, the top-level
+    entries summed; TensorFlow is most of it),
+  - graph: the rest until 'Starting Session.' / 'Starting evaluation'
+    (flag parsing, graph construction, checks),
+  - session: until 'Done running local_init_op.' (session creation,
+    variable initialization or restore),
+  - first steps (train): until the first logged step, step 50 (tf.data
+    pipeline start, grappler, then 50 steps); add
+    --extra='--log_every_n_steps=1' to end start-up at step 1 exactly, at
+    some cost to the steady rate;
 * steady state: steps/sec (images/sec) between the first and the last
-  logged step / batch;
+  logged step; for eval, the time from the session ready to 'Input
+  exhausted' (the first batch included);
 * shutdown: the final checkpoint (last batch) to process exit.
 
 --precision and the other train flags pass through (--extra='--xla').
@@ -29,6 +40,8 @@ import tempfile
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 _STAMP = r'^I\d{4} (\d\d:\d\d:\d\d\.\d+) '
+# `-X importtime` lines of modules imported at the top level (not nested).
+_TOP_IMPORT = r'^import time:\s+\d+ \|\s+(\d+) \| \S'
 
 
 def _times(log, pattern):
@@ -39,11 +52,21 @@ def _times(log, pattern):
           for t in re.findall(_STAMP + '.*' + pattern, log, re.M)]
 
 
+def _import_seconds(log):
+  """Seconds spent importing, from the `-X importtime` lines of `log`."""
+  return sum(int(us) for us in re.findall(_TOP_IMPORT, log, re.M)) / 1e6
+
+
+def _seconds(later, earlier):
+  return (later - earlier).total_seconds()
+
+
 def _run(args):
   """(log, start datetime, end datetime) of `python args...`."""
   env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='3', PYTHONUNBUFFERED='1')
   start = datetime.datetime.now()
-  result = subprocess.run([sys.executable] + args, cwd=ROOT, env=env,
+  result = subprocess.run([sys.executable, '-X', 'importtime'] + args,
+                          cwd=ROOT, env=env,
                           capture_output=True, text=True, check=False)
   end = datetime.datetime.now()
   if result.returncode:
@@ -78,23 +101,34 @@ def main():
     steps = _times(log, r'global step \d+: loss')
     numbers = [int(n) for n in re.findall(r'global step (\d+): loss', log)]
     saved = _times(log, 'Saved checkpoint')
-    rate = (numbers[-1] - numbers[0]) / (steps[-1] - steps[0]).total_seconds()
+    rate = (numbers[-1] - numbers[0]) / _seconds(steps[-1], steps[0])
+    imports = _import_seconds(log)
+    session = _times(log, 'Starting Session')[0]
+    ready = _times(log, 'Done running local_init_op')[0]
     print(f'train {args.model_name} batch {args.batch_size} '
-          f'{args.precision}: start-up {(steps[0] - start).total_seconds():.1f}'
-          f' s, steady {rate:.1f} steps/s ({rate * args.batch_size:.0f} '
-          f'images/s), shutdown {(end - saved[-1]).total_seconds():.2f} s, '
-          f'whole run {(end - start).total_seconds():.1f} s', flush=True)
+          f'{args.precision}: start-up {_seconds(steps[0], start):.1f} s '
+          f'(imports {imports:.1f}, graph '
+          f'{_seconds(session, start) - imports:.1f}, session '
+          f'{_seconds(ready, session):.1f}, first {numbers[0]} steps '
+          f'{_seconds(steps[0], ready):.1f}), steady {rate:.1f} steps/s '
+          f'({rate * args.batch_size:.0f} images/s), shutdown '
+          f'{_seconds(end, saved[-1]):.2f} s, whole run '
+          f'{_seconds(end, start):.1f} s', flush=True)
     log, start, end = _run([
         'eval_image_classifier.py', f'--checkpoint_path={train_dir}',
         f'--eval_dir={os.path.join(work, "eval")}', '--batch_size=100',
         '--dataset_split_name=validation', '--progress_bar=false'] + common)
     first = _times(log, 'Starting evaluation')[0]
+    ready = _times(log, 'Done running local_init_op')[0]
     exhausted = _times(log, 'Input exhausted')[-1]
+    imports = _import_seconds(log)
     print(f'eval  {args.model_name} {args.precision}: start-up '
-          f'{(first - start).total_seconds():.1f} s, evaluating '
-          f'{(exhausted - first).total_seconds():.1f} s, shutdown '
-          f'{(end - exhausted).total_seconds():.2f} s, whole run '
-          f'{(end - start).total_seconds():.1f} s', flush=True)
+          f'{_seconds(ready, start):.1f} s (imports {imports:.1f}, graph '
+          f'{_seconds(first, start) - imports:.1f}, session '
+          f'{_seconds(ready, first):.1f}), evaluating '
+          f'{_seconds(exhausted, ready):.1f} s, shutdown '
+          f'{_seconds(end, exhausted):.2f} s, whole run '
+          f'{_seconds(end, start):.1f} s', flush=True)
 
 
 if __name__ == '__main__':

@@ -77,6 +77,7 @@ def batched(provider, preprocessing_fn, image_size, batch_size,
     raise ValueError('mixup and cutmix need num_classes to build one-hot '
                      f'labels; received num_classes={num_classes!r}.')
 
+  @dataset_data_provider.graph_function
   def prepare(example, image_seed=None):
     if per_image:
       image = augment.augment_image(
@@ -111,8 +112,9 @@ def batched(provider, preprocessing_fn, image_size, batch_size,
   if per_batch:
     batches = tf.data.Dataset.zip(
         (batches, augment.seed_dataset(seed, salt=1))).map(
-            lambda batch, batch_seed: _mixed(batch, batch_seed, augmentation,
-                                             num_classes),
+            dataset_data_provider.graph_function(
+                lambda batch, batch_seed: _mixed(batch, batch_seed,
+                                                 augmentation, num_classes)),
             num_parallel_calls=tf.data.AUTOTUNE)
   return batches.prefetch(tf.data.AUTOTUNE).with_options(PIPELINE_OPTIONS)
 

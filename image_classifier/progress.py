@@ -5,10 +5,11 @@ steps, with the rate, the ETA and the last loss; elsewhere (a log file, a
 pipe) there is no bar, and the log line every --log_every_n_steps carries
 the same facts (`global step N: loss = L (S sec/step, E examples/sec),
 lr = R, ETA h:mm:ss`, see slim.learning.train_step).
+
+tqdm is imported with the first bar, so runs without a terminal (most
+training runs) do not import it.
 """
 import sys
-
-import tqdm
 
 
 class step_bar:  # pylint: disable=invalid-name
@@ -31,6 +32,7 @@ class step_bar:  # pylint: disable=invalid-name
   def _update(self, global_step, loss, seconds):
     del seconds
     if self._bar is None:
+      import tqdm  # pylint: disable=g-import-not-at-top
       self._bar = tqdm.tqdm(total=self._total, initial=global_step - 1,
                             unit='step', desc='train', file=self._stream,
                             dynamic_ncols=True)
