@@ -183,9 +183,9 @@ def inception_resnet_v2_base(inputs,
     activation_fn: Activation function for block scopes.
 
   Returns:
-    tensor_out: output tensor corresponding to the final_endpoint.
-    end_points: a set of activations for external use, for example summaries
-      or losses.
+    (net, end_points): the output of `final_endpoint` (Conv2d_7b_1x1's
+    8 x 8 x 1536 at 299 x 299 by default) and every end point up to it,
+    'PreAuxLogits' included.
 
   Raises:
     ValueError: if final_endpoint is not set to one of the predefined values,

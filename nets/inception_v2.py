@@ -14,6 +14,10 @@ tf1 = tf.compat.v1
 
 __all__ = ['inception_v2_base', 'inception_v2', 'inception_v2_arg_scope']
 
+# The original's name for the helper, kept for code that imported it.
+_reduced_kernel_size_for_small_input = (
+    inception_utils.reduced_kernel_size_for_small_input)
+
 
 def inception_module(net, depths, pool, scope, concat_dim=3):
   """The BN-Inception module: four branches concatenated on channels.
@@ -197,9 +201,8 @@ def inception_v2_base(inputs,
     scope: optional variable_scope.
 
   Returns:
-    tensor_out: output tensor corresponding to the final_endpoint.
-    end_points: a set of activations for external use, for example summaries
-      or losses.
+    (net, end_points): the output of `final_endpoint` (Mixed_5c's
+    7 x 7 x 1024 at 224 x 224 by default) and every end point up to it.
 
   Raises:
     ValueError: if final_endpoint is not set to one of the predefined values,
@@ -280,9 +283,5 @@ def inception_v2(inputs,
 
 
 inception_v2.default_image_size = 224
-
-# The original's name for the helper, kept for code that imported it.
-_reduced_kernel_size_for_small_input = (
-    inception_utils.reduced_kernel_size_for_small_input)
 
 inception_v2_arg_scope = inception_utils.inception_arg_scope

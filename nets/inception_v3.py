@@ -18,6 +18,10 @@ tf1 = tf.compat.v1
 
 __all__ = ['inception_v3_base', 'inception_v3', 'inception_v3_arg_scope']
 
+# The original's name for the helper, kept for code that imported it.
+_reduced_kernel_size_for_small_input = (
+    inception_utils.reduced_kernel_size_for_small_input)
+
 
 def inception_block_35(net, depth, pool_depth, scope,
                        branch_1_convs=('Conv2d_0a_1x1', 'Conv2d_0b_5x5')):
@@ -292,9 +296,8 @@ def inception_v3_base(inputs,
     scope: optional variable_scope.
 
   Returns:
-    tensor_out: output tensor corresponding to the final_endpoint.
-    end_points: a set of activations for external use, for example summaries
-      or losses.
+    (net, end_points): the output of `final_endpoint` (Mixed_7c's
+    8 x 8 x 2048 at 299 x 299 by default) and every end point up to it.
 
   Raises:
     ValueError: if final_endpoint is not set to one of the predefined values,
@@ -393,9 +396,5 @@ def inception_v3(inputs, num_classes=1000, is_training=True,
 
 
 inception_v3.default_image_size = 299
-
-# The original's name for the helper, kept for code that imported it.
-_reduced_kernel_size_for_small_input = (
-    inception_utils.reduced_kernel_size_for_small_input)
 
 inception_v3_arg_scope = inception_utils.inception_arg_scope

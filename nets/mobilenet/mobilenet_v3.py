@@ -290,16 +290,10 @@ def mobilenet(input_tensor,
     conv_defs: the table to build; defaults to V3_LARGE.
     finegrain_classification_mode: do not apply the multiplier to the last
       layer (the embedding), keeping it wide for small multipliers.
-    **kwargs: passed to `mobilenet.mobilenet` (is_training, final_endpoint,
-      output_stride, use_explicit_padding, prediction_fn, reuse, base_only,
-      ...).
+    **kwargs: as `mobilenet_v2.mobilenet`'s, passed to
+      `mobilenet.mobilenet`.
 
-  Returns:
-    (logits, end_points).
-
-  Raises:
-    ValueError: if the generic `multiplier` is passed instead of
-      `depth_multiplier`.
+  Returns and raises: as `mobilenet_v2.mobilenet`.
   """
   if conv_defs is None:
     conv_defs = V3_LARGE
