@@ -84,7 +84,8 @@ def in_float32(op_fn, tensor, *args, **kwargs):
 def bfloat16_in_float32(op_fn, *tensors, **kwargs):
   """`op_fn(*tensors, **kwargs)` computed in float32 when they are bfloat16.
 
-  For ops whose bfloat16 CPU kernels are slower than their float32 ones:
+  For ops whose bfloat16 CPU kernels are slower than their float32 ones,
+  or wrong (the 3-D convolution's filter gradient, see slim.layers.conv):
   the depthwise convolution's gradients take 5-7x longer in bfloat16 than
   in float32 (MobileNet v2, batch 16, AVX512-BF16, TF 2.21: 1.04 s of a
   2.4 s training step), and its forward pass gains nothing. The tensors

@@ -4,6 +4,7 @@ Same arguments, defaults, scope names, variable names (`weights`, `biases`,
 `depthwise_weights`, `pointwise_weights`) and op names (`<scope>/Conv2D`,
 `<scope>/BiasAdd`, `<scope>/Relu`) as TF-Slim, built from `tf.nn` ops.
 """
+import functools
 import inspect
 
 import tensorflow as tf
@@ -136,10 +137,17 @@ def convolution(inputs,
         'weights', list(kernel) + [num_filters_in, num_outputs], dtype,
         weights_initializer, weights_regularizer, variables_collections,
         'weights', trainable)
-    outputs = tf.nn.convolution(inputs, weights, strides=list(strides),
-                                padding=padding, data_format=data_format,
-                                dilations=list(dilations),
-                                name=_CONV_OP_NAMES[n])
+    convolve = tf.nn.convolution
+    if n == 3:
+      # TensorFlow's bfloat16 CPU Conv3D filter gradient is wrong when the
+      # kernel is longer in time than the input (2 frames under a 3-frame
+      # kernel: NaN, or errors larger than the gradient; TF 2.21), so 3-D
+      # convolutions compute in float32 (`bfloat16_in_float32`).
+      convolve = functools.partial(precision.bfloat16_in_float32,
+                                   tf.nn.convolution)
+    outputs = convolve(inputs, weights, strides=list(strides),
+                       padding=padding, data_format=data_format,
+                       dilations=list(dilations), name=_CONV_OP_NAMES[n])
     use_bias = not normalizer_fn and biases_initializer
     outputs = utils.finish_layer(
         outputs, num_outputs, dtype, data_format, activation_fn, normalizer_fn,

@@ -127,6 +127,30 @@ def test_bfloat16_separable_conv2d_splits_with_the_depthwise_in_float32(rate):
                              rtol=0.02, atol=0.02)
 
 
+def test_bfloat16_conv3d_filter_gradient_matches_float32():
+  # 2 frames under a 3-frame kernel: TensorFlow's bfloat16 CPU kernel for
+  # this gradient returns NaN or garbage (TF 2.21); slim computes 3-D
+  # convolutions in float32 under bfloat16.
+  rng = np.random.RandomState(0)
+  clips = rng.uniform(-1, 1, (2, 2, 8, 8, 16)).astype(np.float32)
+  grads = {}
+  for dtype in (tf.float32, tf.bfloat16):
+    with tf.Graph().as_default():
+      with precision.compute_precision(dtype):
+        net = slim.conv3d(tf.cast(clips, dtype), 16, [3, 1, 1],
+                          weights_initializer=tf1.constant_initializer(0.05),
+                          activation_fn=None, scope='temporal')
+      loss = tf.reduce_sum(tf.square(tf.cast(net, tf.float32)))
+      weights = tf1.trainable_variables('temporal/weights')[0]
+      with tf1.Session() as sess:
+        sess.run(tf1.global_variables_initializer())
+        grads[dtype] = sess.run(tf.gradients(loss, weights)[0])
+  assert np.isfinite(grads[tf.bfloat16]).all()
+  np.testing.assert_allclose(grads[tf.bfloat16], grads[tf.float32],
+                             rtol=0.02, atol=0.02 * np.abs(
+                                 grads[tf.float32]).max())
+
+
 def _scaled_step(grad_value, growth_steps=2):
   """One LossScaleOptimizer step of SGD(lr=0.5) on loss = g * w."""
   with tf.Graph().as_default():
