@@ -27,8 +27,8 @@ import tensorflow as tf
 tf1 = tf.compat.v1
 
 __all__ = ['PRECISIONS', 'compute_precision', 'compute_dtype', 'to_float32',
-           'in_float32', 'bfloat16_in_float32', 'cpu_supports_bfloat16', 'DynamicLossScale',
-           'LossScaleOptimizer']
+           'in_float32', 'bfloat16_in_float32', 'cpu_supports_bfloat16',
+           'DynamicLossScale', 'LossScaleOptimizer']
 
 PRECISIONS = {'float32': tf.float32, 'bfloat16': tf.bfloat16,
               'float16': tf.float16}
