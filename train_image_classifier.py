@@ -765,7 +765,16 @@ def main(argv):
   deployment = resolve_deployment(
       FLAGS, given={name for name in _CLUSTER_DECIDES if FLAGS[name].present})
   if deployment.cluster is not None and deployment.cluster.is_ps:
-    sys.exit(serve_parameters(deployment))
+    status = serve_parameters(deployment)
+    if status:
+      # Stopped by a signal, its queue-draining thread is still inside a
+      # session call: tearing the interpreter down under it can abort
+      # (SIGABRT), so the process ends without the teardown.
+      logging.flush()
+      sys.stdout.flush()
+      sys.stderr.flush()
+      os._exit(status)  # pylint: disable=protected-access
+    sys.exit(status)
   if not FLAGS.dataset_dir:
     cli.fail('You must supply the dataset directory with --dataset_dir.')
   compute_flags.check_precision(FLAGS.precision)
