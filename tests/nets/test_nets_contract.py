@@ -65,3 +65,15 @@ def test_inference_graph_node_names(name):
     if nodes['predictions_key']:
       assert end_points[nodes['predictions_key']].op.name == \
           nodes['predictions']
+
+
+@pytest.mark.parametrize('is_training', [True, False])
+def test_cifarnet_lrn_op_only_in_inference_graphs(is_training):
+  # Training graphs take slim.local_response_normalization (a faster
+  # gradient); inference graphs keep the LRN op exporters and TFLite know.
+  with tf.Graph().as_default() as graph:
+    harness.build('cifarnet', [2, 32, 32, 3], num_classes=10,
+                  is_training=is_training)
+    lrn_ops = [op.name for op in graph.get_operations() if op.type == 'LRN']
+  assert lrn_ops == ([] if is_training else
+                     ['CifarNet/norm1', 'CifarNet/norm2'])

@@ -26,6 +26,12 @@ _COMPUTE_DTYPE['DepthwiseConv2dNative'] = tf.float32
 _COMPUTE_DTYPE['Conv3D'] = tf.float32
 
 
+def _is_lrn(op):
+  # CifarNet's LRN (its band-matrix MatMul when training) runs in float32:
+  # no low-precision LRN kernel, and sums of squares want float32.
+  return op.name.startswith(('CifarNet/norm1/', 'CifarNet/norm2/'))
+
+
 def _build(name, input_shape, num_classes=1001, is_training=True,
            precision='bfloat16'):
   tf1.train.get_or_create_global_step()
@@ -47,7 +53,8 @@ def test_bfloat16_graph_keeps_the_float32_variables(name):
                 if not harness.is_stray_global_step(v[0])]
     assert sorted(harness.variable_table()) == sorted(expected)
     assert logits.dtype == tf.float32
-    compute = [op for op in graph.get_operations() if op.type in _COMPUTE_OPS]
+    compute = [op for op in graph.get_operations()
+               if op.type in _COMPUTE_OPS and not _is_lrn(op)]
     assert compute and all(op.get_attr('T') == _COMPUTE_DTYPE[op.type]
                            for op in compute), name
 

@@ -335,3 +335,49 @@ def test_layer_norm_no_params_and_errors():
       slim.layer_norm(tf1.placeholder(tf.float32))
     with pytest.raises(ValueError, match='fully'):
       slim.layer_norm(tf1.placeholder(tf.float32, [2, None]))
+
+
+# ---------------------------------------------- local_response_normalization
+
+
+def _np_lrn(x, depth_radius, bias, alpha, beta):
+  """LRN as its definition reads: each channel over its window's squares."""
+  x = x.astype(np.float64)
+  channels = x.shape[-1]
+  out = np.empty_like(x)
+  for c in range(channels):
+    window = x[..., max(0, c - depth_radius):c + depth_radius + 1]
+    out[..., c] = x[..., c] / (bias + alpha * (window ** 2).sum(-1)) ** beta
+  return out
+
+
+@pytest.mark.parametrize('depth_radius,bias,alpha,beta,channels', [
+    (4, 1.0, 0.001 / 9.0, 0.75, 64),  # CifarNet's
+    (2, 2.0, 0.01, 0.5, 7),
+    (5, 1.0, 0.05, 1.3, 4),           # window wider than the channels
+])
+def test_local_response_normalization_matches_lrn(depth_radius, bias, alpha,
+                                                   beta, channels):
+  x_value = _rand(2, 3, 5, channels, scale=20.0)
+  upstream = _rand(2, 3, 5, channels)
+  params = dict(depth_radius=depth_radius, bias=bias, alpha=alpha, beta=beta)
+  with tf.Graph().as_default():
+    x = tf.constant(x_value)
+    ours = slim.local_response_normalization(x, **params)
+    reference = tf.nn.lrn(x, **params)
+    grads = [tf.gradients(y, x, upstream)[0] for y in (ours, reference)]
+    with tf1.Session() as sess:
+      out, grad, ref_grad = sess.run([ours, *grads])
+  np.testing.assert_allclose(out, _np_lrn(x_value, **params), rtol=2e-6,
+                             atol=1e-6)
+  # TensorFlow's LRNGrad kernel is the independent reference for gradients.
+  np.testing.assert_allclose(grad, ref_grad, rtol=1e-4, atol=1e-5)
+
+
+def test_local_response_normalization_needs_4d_known_channels():
+  with tf.Graph().as_default():
+    with pytest.raises(ValueError, match=r'4-D .*received shape \(2, 3\)'):
+      slim.local_response_normalization(tf.zeros([2, 3]))
+    with pytest.raises(ValueError, match='known channel count'):
+      slim.local_response_normalization(
+          tf1.placeholder(tf.float32, [2, 3, 3, None]))
