@@ -316,6 +316,7 @@ def main(argv):
   if not FLAGS.dataset_dir:
     cli.fail('You must supply the dataset directory with --dataset_dir.')
   compute_flags.check_precision(FLAGS.precision)
+  compute_flags.check_xla(FLAGS.xla)
   if FLAGS.report_misclassified < 0:
     cli.fail('--report_misclassified must be >= 0 (the number of mistakes '
              f'to list, 0 for none); received {FLAGS.report_misclassified}.')

@@ -778,6 +778,7 @@ def main(argv):
   if not FLAGS.dataset_dir:
     cli.fail('You must supply the dataset directory with --dataset_dir.')
   compute_flags.check_precision(FLAGS.precision)
+  compute_flags.check_xla(FLAGS.xla)
   warning = optimization.epsilon_warning(FLAGS.optimizer,
                                          FLAGS['opt_epsilon'].present)
   if warning:

@@ -20,7 +20,9 @@ and every row then shows its forward pass's share of the conv ceiling of
 its precision (profiler FLOPs per image x images/sec). --vs_keras runs the
 keras.applications model of the same architecture where one exists, in the
 same process, batch and size, and prints our images/sec over Keras' (Keras
-is imported here only, to measure against it).
+is imported here only, to measure against it). --intra_op_threads,
+--inter_op_threads and --xla configure the session as the scripts' flags
+of the same names do (compute_flags.session_config).
 """
 import argparse
 import os
@@ -35,6 +37,7 @@ import numpy as np
 import tensorflow as tf
 
 import slim
+from image_classifier import compute_flags
 from nets import nets_factory
 from nets.registry import NETWORKS
 
@@ -57,12 +60,6 @@ def _input_shape(name, batch_size, num_frames):
   return [batch_size, size, size, 3]
 
 
-def _session_config(threads):
-  intra, inter = threads
-  return tf1.ConfigProto(intra_op_parallelism_threads=intra,
-                         inter_op_parallelism_threads=inter)
-
-
 def _timed(run, warmup, steps):
   """Seconds per call of run(), after `warmup` calls."""
   for _ in range(warmup):
@@ -80,7 +77,7 @@ def _forward_flops(graph):
 
 
 def bench(name, batch_size, num_frames, warmup, steps, precision='float32',
-          threads=(0, 0)):
+          config=None):
   """(forward img/s, training img/s, forward FLOPs per image)."""
   shape = _input_shape(name, batch_size, num_frames)
   feed_value = np.random.default_rng(0).uniform(-1, 1, shape).astype(
@@ -103,7 +100,7 @@ def bench(name, batch_size, num_frames, warmup, steps, precision='float32',
             tf1.train.GradientDescentOptimizer(0.01))
       else:
         flops = _forward_flops(graph) / batch_size
-      with tf1.Session(config=_session_config(threads)) as sess:
+      with tf1.Session(config=config) as sess:
         sess.run(tf1.global_variables_initializer())
         seconds = _timed(lambda: sess.run(fetch, {images: feed_value}),
                          warmup, steps)
@@ -188,6 +185,9 @@ def main():
                       help='comma-separated: float32, bfloat16, float16')
   parser.add_argument('--intra_op_threads', type=int, default=0)
   parser.add_argument('--inter_op_threads', type=int, default=0)
+  parser.add_argument('--xla', action='store_true',
+                      help='global XLA JIT (on CPUs only with TF_XLA_FLAGS='
+                      '--tf_xla_cpu_global_jit)')
   parser.add_argument('--peak', action='store_true',
                       help='measure the fp32/bf16 conv and matmul ceiling')
   parser.add_argument('--vs_keras', action='store_true',
@@ -202,7 +202,7 @@ def main():
   bad = [p for p in precisions if p not in slim.precision.PRECISIONS]
   if bad:
     parser.error(f'unknown precision(s) {bad}')
-  threads = (args.intra_op_threads, args.inter_op_threads)
+  config = compute_flags.session_config(args)
   print(f'batch {args.batch_size}, {os.cpu_count()} CPU cores '
         f'({_cpu_name()}), TensorFlow {tf.__version__}, '
         f'{args.steps} timed steps after {args.warmup}')
@@ -230,7 +230,7 @@ def main():
     results = {}
     for p in precisions:
       forward, train, flops = bench(name, args.batch_size, args.num_frames,
-                                    args.warmup, args.steps, p, threads)
+                                    args.warmup, args.steps, p, config)
       results[p] = (forward, train)
       row += f' {forward:14.1f} {train:15.1f}'
       if ceiling and p in ceiling:

@@ -444,6 +444,7 @@ def layer_norm(inputs,
     return utils.collect_named_outputs(outputs_collections, sc.name, outputs)
 
 
+@add_arg_scope
 def local_response_normalization(inputs, depth_radius=5, bias=1.0, alpha=1.0,
                                  beta=0.5, name=None):
   """tf.nn.lrn for training graphs: the same function, a faster gradient.
