@@ -76,7 +76,9 @@ _UNSUPPORTED_LAYER_TYPES = ('Conv3D', 'Conv2DBackpropInput',
 _BATCH_NORM_TYPES = ('FusedBatchNorm', 'FusedBatchNormV3')
 _ACTIVATION_TYPES = ('Relu', 'Relu6', 'Identity')
 _ADD_TYPES = ('Add', 'AddV2')
-_READ_TYPES = ('Identity', 'ReadVariableOp')
+# Reshape: a convolution computed as a matmul reads its 4-D weights through
+# one (slim.layers.conv, a kernel covering its whole input).
+_READ_TYPES = ('Identity', 'ReadVariableOp', 'Reshape')
 _VARIABLE_TYPES = ('VarHandleOp', 'VariableV2', 'Variable')
 # tf.raw_ops argument names of each layer op's (input, weights).
 _LAYER_ARGS = {'Conv2D': ('input', 'filter'),

@@ -253,3 +253,53 @@ def test_errors_name_the_argument(call, match):
     x = tf1.placeholder(tf.float32, [2, 5, 7, 3])
     with pytest.raises(ValueError, match=match):
       call(x)
+
+
+# ------------------------------------- a kernel covering its whole input
+
+
+@pytest.mark.parametrize('input_size,kernel,padding,stride', [
+    (5, 5, 'VALID', 1),  # VGG's fc6: VALID 7x7 over 7x7
+    (1, 1, 'SAME', 2),   # fc7/fc8 and the logits: 1x1 over 1x1
+])
+def test_conv_covering_its_input_is_a_matmul_with_the_same_results(
+    input_size, kernel, padding, stride):
+  x_value = _rand(3, input_size, input_size, 4)
+  upstream = _rand(3, 1, 1, 6)
+  with tf.Graph().as_default() as graph:
+    x = tf.constant(x_value)
+    y = slim.conv2d(x, 6, [kernel, kernel], stride, padding=padding,
+                    activation_fn=tf.nn.relu6, scope='fc')
+    types = {op.type for op in graph.get_operations()
+             if op.name.startswith('fc/')}
+    weights, biases = slim.get_variables('fc')
+    grads = tf.gradients(y, [x, weights, biases], upstream)
+    y_value, w_value, b_value, *grad_values = _run([y, weights, biases,
+                                                    *grads])
+  assert 'MatMul' in types and 'Conv2D' not in types
+  assert y.shape.as_list() == [3, 1, 1, 6]
+  expected = np.clip(ref.conv(x_value, w_value, stride, padding=padding) +
+                     b_value, 0, 6)
+  np.testing.assert_allclose(y_value, expected, rtol=1e-5, atol=1e-5)
+  # Gradients against the convolution op's own.
+  with tf.Graph().as_default():
+    x = tf.constant(x_value)
+    w = tf.constant(w_value)
+    b = tf.constant(b_value)
+    conv = tf.nn.relu6(tf.nn.conv2d(x, w, stride, padding) + b)
+    expected_grads = _run(tf.gradients(conv, [x, w, b], upstream))
+  for got, want in zip(grad_values, expected_grads):
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize('kwargs', [
+    dict(normalizer_fn=slim.batch_norm),  # 4-D batch norm, as before
+    dict(padding='SAME'),                 # output 5x5, not one position
+    dict(rate=2, padding='SAME'),
+])
+def test_other_convs_stay_convolutions(kwargs):
+  with tf.Graph().as_default() as graph:
+    y = slim.conv2d(tf.zeros([2, 5, 5, 3]), 4, [5, 5], scope='c', **kwargs)
+    types = {op.type for op in graph.get_operations()}
+  assert 'Conv2D' in types and 'MatMul' not in types
+  assert y.shape.as_list()[0] == 2

@@ -334,7 +334,12 @@ def _check_alexnet_like_convs(inputs_shape, conv1_stride):
       ('conv3/weights', [11, 11, 128, 256]), ('conv3/biases', [256])]
   s = conv1_stride
   assert _conv_attrs('conv1') == ([1, s, s, 1], 'SAME')
-  assert _conv_attrs('conv2') == ([1, 1, 1, 1], 'VALID')
+  # conv2's 11x11 VALID kernel lies exactly on its 11x11 input: one output
+  # position, computed as the matmul it is (slim.layers.conv).
+  assert graph.get_tensor_by_name('conv2/MatMul:0').shape.as_list() == [
+      1, 128]
+  assert 'Conv2D' not in {op.type for op in graph.get_operations()
+                          if op.name.startswith('conv2/')}
   assert _conv_attrs('conv3') == ([1, 1, 1, 1], 'SAME')
   assert graph.get_tensor_by_name('conv1/Relu:0').shape.as_list() == [
       1, -(-inputs_shape[1] // s), -(-inputs_shape[2] // s), 64]
