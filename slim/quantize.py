@@ -371,6 +371,11 @@ def _unfolded_layers(graph, replaced):
     output = op.outputs[0]
     if op.type == 'DepthwiseConv2dNative' and _consumers(output, ('Conv2D',)):
       continue  # A separable conv's depthwise half: its pointwise is.
+    if op.type == 'MatMul' and [c.type for c in output.consumers()] == [
+        'Reshape']:
+      # A convolution computed as a matmul (slim.layers.conv): its bias
+      # comes after the reshape back to 4-D.
+      output = output.consumers()[0].outputs[0]
     bias_adds = _consumers(output, ('BiasAdd',))
     if len(bias_adds) == 1 and len(output.consumers()) == 1:
       output = bias_adds[0].outputs[0]

@@ -146,22 +146,17 @@ def convolution(inputs,
       convolve = functools.partial(precision.bfloat16_in_float32,
                                    tf.nn.convolution)
     use_bias = not normalizer_fn and biases_initializer
-    finish = functools.partial(
-        utils.finish_layer, num_outputs=num_outputs, dtype=dtype,
-        data_format=data_format, activation_fn=activation_fn,
-        normalizer_fn=normalizer_fn, normalizer_params=normalizer_params,
-        biases_initializer=biases_initializer if use_bias else None,
-        biases_regularizer=biases_regularizer,
-        variables_collections=variables_collections, trainable=trainable)
     if not normalizer_fn and _covers_whole_input(inputs, kernel, padding,
                                                  dilations, data_format):
-      outputs = tf.reshape(finish(_whole_input_matmul(inputs, weights)),
-                           [-1, 1, 1, num_outputs])
+      outputs = _whole_input_matmul(inputs, weights)
     else:
-      outputs = finish(convolve(inputs, weights, strides=list(strides),
-                                padding=padding, data_format=data_format,
-                                dilations=list(dilations),
-                                name=_CONV_OP_NAMES[n]))
+      outputs = convolve(inputs, weights, strides=list(strides),
+                         padding=padding, data_format=data_format,
+                         dilations=list(dilations), name=_CONV_OP_NAMES[n])
+    outputs = utils.finish_layer(
+        outputs, num_outputs, dtype, data_format, activation_fn, normalizer_fn,
+        normalizer_params, biases_initializer if use_bias else None,
+        biases_regularizer, variables_collections, trainable)
     return utils.collect_named_outputs(outputs_collections, sc.name, outputs)
 
 
@@ -179,15 +174,17 @@ def _covers_whole_input(inputs, kernel, padding, dilations, data_format):
 
 
 def _whole_input_matmul(inputs, weights):
-  """That convolution as the fully connected layer it is: [batch, kh*kw*in]
-  x [kh*kw*in, out], the same sums in another order. oneDNN runs the
-  convolution form 4-10x slower (VGG-16's fc6 at batch 16: 193 ms against
-  32 ms, TF 2.21), a tenth of VGG's forward pass. The layer finishes (bias,
-  activation) on the 2-D product, as `fully_connected` does, and is then
-  reshaped to [batch, 1, 1, out]; layers with a normalizer keep the
-  convolution, whose batch norm (its variables, its folding) is 4-D."""
+  """That convolution as the matmul it is, [batch, kh*kw*in] x [kh*kw*in,
+  out] reshaped to [batch, 1, 1, out]: the same sums in another order.
+  oneDNN runs the convolution form 4-10x slower (VGG-16's fc6 at batch 16:
+  193 ms against 32 ms, TF 2.21), a tenth of VGG's forward pass. The bias
+  and activation follow as for any convolution, so the layer's output ops
+  keep their names (`vgg_16/fc7/Relu`); layers with a normalizer keep the
+  convolution, whose batch-norm folding (slim.quantize) expects one."""
+  num_outputs = weights.shape[-1]
   flat_inputs = tf.reshape(inputs, [-1, weights.shape[:-1].num_elements()])
-  return tf.matmul(flat_inputs, tf.reshape(weights, [-1, weights.shape[-1]]))
+  outputs = tf.matmul(flat_inputs, tf.reshape(weights, [-1, num_outputs]))
+  return tf.reshape(outputs, [-1, 1, 1, num_outputs])
 
 
 def _fixed_rank_convolution(conv_dims, doc_name):
