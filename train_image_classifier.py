@@ -156,6 +156,10 @@ flags.DEFINE_bool('sync_replicas', False, 'Whether to use the '
                   '--replicas_to_aggregate gradients.')
 flags.DEFINE_integer('replicas_to_aggregate', 1, 'The number of gradients to '
                      'collect before updating params.')
+flags.DEFINE_integer('sync_wait_log_secs', 60, 'Cluster with --sync_replicas: '
+                     'when no step has finished for this long, log which '
+                     'tasks the step waits for, and again every as long '
+                     '(new).')
 
 # ------------------------------------------------------------------- dataset
 common_flags.define_dataset_flags(__name__, dataset_split_name='train')
@@ -618,6 +622,19 @@ def _warn_if_batch_norm_short(values):
     logging.warning(warning)
 
 
+def _step_callbacks(*sources):
+  """One step_callback calling those of `sources` (None skipped), or None."""
+  callbacks = [source.step_callback for source in sources
+               if source is not None and source.step_callback is not None]
+  if not callbacks:
+    return None
+
+  def step_callback(global_step, loss, seconds):
+    for callback in callbacks:
+      callback(global_step, loss, seconds)
+  return step_callback
+
+
 def _fail_lost_cluster(error, deployment):
   """One line for a task of the cluster lost during training: the same line
   as the watchdog's when a parameter server is gone."""
@@ -685,10 +702,12 @@ def train(values, deployment=None):
           '--checkpoint_exclude_scopes).')
     watch = (cluster_lib.watching(cluster, [cluster_lib.PS], cli.exit_now)
              if cluster is not None else contextlib.nullcontext())
+    stalls = (cluster_lib.reporting_stalls(cluster, values.sync_wait_log_secs)
+              if cluster is not None and values.sync_replicas else None)
     validator = _validator(graph, values)
     bar = progress.step_bar(values.max_number_of_steps)
     try:
-      with watch, bar:
+      with watch, bar, stalls or contextlib.nullcontext():
         loss = slim.learning.train(
             graph.train_tensor, logdir=values.train_dir,
             master=deployment.master, is_chief=deployment.is_chief,
@@ -703,7 +722,7 @@ def train(values, deployment=None):
                              if deployment.distributed else None),
             examples_per_step=values.batch_size * values.num_clones,
             learning_rate=graph.learning_rate, chief_step_fn=validator,
-            step_callback=bar.step_callback)
+            step_callback=_step_callbacks(bar, stalls))
       # Unwatched: once every worker has said so, the servers exit.
       _signal_done_if_finished(graph, deployment, values)
       if deployment.is_chief:

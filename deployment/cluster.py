@@ -28,6 +28,7 @@ that is killed never enqueues, so the ps waits for it to be restarted.
 """
 import contextlib
 import dataclasses
+import ipaddress
 import json
 import socket
 import threading
@@ -40,7 +41,8 @@ tf1 = tf.compat.v1
 
 __all__ = ['Cluster', 'from_flags', 'start_server', 'wait_for_tasks',
            'watching', 'lost_task_message', 'unreachable_task',
-           'done_signal_ops', 'serve_until_workers_finish', 'TaskUnreachable']
+           'done_signal_ops', 'serve_until_workers_finish', 'TaskUnreachable',
+           'exposure_warning', 'reporting_stalls']
 
 PS = 'ps'
 WORKER = 'worker'
@@ -219,13 +221,54 @@ def from_flags(ps_hosts, worker_hosts, job_name, task, tf_config=None):
   return cluster
 
 
+def _is_private(host):
+  """Whether `host` (a name or an IP) resolves only to loopback, private or
+  link-local addresses; None when it does not resolve here."""
+  try:
+    infos = socket.getaddrinfo(host.strip('[]'), None)
+  except (OSError, UnicodeError):
+    return None
+  addresses = {ipaddress.ip_address(info[4][0].split('%')[0])
+               for info in infos}
+  return all(a.is_loopback or a.is_private or a.is_link_local
+             for a in addresses)
+
+
+def exposure_warning(cluster):
+  """The warning line for a cluster whose addresses are public, or None.
+
+  TensorFlow's gRPC server listens on every interface of the machine
+  (0.0.0.0 and [::], whatever host the cluster names: the bind address is
+  fixed in TensorFlow), and its runtime has no authentication: whoever
+  reaches a task's port can run any op there, reading and writing files as
+  the training user. On loopback or a private network that is the
+  network's business; on a public address it is everyone's.
+  """
+  public = sorted({address for hosts in cluster.jobs.values()
+                   for address in hosts
+                   if _is_private(address.rpartition(':')[0]) is False})
+  if not public:
+    return None
+  return (f'Cluster address(es) {", ".join(public)} are not on a private '
+          "network: TensorFlow's runtime has no authentication, and anyone "
+          'who reaches these ports can read and write files as this user. '
+          'Run clusters on a private network and firewall the ports '
+          '(README: Security).')
+
+
 def start_server(cluster):
   """Starts this task's gRPC server; returns the `tf1.train.Server`.
+
+  The server listens on its port on every interface (TensorFlow gives no
+  choice of address); a cluster with public addresses is warned about.
 
   Raises:
     ValueError: when the server cannot listen on its address (in use, or
       not an address of this machine).
   """
+  warning = exposure_warning(cluster)
+  if warning:
+    logging.warning(warning)
   try:
     return tf1.train.Server(cluster.cluster_spec(), job_name=cluster.job_name,
                             task_index=cluster.task,
@@ -331,6 +374,64 @@ def watching(cluster, jobs, on_lost, interval_secs=1.0, misses=3):
   finally:
     stop.set()
     thread.join()
+
+
+class reporting_stalls:  # pylint: disable=invalid-name
+  """Context manager: logs who a synchronous step waits for, while it waits.
+
+  With --sync_replicas a worker's step needs a token that the chief hands
+  out after each update: when the chief died, the other workers wait for
+  one forever and silently (the parameter servers they watch are still
+  up), and a chief waits as long as too few gradients arrive. While the
+  body runs, a thread notices when no step has finished for `every_secs`
+  and logs, every `every_secs`, the step it is stuck after and which
+  training tasks no longer accept connections. `step_callback` feeds slim.learning.train.
+  """
+
+  def __init__(self, cluster, every_secs):
+    self._cluster = cluster
+    self._every_secs = every_secs
+    self._stop = threading.Event()
+    self._last_step = None
+    self._last_time = time.monotonic()
+    self._thread = threading.Thread(target=self._watch, daemon=True,
+                                    name='stall-report')
+
+  def step_callback(self, global_step, loss, seconds):
+    del loss, seconds
+    self._last_step = global_step
+    self._last_time = time.monotonic()
+
+  def message(self, waited_secs):
+    """The line logged after `waited_secs` without a finished step."""
+    cluster = self._cluster
+    silent = [cluster.describe(job, task) for job in _TRAINING_JOBS
+              for task, address in enumerate(cluster.jobs.get(job, ()))
+              if (job, task) != (cluster.job_name, cluster.task)
+              and not _reachable(address)]
+    after = ('since start-up' if self._last_step is None
+             else f'after global step {self._last_step}')
+    who = (f'not answering: {", ".join(silent)}; restart it with the same '
+           'command' if silent else
+           'every training task answers, so one is slow or stuck')
+    return (f'No step finished for {waited_secs:.0f} s {after}: a '
+            f'synchronous step waits for the gradients of other replicas '
+            f'({who}).')
+
+  def _watch(self):
+    while not self._stop.wait(self._every_secs):
+      waited = time.monotonic() - self._last_time
+      if waited >= self._every_secs:
+        logging.warning(self.message(waited))
+
+  def __enter__(self):
+    self._last_time = time.monotonic()
+    self._thread.start()
+    return self
+
+  def __exit__(self, *exc_info):
+    self._stop.set()
+    self._thread.join()
 
 
 def _done_queue(ps_task, capacity):

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # A parameter-server cluster on this machine: 1 ps + 2 workers on free
 # 127.0.0.1 ports train CifarNet on the shapes data, then the model is
-# evaluated. Every process it starts is stopped when it ends (or on Ctrl-C).
+# evaluated. Every process it starts is stopped when it ends (or on Ctrl-C),
+# and when any of them fails (the script then names it and exits with its
+# status).
 # On real machines, run the same train_image_classifier.py command on each
 # host with its own --job_name/--task (README: "Training on several
 # machines").
@@ -60,12 +62,27 @@ for task in 0 1; do
     >"$LOGS/worker$task.log" 2>&1 &
   pids+=($!)
 done
-status=0
-for i in 0 1 2; do
-  wait "${pids[$i]}" || { status=$?; name=(ps0 worker0 worker1);
-    echo "${name[$i]} failed with status $status:"; tail -n 5 "$LOGS/${name[$i]}.log"; }
+# Any process that fails ends the run: a dead worker would otherwise leave
+# the parameter server (and, with MODE=sync, the other worker) waiting for
+# it forever. The others are stopped, and the script says which one failed.
+names=(ps0 worker0 worker1)
+running=3
+while [ "$running" -gt 0 ]; do
+  sleep 1
+  for i in 0 1 2; do
+    [ -n "${pids[$i]}" ] && ! kill -0 "${pids[$i]}" 2>/dev/null || continue
+    status=0
+    wait "${pids[$i]}" || status=$?
+    pids[$i]=""
+    running=$((running - 1))
+    if [ "$status" != 0 ]; then
+      echo "${names[$i]} failed with status $status; stopping the others." \
+        "Its last lines ($LOGS/${names[$i]}.log):"
+      tail -n 5 "$LOGS/${names[$i]}.log"
+      exit "$status"
+    fi
+  done
 done
-[ "$status" = 0 ] || exit "$status"
 grep -h "Finished training" "$LOGS"/worker*.log
 
 echo "== 3/3 Evaluate on the validation split"

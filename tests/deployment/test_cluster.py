@@ -1,8 +1,11 @@
 """deployment/cluster.py and the training script's cluster flags: parsing,
 checks and their one-line errors, without starting any process."""
 import json
+import re
 import socket
 import threading
+import time
+from unittest import mock
 
 import pytest
 
@@ -10,6 +13,7 @@ from deployment import cluster as cluster_lib
 from deployment import model_deploy
 from image_classifier import cli
 from tests import cli_harness as h
+from tests.deployment import cluster_harness as ch
 
 train_image_classifier = h.script_module('train_image_classifier')
 
@@ -225,3 +229,73 @@ def test_ps_cannot_start_on_a_port_in_use():
                           '--worker_hosts=127.0.0.1:1', '--job_name=ps')
   assert 'cannot start the server of ps task 0' in h.user_error(
       result, 'train_image_classifier.py'), result.stderr
+
+
+def _listening_addresses(port):
+  """The local addresses of the sockets listening on `port`, read from the
+  kernel's socket tables (no connection is made)."""
+  found = []
+  for table in ('/proc/net/tcp', '/proc/net/tcp6'):
+    with open(table) as f:
+      for line in f.read().splitlines()[1:]:
+        local, state = line.split()[1], line.split()[3]
+        address, _, hex_port = local.rpartition(':')
+        if state == '0A' and int(hex_port, 16) == port:  # 0A: LISTEN
+          found.append(address)
+  return found
+
+
+def test_tensorflow_server_listens_on_every_interface():
+  """What TensorFlow does with the address it is given, as the README's
+  Security section says: its gRPC server binds 0.0.0.0:PORT (dual-stack,
+  listed as [::]) even for a 127.0.0.1 cluster, so the port is reachable
+  from every interface. If a TensorFlow release learns to bind the given
+  address, this test fails and the README must say so."""
+  [port] = ch.free_ports(1)
+  cluster = cluster_lib.from_flags('', f'127.0.0.1:{port}', 'worker', 0)
+  cluster_lib.start_server(cluster)
+  addresses = _listening_addresses(port)
+  assert addresses, 'the server is not listening'
+  assert set(addresses) <= {'00000000', '0' * 32}, addresses  # 0.0.0.0, [::]
+
+
+@pytest.mark.parametrize('hosts,public', [
+    ('127.0.0.1:2222,localhost:2223', []),
+    ('10.1.2.3:2222,192.168.0.7:2222,172.16.5.5:2222', []),
+    ('[::1]:2222,[fe80::1]:2222', []),
+    ('8.8.4.4:2222,10.0.0.1:2222', ['8.8.4.4:2222']),
+    ('[2001:4860::1]:2222', ['[2001:4860::1]:2222']),
+])
+def test_public_cluster_addresses_are_warned_about(hosts, public):
+  # Literal addresses only: nothing is resolved over a network.
+  ps, _, workers = hosts.partition(',')
+  cluster = cluster_lib.from_flags(ps, workers or '127.0.0.1:1', 'worker', 0)
+  warning = cluster_lib.exposure_warning(cluster)
+  if not public:
+    assert warning is None
+  else:
+    assert warning.startswith(f'Cluster address(es) {", ".join(public)} are '
+                              'not on a private network')
+    assert 'no authentication' in warning and '\n' not in warning
+
+
+def test_stall_report_names_the_silent_worker():
+  server = _listening_socket()
+  with server:
+    alive = f'127.0.0.1:{server.getsockname()[1]}'
+    cluster = cluster_lib.from_flags('127.0.0.1:1', f'{alive},127.0.0.1:1',
+                                     'worker', 0)
+    warnings = []
+    report = cluster_lib.reporting_stalls(cluster, every_secs=0.1)
+    with mock.patch.object(cluster_lib.logging, 'warning', warnings.append):
+      with report:
+        report.step_callback(7, 0.5, 0.1)
+        deadline = time.time() + 10
+        while not warnings and time.time() < deadline:
+          time.sleep(0.05)
+  assert warnings, 'nothing was logged'
+  assert re.fullmatch(
+      r'No step finished for \d+ s after global step 7: a synchronous step '
+      r'waits for the gradients of other replicas \(not answering: worker '
+      r'task 1 at 127\.0\.0\.1:1; restart it with the same command\)\.',
+      warnings[0]), warnings[0]

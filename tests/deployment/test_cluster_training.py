@@ -9,6 +9,7 @@ import os
 import re
 import signal
 import subprocess
+import time
 
 import numpy as np
 import pytest
@@ -206,3 +207,63 @@ def test_local_cluster_script_trains_evaluates_and_cleans_up(tmp_path):
   leftover = subprocess.run(['pgrep', '-f', f'localhost:{port}'],
                             capture_output=True, text=True)
   assert not leftover.stdout.strip(), leftover.stdout
+
+
+def test_local_cluster_script_stops_everything_when_a_worker_dies(tmp_path):
+  """A worker killed mid-run: the script names it, exits with its status
+  and stops the ps and the other worker (which would wait for it forever)
+  instead of hanging."""
+  work = tmp_path / 'work'
+  script = subprocess.Popen(
+      ['bash', h.script_path('scripts/train_local_cluster.sh'), str(work)],
+      cwd=h.ROOT, env=dict(os.environ, PYTHON=h.PYTHON, STEPS='100000',
+                           MODE='sync'),
+      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+  try:
+    lines = []
+    for line in script.stdout:
+      lines.append(line)
+      if line.startswith('== 2/3'):
+        break
+    port = re.search(r'ps on :(\d+)', line).group(1)
+    worker1 = None
+    deadline = time.time() + 60
+    while worker1 is None and time.time() < deadline:
+      found = subprocess.run(
+          ['pgrep', '-f', f'localhost:{port}.*--job_name=worker --task=1'],
+          capture_output=True, text=True).stdout.split()
+      worker1 = int(found[0]) if found else None
+      time.sleep(0.5)
+    assert worker1, ''.join(lines)
+    time.sleep(3)  # let it get going
+    os.kill(worker1, signal.SIGKILL)
+    rest, _ = script.communicate(timeout=60)
+  finally:
+    if script.poll() is None:
+      script.kill()
+  output = ''.join(lines) + rest
+  assert script.returncode == 128 + signal.SIGKILL, output
+  assert 'worker1 failed with status 137; stopping the others.' in output
+  leftover = subprocess.run(['pgrep', '-f', f'localhost:{port}'],
+                            capture_output=True, text=True)
+  assert not leftover.stdout.strip(), leftover.stdout
+
+
+def test_sync_worker_says_which_task_it_waits_for(data, tmp_path,
+                                                  make_cluster):
+  """A sync-replicas chief that died: the other worker's steps wait for a
+  token from it forever (the ps it watches is still up); every
+  --sync_wait_log_secs it logs whom it waits for."""
+  cluster = make_cluster(_train_args(
+      data, tmp_path / 'train', max_number_of_steps=100000,
+      sync_replicas=True, replicas_to_aggregate=2, log_every_n_steps=1,
+      sync_wait_log_secs=2))
+  cluster.start_all()
+  cluster.wait_for_log('worker1', r'global step 3: loss')
+  cluster.kill('worker0')
+  chief = cluster.worker_hosts[0]
+  cluster.wait_for_log(
+      'worker1', r'No step finished for \d+ s after global step \d+: a '
+      r'synchronous step waits for the gradients of other replicas \(not '
+      rf'answering: worker task 0 at {re.escape(chief)}; restart it with '
+      r'the same command\)\.', timeout=60)
