@@ -12,6 +12,7 @@ Several scripts define flags of the same name (`batch_size`, `master`,
 process would raise DuplicateFlagError. `script_module` imports a script with
 overriding allowed and records its defaults at import time.
 """
+import functools
 import importlib
 import os
 import re
@@ -198,10 +199,34 @@ def log_messages(stderr):
           if _LOG_PREFIX.match(line)]
 
 
+# The absl log prefix names the source file: 'I1207 ... learning.py:464] '.
+_LOG_SOURCE = re.compile(r'^[IWEF]\d{4} [\d:.]+ +\d+ (\S+\.py):\d+\] ')
+
+
+@functools.lru_cache(maxsize=None)
+def _our_source_files():
+  """The file names of this repository's Python modules (not the venv's)."""
+  names = set()
+  for folder, subfolders, files in os.walk(ROOT):
+    subfolders[:] = [d for d in subfolders
+                     if not d.startswith('.') and d != '__pycache__']
+    names.update(name for name in files if name.endswith('.py'))
+  return names - {'__init__.py'}
+
+
+def our_log_messages(stderr):
+  """The messages that this repository's code logged (absl lines whose
+  source file is one of ours), prefixes removed: TensorFlow's own lines,
+  such as its repeated timings, are not ours to judge."""
+  ours = _our_source_files()
+  return [_LOG_PREFIX.sub('', line) for line in stderr.splitlines()
+          if (match := _LOG_SOURCE.match(line)) and match.group(1) in ours]
+
+
 def assert_quiet_logs(stderr):
-  """Asserts each log message printed once, no deprecation notice and
-  none of TensorFlow's C++ start-up notices."""
-  messages = log_messages(stderr)
+  """Asserts each message our code logs printed once, no deprecation
+  notice and none of TensorFlow's C++ start-up notices."""
+  messages = our_log_messages(stderr)
   repeated = [m for m, n in zip(messages, messages[1:]) if m == n]
   assert not repeated, stderr
   assert 'deprecated' not in stderr, stderr

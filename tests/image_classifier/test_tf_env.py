@@ -2,6 +2,8 @@
 point's stderr, everything else kept."""
 import logging
 
+import pytest
+
 from image_classifier import cli
 from image_classifier import tf_env
 from tests import cli_harness as h
@@ -78,3 +80,16 @@ def test_quiet_logs_hides_tensorflow_timings_unless_verbose():
   kept = 'Saving checkpoints for 3 into /tmp/x/model.ckpt.'
   assert _tensorflow_log_lines_shown(0, timing, kept) == [kept]
   assert _tensorflow_log_lines_shown(1, timing, kept) == [timing, kept]
+
+
+def test_quiet_log_check_judges_only_our_log_lines():
+  """TensorFlow logs equal timings twice in a row now and then; the
+  quiet-log check must not take them for a repeat of ours (it did, and a
+  fresh-clone run failed on it), and must still catch a repeat of ours."""
+  prefix = 'I1207 10:39:32.822806 140196641442688 '
+  theirs = prefix + 'functional_saver.py:51] Sharding callback duration: 10\n'
+  ours = prefix + 'learning.py:464] global step 3: loss = 0.5\n'
+  h.assert_quiet_logs(ours + theirs + theirs)
+  assert h.our_log_messages(ours + theirs) == ['global step 3: loss = 0.5']
+  with pytest.raises(AssertionError):
+    h.assert_quiet_logs(theirs + ours + ours)
