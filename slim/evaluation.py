@@ -40,6 +40,7 @@ import time
 from absl import logging
 import tensorflow as tf
 
+from slim import learning
 from slim import variables
 
 tf1 = tf.compat.v1
@@ -221,7 +222,7 @@ def _evaluate(checkpoint_path, master, scaffold, num_evals, eval_op,
   all_hooks = list(hooks) + [final_ops_hook]
   session_creator = tf1.train.ChiefSessionCreator(
       scaffold=scaffold, checkpoint_filename_with_path=checkpoint_path,
-      master=master, config=config)
+      master=learning.session_target(master), config=config)
   done = 0
   log_every = max(1, (num_evals or 0) // 10)
   with tf1.train.MonitoredSession(session_creator=session_creator,
@@ -300,7 +301,7 @@ def evaluate_once(master, checkpoint_path, logdir, num_evals=1,
   """Evaluates the model in the default graph on one checkpoint.
 
   Args:
-    master: The TensorFlow master ('' for in-process).
+    master: The TensorFlow master ('' or 'local' for in-process).
     checkpoint_path: A checkpoint prefix (`dir/model.ckpt-1000`), or a
       directory whose latest checkpoint is used.
     logdir: Where summaries are written; None or '' writes none.
@@ -352,7 +353,7 @@ def evaluation_loop(master, checkpoint_dir, logdir, num_evals=1,
   """Evaluates every new checkpoint in `checkpoint_dir`, as it appears.
 
   Args:
-    master: The TensorFlow master ('' for in-process).
+    master: The TensorFlow master ('' or 'local' for in-process).
     checkpoint_dir: The directory the trainer writes checkpoints to.
     logdir: Where summaries are written.
     num_evals: Number of times `eval_op` is run per checkpoint; None runs it

@@ -63,7 +63,7 @@ tf1 = tf.compat.v1
 __all__ = [
     'NonFiniteLossError', 'add_gradients_summaries', 'check_loss_numerics',
     'clip_gradient_norms', 'clip_gradient_norms_fn', 'create_train_op',
-    'multiply_gradients', 'train', 'train_step',
+    'multiply_gradients', 'session_target', 'train', 'train_step',
 ]
 
 
@@ -554,6 +554,13 @@ def _is_loss_check_error(error):
           and _LOSS_CHECK_MESSAGE in (error.message or ''))
 
 
+def session_target(master):
+  """The Session target for a `master` argument: `'local'`, which the
+  TF-Slim README passes to evaluation_loop, means in-process (''), as ''
+  does; anything else (a grpc:// target) is used as it is."""
+  return '' if master == 'local' else master
+
+
 def train(train_op, logdir, train_step_fn=train_step,
           train_step_kwargs=_USE_DEFAULT, log_every_n_steps=1, graph=None,
           master='', is_chief=True, global_step=None, number_of_steps=None,
@@ -600,7 +607,8 @@ def train(train_op, logdir, train_step_fn=train_step,
       and `examples_per_step`.
     log_every_n_steps: Log the loss every this many global steps (0: never).
     graph: The graph to train; defaults to `train_op.graph`.
-    master: The TensorFlow master ('' for in-process, or a grpc:// target).
+    master: The TensorFlow master ('' or 'local' for in-process, or a grpc://
+      target).
     is_chief: Whether this worker initializes the model and writes
       checkpoints and summaries.
     global_step: The global step tensor; defaults to the graph's (created if
@@ -767,8 +775,9 @@ def train(train_op, logdir, train_step_fn=train_step,
   loop = _TrainingLoop(
       graph=graph, train_op=train_op, logdir=logdir,
       train_step_fn=train_step_fn, train_step_kwargs=train_step_kwargs,
-      master=master, is_chief=is_chief, global_step=global_step,
-      number_of_steps=number_of_steps, init_op=init_op,
+      master=session_target(master), is_chief=is_chief,
+      global_step=global_step, number_of_steps=number_of_steps,
+      init_op=init_op,
       init_feed_dict=init_feed_dict, local_init_op=local_init_op,
       ready_for_local_init_op=ready_for_local_init_op, init_fn=init_fn,
       ready_op=ready_op, summary_op=summary_op if writes_events else None,

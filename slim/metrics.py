@@ -28,7 +28,8 @@ tf1 = tf.compat.v1
 
 __all__ = [
     'accuracy', 'aggregate_metric_map', 'aggregate_metrics',
-    'percentage_less', 'streaming_accuracy', 'streaming_auc',
+    'percentage_less', 'precision', 'recall', 'streaming_accuracy',
+    'streaming_auc',
     'streaming_concat', 'streaming_mean', 'streaming_mean_absolute_error',
     'streaming_mean_iou', 'streaming_mean_relative_error',
     'streaming_mean_squared_error', 'streaming_mean_tensor',
@@ -859,6 +860,54 @@ def aggregate_metric_map(names_to_tuples):
   return dict(zip(names, value_ops)), dict(zip(names, update_ops))
 
 
-# Short names used in the TF-Slim README.
-accuracy = streaming_accuracy
+# ---------------------------------------- TF1 `tf.metrics` names and order
+
+def _tf1_pair(labels, predictions):
+  """(predictions, labels) as tensors; a scalar prediction is broadcast to
+  the labels' shape, as TF1's element-wise ops did."""
+  labels = tf.convert_to_tensor(labels)
+  predictions = tf.convert_to_tensor(predictions)
+  if predictions.shape.ndims == 0:
+    predictions = tf.broadcast_to(predictions, tf.shape(labels))
+  return predictions, labels
+
+
+def accuracy(labels, predictions, weights=None, metrics_collections=None,
+             updates_collections=None, name=None):
+  """`tf.compat.v1.metrics.accuracy`: labels first, as TF1 has it.
+
+  The TF-Slim README calls `slim.metrics.accuracy(predictions, labels)`;
+  equality is symmetric, so both orders give the same value. See
+  `streaming_accuracy` for the arguments.
+  """
+  predictions, labels = _tf1_pair(labels, predictions)
+  return streaming_accuracy(predictions, labels, weights, metrics_collections,
+                            updates_collections, name)
+
+
+def precision(labels, predictions, weights=None, metrics_collections=None,
+              updates_collections=None, name=None):
+  """`tf.compat.v1.metrics.precision`: of the (non-zero) predictions, the
+  fraction that are (non-zero) labels; 0 when nothing was predicted.
+
+  See `streaming_precision` for the arguments.
+  """
+  predictions, labels = _tf1_pair(labels, predictions)
+  return streaming_precision(predictions, labels, weights,
+                             metrics_collections, updates_collections, name)
+
+
+def recall(labels, predictions, weights=None, metrics_collections=None,
+           updates_collections=None, name=None):
+  """`tf.compat.v1.metrics.recall`: of the (non-zero) labels, the fraction
+  that were predicted; 0 when there was none.
+
+  See `streaming_recall` for the arguments.
+  """
+  predictions, labels = _tf1_pair(labels, predictions)
+  return streaming_recall(predictions, labels, weights, metrics_collections,
+                          updates_collections, name)
+
+
+# Short name used in the TF-Slim README.
 percentage_less = streaming_percentage_less

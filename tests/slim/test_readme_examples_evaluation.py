@@ -295,12 +295,58 @@ def test_evaluation_loop_with_dict_values_eval_op_as_in_readme(tmp_path):
   with tf.Graph().as_default():
     names_to_values, names_to_updates, summary_op = _build_eval_graph()
     final = slim.evaluation.evaluation_loop(
-        '', checkpoint_dir, str(tmp_path / 'eval'), num_evals=3,
+        'local',  # as the README has it: in-process
+        checkpoint_dir, str(tmp_path / 'eval'), num_evals=3,
         eval_op=names_to_updates.values(), final_op=names_to_values,
         summary_op=summary_op, eval_interval_secs=0,
         max_number_of_evaluations=1)
   _assert_close_metrics(
       final, np_metrics(os.path.join(checkpoint_dir, 'model.ckpt-10')))
+
+
+def test_readme_metric_calls_as_written_match_tf1_metrics():
+  """`slim.metrics.accuracy/precision/recall` are TF1's tf.metrics: labels
+  first, non-zero is positive, a scalar prediction broadcast. The README's
+  calls, as
+  written (`accuracy(predictions, labels)`, `precision(predictions,
+  labels)`, `recall(mean_relative_errors, 0.3)`), give what TF1 gives for
+  the same calls, batch after batch, weighted or not."""
+  rng = np.random.RandomState(3)
+  batches = [(rng.randint(0, 2, 8), rng.randint(0, 2, 8),
+              rng.uniform(0, 0.6, (8, 2)).astype(np.float32),
+              rng.uniform(0, 2, 8).astype(np.float32)) for _ in range(3)]
+  with tf.Graph().as_default():
+    predictions = tf1.placeholder(tf.int64, [None])
+    labels = tf1.placeholder(tf.int64, [None])
+    mean_relative_errors = tf1.placeholder(tf.float32, [None, 2])
+    weights = tf1.placeholder(tf.float32, [None])
+    ours = {
+        'accuracy': slim.metrics.accuracy(predictions, labels),
+        'precision': slim.metrics.precision(predictions, labels),
+        'recall': slim.metrics.recall(mean_relative_errors, 0.3),
+        'weighted': slim.metrics.precision(labels, predictions, weights),
+    }
+    theirs = {
+        'accuracy': tf1.metrics.accuracy(predictions, labels),
+        'precision': tf1.metrics.precision(predictions, labels),
+        # TF1 refuses a scalar here (shapes () and (None, 2)); the README's
+        # call runs with ours, which broadcasts it.
+        'recall': tf1.metrics.recall(mean_relative_errors,
+                                     tf.fill(tf.shape(mean_relative_errors),
+                                             0.3)),
+        'weighted': tf1.metrics.precision(labels, predictions, weights),
+    }
+    with tf1.Session() as sess:
+      sess.run(tf1.local_variables_initializer())
+      for p, l, e, w in batches:
+        feed = {predictions: p, labels: l, mean_relative_errors: e,
+                weights: w}
+        got, want = sess.run(({k: v[1] for k, v in ours.items()},
+                              {k: v[1] for k, v in theirs.items()}), feed)
+        for name in want:
+          np.testing.assert_allclose(got[name], want[name], rtol=1e-6,
+                                     err_msg=name)
+      assert 0 < want['precision'] < 1 and 0 < want['weighted'] < 1
 
 
 # ------------------------------------- Streaming metrics note, examples 1-3
