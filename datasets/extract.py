@@ -8,7 +8,9 @@ targets), never against the file system and never with `os.path.realpath`
 The whole archive is refused with a `DatasetError` naming the member, and
 nothing is extracted, when a member:
 
-- has an absolute path or a `..` component, or names the archive root;
+- has an absolute path, a `..` component or a backslash (a separator on
+  Windows only, so the model could not know where it lands), or names the
+  archive root;
 - lies inside a path the archive made a symbolic link (writing through a
   link is how a link that looks harmless becomes an escape) or a file;
 - replaces an earlier member of another kind, or an earlier symbolic link;
@@ -16,7 +18,8 @@ nothing is extracted, when a member:
   the link's folder, leaves the archive root, climbs out of anything but a
   folder the archive creates, or names (or passes through) a symbolic link
   of the archive: every link then points at a real path inside the root;
-- is a hard link to anything but an earlier regular file of the archive;
+- is a hard link to anything but an earlier regular file of the archive
+  (named exactly);
 - is a device file, a FIFO or another special member (zip symbolic links
   included: zipfile would write them as files).
 
@@ -65,23 +68,24 @@ def _shown(name, limit=80):
 
 
 def _is_absolute(path):
-  return path.startswith('/') or (len(path) > 1 and path[1] == ':')
+  """Absolute on POSIX or Windows ('/x', '\\x', 'C:x')."""
+  return path.startswith(('/', '\\')) or (len(path) > 1 and path[1] == ':')
 
 
 def _components(name):
   """The components of archive path `name`, without '' and '.'.
 
-  Backslashes count as separators (as on Windows), which only refuses more.
-
   Raises:
-    ValueError: `name` is empty, absolute, or has a '..' component.
+    ValueError: `name` is empty, absolute, has a '..' component or a
+      backslash.
   """
   if not name:
     raise ValueError('has an empty name')
-  path = name.replace('\\', '/')
-  if _is_absolute(path):
+  if _is_absolute(name):
     raise ValueError('is an absolute path')
-  parts = [part for part in path.split('/') if part not in ('', '.')]
+  if '\\' in name:
+    raise ValueError('contains a backslash')
+  parts = [part for part in name.split('/') if part not in ('', '.')]
   if '..' in parts:
     raise ValueError("contains a '..' component")
   return tuple(parts)
@@ -104,6 +108,7 @@ class _ArchiveModel:
 
   def __init__(self):
     self._kinds = {(): DIR}  # _key(path) -> DIR, FILE or SYMLINK.
+    self._files = set()  # The exact components of every file.
     self._symlinks = []  # (member name, components of its folder, target)
 
   def add(self, member):
@@ -130,6 +135,8 @@ class _ArchiveModel:
                        % (kind, earlier))
     if kind == SYMLINK:
       self._symlinks.append((member.name, parts[:-1], member.link_target))
+    elif kind == FILE:
+      self._files.add(parts)
     self._kinds[key] = kind
 
   def _enter_folders(self, parts):
@@ -150,10 +157,10 @@ class _ArchiveModel:
     """A hard link's target (relative to the root) must be an earlier file."""
     try:
       parts = _components(target or '')
-    except ValueError:
-      raise ValueError('is a link to %s, outside the archive'
-                       % _shown(target or '')) from None
-    if self._kinds.get(_key(parts)) != FILE:
+    except ValueError as e:
+      raise ValueError('is a hard link to %s, not a path inside the archive '
+                       '(it %s)' % (_shown(target or ''), e)) from None
+    if parts not in self._files:
       raise ValueError('is a hard link to %s, which is not an earlier file '
                        'of the archive' % _shown(target))
 
@@ -170,11 +177,12 @@ class _ArchiveModel:
     """Why the link in `folder` to `target` is unsafe, or None."""
     if not target:
       return ', an empty target'
-    path = target.replace('\\', '/')
-    if _is_absolute(path):
+    if _is_absolute(target):
       return ', outside the archive'
+    if '\\' in target:
+      return ', a target with a backslash'
     resolved = list(folder)
-    for part in path.split('/'):
+    for part in target.split('/'):
       if part in ('', '.'):
         continue
       if part == '..':
