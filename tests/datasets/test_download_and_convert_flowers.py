@@ -11,6 +11,7 @@ from datasets import download_and_convert_flowers as flowers
 from datasets.errors import DatasetError
 from tests.datasets.archive_server import encode
 from tests.datasets.archive_server import feature
+from tests.datasets.archive_server import path_max_escape_members
 from tests.datasets.archive_server import random_image
 from tests.datasets.archive_server import read_records
 from tests.datasets.archive_server import server  # pylint: disable=unused-import
@@ -105,6 +106,21 @@ def test_unsafe_archive_is_refused(server, tmp_path, evil_name):
     flowers.run(str(target), mirror=server.url, sha256=checksum,
                 num_validation=NUM_VALIDATION, num_workers=0)
   assert not outside.exists()
+  assert os.listdir(target) == ['flower_photos.tgz']  # Nothing extracted.
+
+
+def test_unverified_path_max_symlink_chain_is_refused(server, tmp_path):
+  """--noverify_checksums with the CVE-2025-4517 tarball: its links would
+  write pwned.jpg two levels above the staging folder, beside --dataset_dir."""
+  server.add('flower_photos.tgz', tar_bytes(
+      list(_photos().items()) +
+      path_max_escape_members(climb=2, payload_name='pwned.jpg')))
+  target = tmp_path / 'out'
+  with pytest.raises(DatasetError) as info:
+    flowers.run(str(target), mirror=server.url, verify_checksums=False,
+                num_validation=NUM_VALIDATION, num_workers=0)
+  assert 'goes through the symbolic link' in str(info.value)
+  assert os.listdir(tmp_path) == ['out']
   assert os.listdir(target) == ['flower_photos.tgz']  # Nothing extracted.
 
 

@@ -38,8 +38,10 @@ def test_record_names_greppable_code(name):
                                   if NETWORKS[n].checkpoint is not None])
 def test_checkpoint_facts(name):
   ckpt = NETWORKS[name].checkpoint
-  assert ckpt.url.startswith('http://download.tensorflow.org/models/')
+  assert ckpt.url.startswith('https://download.tensorflow.org/models/')
   assert ckpt.url.endswith('.tar.gz') and ckpt.file.endswith('.ckpt')
+  # Unknown (None) or a hex SHA-256.
+  assert ckpt.sha256 is None or re.fullmatch('[0-9a-f]{64}', ckpt.sha256)
   # 1001-class ImageNet records: class 0 is background.
   assert (ckpt.num_classes, ckpt.labels_offset) in ((1001, 0), (1000, 1))
   assert ckpt.preprocessing in registry.PREPROCESSING_FAMILIES
@@ -51,7 +53,8 @@ def test_checkpoint_specific_facts():
     assert NETWORKS[name].checkpoint.labels_offset == 1
   spec = NETWORKS['resnet_v2_50']
   assert (spec.preprocessing, spec.default_image_size) == ('vgg', 224)
-  assert spec.checkpoint[4:] == ('inception', 299)
+  assert (spec.checkpoint.preprocessing,
+          spec.checkpoint.image_size) == ('inception', 299)
 
 
 def test_download_tool_reads_the_records():

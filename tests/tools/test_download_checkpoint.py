@@ -1,0 +1,172 @@
+"""Tests of tools/download_checkpoint.py against a local HTTP server.
+
+The published tarballs are stood in for by small ones served on 127.0.0.1
+under the same file names (--mirror).
+"""
+import hashlib
+import os
+
+import pytest
+
+from tests import cli_harness
+from tests.datasets.archive_server import path_max_escape_members
+from tests.datasets.archive_server import server  # pylint: disable=unused-import
+from tests.datasets.archive_server import sha256
+from tests.datasets.archive_server import tar_bytes
+from tests.datasets.archive_server import tar_link
+from datasets.errors import DatasetError
+
+SCRIPT = 'tools/download_checkpoint.py'
+NAME = 'inception_v3'
+CKPT_BYTES = os.urandom(5000)
+
+
+def _tool():
+  return cli_harness.script_module('tools.download_checkpoint')
+
+
+def _record():
+  return _tool().CHECKPOINTS[NAME]
+
+
+def _tarball_name():
+  return _record().url.rsplit('/', 1)[-1]
+
+
+def _serve(server, members):
+  """Serves `members` as the checkpoint's tarball; returns its SHA-256."""
+  return server.add(_tarball_name(), tar_bytes(members))
+
+
+def _tree(root):
+  """{relative path: SHA-256 of the file or 'folder'} under `root`."""
+  tree = {}
+  for folder, dirs, files in os.walk(root):
+    for name in dirs:
+      tree[os.path.relpath(os.path.join(folder, name), root)] = 'folder'
+    for name in files:
+      path = os.path.join(folder, name)
+      with open(path, 'rb') as f:
+        tree[os.path.relpath(path, root)] = hashlib.sha256(
+            f.read()).hexdigest()
+  return tree
+
+
+def _user_checkpoint_dir(tmp_path):
+  """A checkpoint folder already holding some of the user's files."""
+  checkpoint_dir = tmp_path / 'checkpoints'
+  (checkpoint_dir / 'my_run').mkdir(parents=True)
+  (checkpoint_dir / 'my_run' / 'model.ckpt-10.index').write_bytes(b'mine')
+  return checkpoint_dir
+
+
+def test_unpinned_download_installs_the_checkpoint_and_prints_its_sha256(
+    server, tmp_path, capsys):
+  digest = _serve(server, {_record().file: CKPT_BYTES,
+                           'train.graph': b'not a checkpoint file'})
+  checkpoint_dir = _user_checkpoint_dir(tmp_path)
+  before = _tree(checkpoint_dir)
+  path = _tool().download_checkpoint(NAME, str(checkpoint_dir),
+                                     mirror=server.url)
+  assert path == str(checkpoint_dir / _record().file)
+  with open(path, 'rb') as f:
+    assert f.read() == CKPT_BYTES
+  # Only the checkpoint is added; the tarball and its other files are not.
+  after = _tree(checkpoint_dir)
+  assert after == dict(before, **{_record().file: sha256(CKPT_BYTES)})
+  lines = capsys.readouterr().err.splitlines()
+  assert (f'sha256 of {_tarball_name()}: {digest}; pass --sha256={digest} '
+          'to pin it') in lines
+  # Already there: nothing is downloaded again.
+  server.requests.clear()
+  assert _tool().download_checkpoint(NAME, str(checkpoint_dir),
+                                     mirror=server.url) == path
+  assert server.requests == []
+
+
+def test_pinned_download_of_a_v2_checkpoint(server, tmp_path, capsys):
+  ckpt = _record().file
+  digest = _serve(server, {ckpt + '.index': b'index',
+                           ckpt + '.data-00000-of-00001': CKPT_BYTES})
+  path = _tool().download_checkpoint(NAME, str(tmp_path), mirror=server.url,
+                                     sha256=digest.upper())
+  assert sorted(os.listdir(tmp_path)) == [ckpt + '.data-00000-of-00001',
+                                          ckpt + '.index']
+  assert path == str(tmp_path / ckpt)
+  assert 'sha256 of' not in capsys.readouterr().err
+
+
+def test_the_records_sha256_is_checked(server, tmp_path, monkeypatch):
+  _serve(server, {_record().file: CKPT_BYTES})
+  tool = _tool()
+  wrong = sha256(b'another tarball')
+  monkeypatch.setitem(tool.CHECKPOINTS, NAME, _record()._replace(
+      sha256=wrong))
+  with pytest.raises(DatasetError) as info:
+    tool.download_checkpoint(NAME, str(tmp_path), mirror=server.url)
+  assert wrong in str(info.value) and 'Check --mirror' in str(info.value)
+  assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize('members, fragment', [
+    ({'inception_v3.ckpt': CKPT_BYTES,
+      'alias': tar_link('alias', 'inception_v3.ckpt')},
+     "'alias' is a symbolic link; a checkpoint tarball holds only files"),
+    ({'nested/inception_v3.ckpt': CKPT_BYTES},
+     'holds no inception_v3.ckpt (nor inception_v3.ckpt.index with'),
+    ({'inception_v3.ckpt.index': b'index'}, 'holds no inception_v3.ckpt'),
+])
+def test_unexpected_members_are_refused(server, tmp_path, members, fragment):
+  _serve(server, members)
+  with pytest.raises(DatasetError) as info:
+    _tool().download_checkpoint(NAME, str(tmp_path), mirror=server.url)
+  message = str(info.value)
+  assert fragment in message and 'nothing was extracted' in message
+  assert f'{_tarball_name()} was deleted' in message
+  assert os.listdir(tmp_path) == []
+
+
+def _run(checkpoint_dir, *args):
+  return cli_harness.run_script(SCRIPT, f'--checkpoint={NAME}',
+                                f'--checkpoint_dir={checkpoint_dir}', *args)
+
+
+def test_wrong_sha256_is_one_line_and_changes_nothing(server, tmp_path):
+  digest = _serve(server, {_record().file: CKPT_BYTES})
+  checkpoint_dir = _user_checkpoint_dir(tmp_path)
+  before = _tree(checkpoint_dir)
+  wrong = sha256(b'pinned for another tarball')
+  result = _run(checkpoint_dir, f'--mirror={server.url}', f'--sha256={wrong}')
+  message = cli_harness.user_error(result, SCRIPT)
+  assert 'checksum mismatch' in message
+  assert wrong in message and digest in message
+  assert 'the file was deleted. Check --sha256 and --mirror' in message
+  assert result.stdout == ''
+  assert _tree(checkpoint_dir) == before
+
+
+def test_malformed_sha256_is_refused_before_downloading(server, tmp_path):
+  _serve(server, {_record().file: CKPT_BYTES})
+  message = cli_harness.user_error(
+      _run(tmp_path / 'c', f'--mirror={server.url}', '--sha256=abc123'),
+      SCRIPT)
+  assert message == ("--sha256 must be a SHA-256, 64 hexadecimal digits; "
+                     "received 'abc123'")
+  assert server.requests == []
+  assert not (tmp_path / 'c').exists()
+
+
+def test_path_max_symlink_chain_over_plain_http_is_refused(server, tmp_path):
+  """The CVE-2025-4517 tarball, served over http with no checksum: it
+  would write pwned.ckpt beside --checkpoint_dir (two levels above the
+  staging folder inside it)."""
+  members = path_max_escape_members(climb=2, payload_name='pwned.ckpt')
+  _serve(server, [(_record().file, CKPT_BYTES)] + members)
+  checkpoint_dir = _user_checkpoint_dir(tmp_path)
+  before = _tree(tmp_path)
+  result = _run(checkpoint_dir, f'--mirror={server.url}')
+  message = cli_harness.user_error(result, SCRIPT)
+  assert 'goes through the symbolic link' in message
+  assert 'nothing was extracted' in message
+  assert _tree(tmp_path) == before  # Inside and outside: tarball deleted.
+  assert 'sha256 of' not in result.stderr
