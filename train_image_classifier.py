@@ -356,7 +356,9 @@ def fine_tune_init_fn(checkpoint_path, exclude_scopes, ignore_missing_vars,
   to_restore = [v for v in slim.get_model_variables()
                 if not any(v.op.name.startswith(e) for e in exclusions)]
   with cli.user_input('--checkpoint_path'):
-    checkpoint_path = slim.variables.resolve_checkpoint_path(checkpoint_path)
+    # Another run's best/: the best that its index.json lists.
+    checkpoint_path = slim.variables.resolve_checkpoint_path(
+        best_checkpoints.best_checkpoint(checkpoint_path) or checkpoint_path)
     logging.info('Fine-tuning from %s', checkpoint_path)
     return slim.assign_from_checkpoint_fn(
         checkpoint_path, to_restore, ignore_missing_vars=ignore_missing_vars)

@@ -203,3 +203,11 @@ def test_eval_of_best_after_a_kill_between_its_writes_is_the_best(
   metrics = eval_image_classifier.evaluate(values, path)
   assert metrics['global_step'] == other['global_step'] != int(
       kept.rsplit('-', 1)[1])
+  # So does fine-tuning from it (learning_rate=0 keeps what it restored).
+  tuned = tmp_path / 'tuned'
+  train_image_classifier.train(h.train_values(
+      data, tuned, max_number_of_steps=1, learning_rate=0.0,
+      checkpoint_path=best_dir))
+  restored, best = h.read_checkpoint(tuned), h.read_checkpoint(path)
+  for name in [n for n in best if n.startswith('CifarNet/')]:
+    np.testing.assert_array_equal(restored[name], best[name], err_msg=name)
