@@ -11,7 +11,8 @@ prints one `Name: value` line per metric, writes TensorBoard summaries
 (`eval/Accuracy`, `eval/Recall_5`) at the checkpoint's global step and
 `<eval_dir>/metrics.json` with the values, the global step and the
 checkpoint. --checkpoint_path may be a file prefix or a directory (its
-latest checkpoint). --wait_for_checkpoints evaluates every new checkpoint
+latest checkpoint; for <train_dir>/best, the best that its index.json
+lists). --wait_for_checkpoints evaluates every new checkpoint
 of the directory as training writes it.
 
 It also writes a report of the same examples into --eval_dir (see
@@ -41,6 +42,7 @@ import tqdm
 
 import slim
 from image_classifier import batch_norm
+from image_classifier import best_checkpoints
 from image_classifier import cli
 from image_classifier import eval_report
 from image_classifier import inputs
@@ -300,7 +302,11 @@ def checkpoints_to_evaluate(values):
   """The checkpoint prefixes to evaluate, one or a stream of new ones."""
   if not values.wait_for_checkpoints:
     with cli.user_input('--checkpoint_path'):
-      yield slim.variables.resolve_checkpoint_path(values.checkpoint_path)
+      # <train_dir>/best: the best that its index.json lists, the truth
+      # even where a kill left its state file behind.
+      best = best_checkpoints.best_checkpoint(values.checkpoint_path)
+      yield slim.variables.resolve_checkpoint_path(
+          best or values.checkpoint_path)
     return
   if not os.path.isdir(values.checkpoint_path):
     cli.fail('--wait_for_checkpoints needs --checkpoint_path to be the '

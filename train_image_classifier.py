@@ -13,7 +13,10 @@ Every flag of the original script is here with its default and meaning
 Training resumes from the latest checkpoint in --train_dir and stops at
 exactly --max_number_of_steps; SIGINT/SIGTERM write a checkpoint first and
 exit with status 130/143, so `train && eval` does not go on.
-The resolved flags are written to <train_dir>/train_flags.json.
+The resolved flags are written to <train_dir>/train_flags.json once the
+run is known to be valid (a refused resume leaves the file as it was). One
+run at a time trains in a --train_dir: a second one started on it ends at
+once with a line naming the first (image_classifier/run_lock.py).
 
 Validation while training (new): --validation_split_name=validation
 evaluates the current weights (their moving averages with
@@ -63,6 +66,7 @@ from image_classifier import optimization
 from image_classifier import common_flags
 from image_classifier import compute_flags
 from image_classifier import progress
+from image_classifier import run_lock
 from image_classifier import validation as validation_lib
 from preprocessing import augment
 
@@ -356,7 +360,9 @@ def fine_tune_init_fn(checkpoint_path, exclude_scopes, ignore_missing_vars,
   to_restore = [v for v in slim.get_model_variables()
                 if not any(v.op.name.startswith(e) for e in exclusions)]
   with cli.user_input('--checkpoint_path'):
-    checkpoint_path = slim.variables.resolve_checkpoint_path(checkpoint_path)
+    # Another run's best/: the best that its index.json lists.
+    checkpoint_path = slim.variables.resolve_checkpoint_path(
+        best_checkpoints.best_checkpoint(checkpoint_path) or checkpoint_path)
     logging.info('Fine-tuning from %s', checkpoint_path)
     return slim.assign_from_checkpoint_fn(
         checkpoint_path, to_restore, ignore_missing_vars=ignore_missing_vars)
@@ -665,13 +671,16 @@ def _signal_done_if_finished(graph, deployment, values):
       sess.run(graph.done_ops)
 
 
-def train(values, deployment=None):
+def train(values, deployment=None, flags_record=None):
   """Builds the graph and trains; returns the final loss.
 
   Args:
     values: the flag values.
     deployment: a Deployment; default: resolved from `values`. A cluster's
       worker starts its server here and waits for the parameter servers.
+    flags_record: {flag: value} to write to <train_dir>/train_flags.json
+      (chief only) once a resume is known to fit the graph; None writes
+      nothing.
   """
   if deployment is None:
     deployment = resolve_deployment(values)
@@ -697,9 +706,13 @@ def train(values, deployment=None):
       cli.check_checkpoint_fits(
           latest, tf1.global_variables(),
           f'--train_dir={values.train_dir} holds {latest}, which',
-          'Resume with the flags it was trained with, or train in a new '
-          '--train_dir (fine-tune from it with --checkpoint_path and '
-          '--checkpoint_exclude_scopes).')
+          f'Resume with the flags it was trained with ({FLAGS_FILENAME} '
+          'there), or train in a new --train_dir (fine-tune from it with '
+          '--checkpoint_path and --checkpoint_exclude_scopes).')
+    if deployment.is_chief and flags_record is not None:
+      # Only now: a refused resume leaves the flags it was trained with.
+      cli.write_json_atomic(os.path.join(values.train_dir, FLAGS_FILENAME),
+                            flags_record)
     watch = (cluster_lib.watching(cluster, [cluster_lib.PS], cli.exit_now)
              if cluster is not None else contextlib.nullcontext())
     stalls = (cluster_lib.reporting_stalls(cluster, values.sync_wait_log_secs)
@@ -804,10 +817,13 @@ def main(argv):
     logging.warning(warning)
   if deployment.is_chief:
     cli.ensure_writable_dir(FLAGS.train_dir, '--train_dir')
-    cli.write_json_atomic(os.path.join(FLAGS.train_dir, FLAGS_FILENAME),
-                          cli.module_flag_values(__name__))
-  with cli.noting_stop_signals() as signals:
-    loss = train(FLAGS, deployment)
+  # The chief alone writes checkpoints, so it alone holds the train_dir's
+  # lock: the other workers share its run.
+  lock = (run_lock.RunLock(FLAGS.train_dir) if deployment.is_chief
+          else contextlib.nullcontext())
+  with cli.noting_stop_signals() as signals, lock:
+    loss = train(FLAGS, deployment,
+                 flags_record=cli.module_flag_values(__name__))
   if signals:
     logging.info('Stopped by signal %d with a checkpoint in %s; run the same '
                  'command again to resume.', signals[0], FLAGS.train_dir)

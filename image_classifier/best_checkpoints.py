@@ -10,7 +10,11 @@ is files that it does not list (temporary copies, a pushed-out checkpoint
 not yet deleted), which the next start removes. A TensorFlow `checkpoint`
 state file naming the best first is rewritten from index.json after each
 change and at each start, so `--checkpoint_path=<train_dir>/best` evaluates
-the best checkpoint.
+the best checkpoint. When a change puts a new checkpoint first, the state
+file is removed before index.json is replaced, so a kill in between leaves
+no state file rather than one naming a checkpoint that is no longer the
+best; eval_image_classifier.py reads the best from index.json anyway
+(`best_checkpoint`).
 
 The checkpoints of <train_dir> itself are only read (copied), never
 deleted: the Saver's rotation alone manages them.
@@ -45,6 +49,46 @@ def _rank_key(entry):
   return (entry[METRIC], entry['global_step'])
 
 
+def read_index(directory):
+  """The entries of directory/index.json, best first; None if there is no
+  best/ index there.
+
+  Raises:
+    ValueError: if index.json is there but is not a best/ index.
+  """
+  path = os.path.join(directory, INDEX_FILENAME)
+  if not os.path.isfile(path):
+    return None
+  try:
+    with open(path, encoding='utf-8') as f:
+      index = json.load(f)
+    entries = index['checkpoints']
+    names = [entry['name'] for entry in entries]
+  except (ValueError, KeyError, TypeError) as e:
+    raise ValueError(f'{path} is not an index of best checkpoints '
+                     f'({type(e).__name__}: {e}).') from e
+  if not all(isinstance(n, str) and n == os.path.basename(n) for n in names):
+    raise ValueError(f'{path} is not an index of best checkpoints (names '
+                     f'{names}).')
+  return entries
+
+
+def best_checkpoint(directory):
+  """The prefix of the best checkpoint of a best/ folder, read from its
+  index.json (the truth, whatever its `checkpoint` state file says); None if
+  `directory` is not a best/ folder or lists none.
+
+  Raises:
+    ValueError: if its index.json cannot be read as one.
+  """
+  if not directory or not os.path.isdir(directory):
+    return None
+  entries = read_index(directory)
+  if not entries:
+    return None
+  return os.path.join(directory, entries[0]['name'])
+
+
 class BestCheckpoints:
   """Keeps copies of the `keep` best checkpoints in `directory`."""
 
@@ -60,19 +104,13 @@ class BestCheckpoints:
     self.directory = directory
     self.keep = keep
     os.makedirs(directory, exist_ok=True)
-    self.entries = self._read_index()
+    self.entries = read_index(directory) or []
     self._clean()
     self._write_state()
 
   @property
   def index_path(self):
     return os.path.join(self.directory, INDEX_FILENAME)
-
-  def _read_index(self):
-    if not os.path.exists(self.index_path):
-      return []
-    with open(self.index_path, encoding='utf-8') as f:
-      return json.load(f)['checkpoints']
 
   def _listed_files(self):
     names = set()
@@ -132,6 +170,11 @@ class BestCheckpoints:
                                           os.path.basename(source))))
     for tmp, final in temporary:
       os.replace(tmp, final)
+    state_path = os.path.join(self.directory, STATE_FILENAME)
+    if (not self.entries or kept[0]['name'] != self.entries[0]['name']) and (
+        os.path.exists(state_path)):
+      # Never a state file naming a checkpoint that is no longer the best.
+      os.unlink(state_path)
     # The commit point: from here on index.json lists the new checkpoint.
     fileio.write_atomic(
         self.index_path,

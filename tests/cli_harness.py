@@ -13,6 +13,7 @@ process would raise DuplicateFlagError. `script_module` imports a script with
 overriding allowed and records its defaults at import time.
 """
 import functools
+import hashlib
 import importlib
 import os
 import re
@@ -258,6 +259,18 @@ def user_error(result, script):
   assert lines and lines[-1].startswith(prefix), result.stderr
   assert sum(prefix in line for line in lines) == 1, result.stderr
   return lines[-1][len(prefix):]
+
+
+def file_hashes(directory):
+  """{path relative to `directory`: sha256 hex} of every file under it."""
+  hashes = {}
+  for folder, _, names in os.walk(str(directory)):
+    for name in names:
+      path = os.path.join(folder, name)
+      with open(path, 'rb') as f:
+        hashes[os.path.relpath(path, str(directory))] = hashlib.sha256(
+            f.read()).hexdigest()
+  return hashes
 
 
 def checkpoint_step(train_dir):

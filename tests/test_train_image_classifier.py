@@ -6,12 +6,14 @@ batch 8, a few SGD steps). Checkpoints are read back with
 tf.train.load_checkpoint and compared with the values that should be there.
 A few runs are real subprocesses, for exit codes, stderr and signals.
 """
+import datetime
 import json
 import logging as py_logging
 import os
 import re
 import shutil
 import signal
+import socket
 import warnings
 
 import numpy as np
@@ -23,6 +25,7 @@ from datasets import dataset_factory
 from image_classifier import cli
 from image_classifier import inputs
 from image_classifier import optimization
+from image_classifier import run_lock
 from preprocessing import preprocessing_factory
 from tests import cli_harness as h
 
@@ -497,6 +500,65 @@ def test_cli_run_writes_flags_and_logs(data, tmp_path):
   assert recorded['model_name'] == 'cifarnet'
   assert recorded['max_number_of_steps'] == 2
   assert recorded['learning_rate'] == 0.05
+  assert not (train_dir / run_lock.FILENAME).exists()
+
+
+def test_cli_refused_resume_leaves_the_train_dir_unchanged(data, base,
+                                                           tmp_path):
+  # The flags it was trained with stay where the message sends the user.
+  train_dir = tmp_path / 'train'
+  shutil.copytree(base, train_dir)
+  cli.write_json_atomic(str(train_dir / 'train_flags.json'),
+                        dict(h.FAST_TRAIN, max_number_of_steps=3))
+  before = h.file_hashes(train_dir)
+  message = h.user_error(h.run_script(
+      SCRIPT, *_cli(data, train_dir, max_number_of_steps=5,
+                    labels_offset=1)), SCRIPT)
+  for fragment in ('CifarNet/logits/weights', f'--train_dir={train_dir}',
+                   'train_flags.json'):
+    assert fragment in message, message
+  assert h.file_hashes(train_dir) == before
+
+
+def test_cli_second_trainer_on_a_locked_train_dir_changes_nothing(
+    data, base, tmp_path):
+  train_dir = tmp_path / 'train'
+  shutil.copytree(base, train_dir)
+  with run_lock.RunLock(str(train_dir), heartbeat_secs=3600) as lock:
+    before = h.file_hashes(train_dir)
+    result = h.run_script(SCRIPT, *_cli(data, train_dir,
+                                        max_number_of_steps=5))
+    assert h.file_hashes(train_dir) == before
+  message = h.user_error(result, SCRIPT)
+  for fragment in (f'--train_dir={train_dir} is in use',
+                   f'host {socket.gethostname()}', f'pid {os.getpid()}',
+                   f'since {lock.record["started"]}'):
+    assert fragment in message, message
+  assert 'global step' not in result.stderr
+
+
+def test_cli_two_trainers_the_second_refused_sigterm_releases_the_first(
+    data, tmp_path):
+  train_dir = tmp_path / 'train'
+  lock_path = train_dir / run_lock.FILENAME
+  first = h.start_script(SCRIPT, *_cli(data, train_dir,
+                                       max_number_of_steps=100000))
+  try:
+    h.wait_for_line(first, r'global step 2: loss')
+    record = json.loads(lock_path.read_text())
+    assert (record['host'], record['pid']) == (socket.gethostname(),
+                                               first.pid)
+    message = h.user_error(h.run_script(
+        SCRIPT, *_cli(data, train_dir, max_number_of_steps=5)), SCRIPT)
+    assert f'pid {first.pid}' in message, message
+    first.send_signal(signal.SIGTERM)
+    output = first.communicate(timeout=120)[0]
+  finally:
+    if first.poll() is None:
+      first.kill()
+      first.wait()
+  assert first.returncode == 128 + signal.SIGTERM, output
+  assert not lock_path.exists()
 
 
 def test_cli_logs_once_without_deprecations_or_cpp_banners(data, tmp_path):
@@ -589,6 +651,7 @@ def test_signal_writes_a_checkpoint_at_the_step_reached(data, tmp_path,
   assert step < 100000
   saved = re.findall(r'Saved checkpoint \S*model\.ckpt-(\d+)', output)
   assert saved and int(saved[-1]) == step, output
+  assert not (train_dir / run_lock.FILENAME).exists()
   for name, value in h.read_checkpoint(train_dir).items():
     assert np.all(np.isfinite(value)), name
 
@@ -604,6 +667,11 @@ def test_kill_9_leaves_a_usable_checkpoint_and_rerun_ends_at_max(data,
   step = h.checkpoint_step(train_dir)
   latest = tf.train.latest_checkpoint(str(train_dir))
   assert latest.endswith(f'model.ckpt-{step}')
+  # The lock the kill left names a dead process: the next run takes it.
+  left = json.loads((train_dir / run_lock.FILENAME).read_text())
+  assert 'gone' in run_lock.stale_reason(
+      left, socket.gethostname(), os.getpid(),
+      datetime.datetime.now().astimezone())
   for name, value in h.read_checkpoint(latest).items():
     assert np.all(np.isfinite(value)), name
   target = step + 3

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from image_classifier import best_checkpoints
 from image_classifier import cli
 from tests import cli_harness as h
 
@@ -156,3 +157,57 @@ def test_recomputed_statistics_fix_an_under_trained_checkpoint(data,
   again = eval_image_classifier.evaluate(
       h.eval_values(data, tmp_path / 'again', **values), noted['checkpoint'])
   assert again['Accuracy'] == pytest.approx(recomputed['Accuracy'])
+
+
+def test_eval_of_best_after_a_kill_between_its_writes_is_the_best(
+    data, tmp_path, monkeypatch):
+  train_dir = tmp_path / 'train'
+  train_image_classifier.train(h.train_values(
+      data, train_dir, max_number_of_steps=3,
+      **dict(VALIDATE, keep_best_checkpoints=1)))
+  best_dir = str(train_dir / 'best')
+  (kept,) = _check_best(str(train_dir), keep=1)
+  other = next(r for r in _records(str(train_dir)) if r['checkpoint'] != kept)
+
+  class Kill(Exception):
+    pass
+
+  real_write = best_checkpoints.fileio.write_atomic
+
+  def write_atomic(path, data):
+    real_write(path, data)
+    if path.endswith('index.json'):
+      raise Kill()  # Before best/checkpoint is rewritten.
+
+  monkeypatch.setattr(best_checkpoints.fileio, 'write_atomic', write_atomic)
+  with pytest.raises(Kill):
+    best_checkpoints.BestCheckpoints(best_dir, keep=1).consider(
+        str(train_dir / other['checkpoint']), dict(other, Accuracy=2.0))
+  monkeypatch.undo()
+  with open(os.path.join(best_dir, 'index.json')) as f:
+    (entry,) = json.load(f)['checkpoints']
+  assert entry['name'] == other['checkpoint']
+  # The kill left no state file naming the pushed-out `kept` ...
+  state = os.path.join(best_dir, 'checkpoint')
+  assert not os.path.exists(state) or (
+      tf.train.latest_checkpoint(best_dir).endswith(entry['name']))
+  # ... and whatever one says (an older version left it naming `kept`,
+  # whose files the kill left there too) ...
+  with open(state, 'w') as f:
+    f.write(f'model_checkpoint_path: "{kept}"\n')
+  assert os.path.exists(os.path.join(best_dir, kept + '.index'))
+  # ... eval of <train_dir>/best evaluates the best that index.json lists.
+  values = h.eval_values(data, tmp_path / 'eval', checkpoint_path=best_dir)
+  (path,) = eval_image_classifier.checkpoints_to_evaluate(values)
+  assert path == os.path.join(best_dir, other['checkpoint'])
+  metrics = eval_image_classifier.evaluate(values, path)
+  assert metrics['global_step'] == other['global_step'] != int(
+      kept.rsplit('-', 1)[1])
+  # So does fine-tuning from it (learning_rate=0 keeps what it restored).
+  tuned = tmp_path / 'tuned'
+  train_image_classifier.train(h.train_values(
+      data, tuned, max_number_of_steps=1, learning_rate=0.0,
+      checkpoint_path=best_dir))
+  restored, best = h.read_checkpoint(tuned), h.read_checkpoint(path)
+  for name in [n for n in best if n.startswith('CifarNet/')]:
+    np.testing.assert_array_equal(restored[name], best[name], err_msg=name)

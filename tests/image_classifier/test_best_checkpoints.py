@@ -35,6 +35,17 @@ def _assert_consistent(best_dir):
   return index['checkpoints']
 
 
+def _state_names(best_dir):
+  """The checkpoint that best/checkpoint names first; None without one."""
+  path = os.path.join(best_dir, 'checkpoint')
+  if not os.path.exists(path):
+    return None
+  with open(path) as f:
+    first = f.readline().strip()
+  assert first.startswith('model_checkpoint_path: "'), first
+  return first.split('"')[1]
+
+
 def test_keeps_the_n_best_best_first_ties_to_the_later(tmp_path):
   train_dir, best_dir = tmp_path / 'train', tmp_path / 'train' / 'best'
   train_dir.mkdir()
@@ -54,7 +65,8 @@ def test_keeps_the_n_best_best_first_ties_to_the_later(tmp_path):
   assert len(os.listdir(train_dir)) == 2 * len(accuracies) + 1
 
 
-@pytest.mark.parametrize('crash_after', ['copy', 'rename', 'index'])
+@pytest.mark.parametrize('crash_after', ['copy', 'rename', 'unlink',
+                                         'index'])
 def test_a_crash_at_any_point_leaves_the_previous_or_the_new_state(
     tmp_path, monkeypatch, crash_after):
   train_dir, best_dir = tmp_path / 'train', tmp_path / 'best'
@@ -66,6 +78,7 @@ def test_a_crash_at_any_point_leaves_the_previous_or_the_new_state(
     pass
 
   real_copy, real_replace = best_checkpoints.shutil.copyfile, os.replace
+  real_unlink = os.unlink
   real_write = best_checkpoints.fileio.write_atomic
   copies = []
 
@@ -80,6 +93,11 @@ def test_a_crash_at_any_point_leaves_the_previous_or_the_new_state(
     if crash_after == 'rename':
       raise Crash()
 
+  def unlink(path):
+    real_unlink(path)
+    if crash_after == 'unlink':
+      raise Crash()
+
   def write_atomic(path, data):
     real_write(path, data)
     if crash_after == 'index' and path.endswith('index.json'):
@@ -87,6 +105,7 @@ def test_a_crash_at_any_point_leaves_the_previous_or_the_new_state(
 
   monkeypatch.setattr(best_checkpoints.shutil, 'copyfile', copyfile)
   monkeypatch.setattr(best_checkpoints.os, 'replace', replace)
+  monkeypatch.setattr(best_checkpoints.os, 'unlink', unlink)
   monkeypatch.setattr(best_checkpoints.fileio, 'write_atomic', write_atomic)
   with pytest.raises(Crash):
     best.consider(_fake_checkpoint(str(train_dir), 2), _record(2, 0.9))
@@ -100,7 +119,53 @@ def test_a_crash_at_any_point_leaves_the_previous_or_the_new_state(
   for name in listed:
     assert os.path.exists(best_dir / (name + '.index'))
     assert os.path.exists(best_dir / (name + '.data-00000-of-00001'))
+  # The state file never names a checkpoint that is not the best (it may
+  # be gone until the next start), and the index is what eval reads.
+  assert _state_names(str(best_dir)) in (listed[0], None)
+  assert best_checkpoints.best_checkpoint(str(best_dir)) == str(
+      best_dir / listed[0])
   # ... and the next start removes the rest.
   reopened = best_checkpoints.BestCheckpoints(str(best_dir), keep=1)
   assert [e['name'] for e in _assert_consistent(str(best_dir))] == listed
   assert [e['name'] for e in reopened.entries] == listed
+  assert _state_names(str(best_dir)) == listed[0]
+
+
+def test_a_new_second_best_keeps_the_state_file(tmp_path, monkeypatch):
+  train_dir, best_dir = tmp_path / 'train', tmp_path / 'best'
+  train_dir.mkdir()
+  best = best_checkpoints.BestCheckpoints(str(best_dir), keep=2)
+  best.consider(_fake_checkpoint(str(train_dir), 1), _record(1, 0.9))
+  removed = []
+  real_unlink = os.unlink
+
+  def unlink(path):
+    removed.append(os.path.basename(path))
+    real_unlink(path)
+
+  monkeypatch.setattr(best_checkpoints.os, 'unlink', unlink)
+  best.consider(_fake_checkpoint(str(train_dir), 2), _record(2, 0.5))
+  monkeypatch.undo()
+  assert 'checkpoint' not in removed  # The best did not change.
+  assert _state_names(str(best_dir)) == 'model.ckpt-1'
+
+
+def test_best_checkpoint_reads_the_index_not_the_state_file(tmp_path):
+  best_dir = tmp_path / 'best'
+  best_dir.mkdir()
+  _fake_checkpoint(str(best_dir), 1)
+  _fake_checkpoint(str(best_dir), 2)
+  (best_dir / 'index.json').write_text(json.dumps(
+      {'metric': 'Accuracy', 'keep': 1,
+       'checkpoints': [dict(_record(2, 0.9), name='model.ckpt-2')]}))
+  # What a kill between the two writes left before: the old best named.
+  (best_dir / 'checkpoint').write_text(
+      'model_checkpoint_path: "model.ckpt-1"\n')
+  assert best_checkpoints.best_checkpoint(str(best_dir)) == str(
+      best_dir / 'model.ckpt-2')
+  # Not a best/ folder: no answer, whatever else is there.
+  assert best_checkpoints.best_checkpoint(str(tmp_path)) is None
+  assert best_checkpoints.best_checkpoint(str(best_dir / 'nothing')) is None
+  (tmp_path / 'index.json').write_text('{"something": "else"}')
+  with pytest.raises(ValueError, match='not an index of best checkpoints'):
+    best_checkpoints.best_checkpoint(str(tmp_path))
