@@ -21,7 +21,9 @@ model's eval preprocessing, then batches of --batch_size go through the
 model, with a progress bar. --output=preds.csv writes `image,rank,label,
 score`, one row per image and rank; --output=preds.json a list of images
 with their --top_k labels; without --output the predictions are printed.
-Images that cannot be read are listed on stderr and skipped.
+Images that cannot be read are listed on stderr and skipped, as are, before
+they are decoded, images whose header gives more than --max_image_pixels
+pixels (default: Pillow's limit, about 89.5 million).
 """
 import csv
 import glob
@@ -38,6 +40,7 @@ import numpy as np
 import tensorflow as tf
 import tqdm
 
+from datasets import image_coding
 from image_classifier import cli
 from image_classifier import common_flags
 from image_classifier import fileio
@@ -55,6 +58,10 @@ flags.DEFINE_integer('top_k', 5, 'How many best labels per image.')
 flags.DEFINE_string('output', None, 'Write the predictions to this .csv '
                     '(image,rank,label,score) or .json; default: print.')
 flags.DEFINE_integer('batch_size', 32, 'Images per forward pass.')
+flags.DEFINE_integer('max_image_pixels',
+                     image_coding.DEFAULT_MAX_IMAGE_PIXELS,
+                     'Images whose header gives more pixels (width * height) '
+                     'are skipped before decoding.')
 flags.DEFINE_bool('progress_bar', True, 'Show a progress bar over images '
                   'when stderr is a terminal.')
 # ------------------------------------- for checkpoints and bare GraphDefs
@@ -116,7 +123,9 @@ def _op_error_line(message):
 class ImageReader:
   """Decodes and preprocesses one image file at a time for a model."""
 
-  def __init__(self, info):
+  def __init__(self, info,
+               max_pixels=image_coding.DEFAULT_MAX_IMAGE_PIXELS):
+    self._max_pixels = max_pixels
     self._graph = tf.Graph()
     with self._graph.as_default():
       self._encoded = tf1.placeholder(tf.string, [])
@@ -128,10 +137,10 @@ class ImageReader:
   def read(self, path):
     """(image, None), or (None, why) if the file cannot be read."""
     try:
-      with open(path, 'rb') as f:
-        encoded = f.read()
-    except OSError as e:
-      return None, e.strerror or str(e)
+      encoded = image_coding.read_regular_file(path)
+      image_coding.check_image_header(encoded, self._max_pixels)
+    except image_coding.UnusableImage as e:
+      return None, str(e)
     try:
       return self._session.run(self._image, {self._encoded: encoded}), None
     except (tf.errors.InvalidArgumentError, tf.errors.UnimplementedError,
@@ -142,7 +151,8 @@ class ImageReader:
     self._session.close()
 
 
-def classify(classifier, paths, top_k=5, batch_size=32, progress_bar=False):
+def classify(classifier, paths, top_k=5, batch_size=32, progress_bar=False,
+             max_image_pixels=image_coding.DEFAULT_MAX_IMAGE_PIXELS):
   """Classifies the files; skips those that cannot be read.
 
   Args:
@@ -151,6 +161,7 @@ def classify(classifier, paths, top_k=5, batch_size=32, progress_bar=False):
     top_k: how many best classes per image.
     batch_size: images per forward pass.
     progress_bar: show a progress bar when stderr is a terminal.
+    max_image_pixels: images whose header gives more pixels are skipped.
 
   Returns:
     (predictions, unreadable): [(path, [(class_id, label, score), ...])]
@@ -158,7 +169,7 @@ def classify(classifier, paths, top_k=5, batch_size=32, progress_bar=False):
   """
   labels = classifier.info.labels
   top_k = min(top_k, len(labels))
-  reader = ImageReader(classifier.info)
+  reader = ImageReader(classifier.info, max_image_pixels)
   predictions, unreadable, batch_paths, batch = [], [], [], []
 
   def flush():
@@ -237,9 +248,13 @@ def main(argv):
   try:
     predictions, unreadable = classify(
         classifier, paths, top_k=FLAGS.top_k, batch_size=FLAGS.batch_size,
-        progress_bar=FLAGS.progress_bar)
+        progress_bar=FLAGS.progress_bar,
+        max_image_pixels=FLAGS.max_image_pixels)
   finally:
     classifier.close()
+  if not predictions and len(paths) == 1:
+    cli.fail(f'cannot classify {unreadable[0][0]}: '
+             f'{unreadable[0][1]}.')
   for path, why in unreadable:
     print(f'skipped unreadable image {path}: {why}', file=sys.stderr)
   if not predictions:

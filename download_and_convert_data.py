@@ -36,6 +36,7 @@ from absl import flags
 # Only the record, which names modules: converters are imported when used, so
 # `--help` stays instant, and the worker processes that converters spawn,
 # which re-import this script, stay light.
+from datasets import image_coding
 from datasets import registry
 from datasets.errors import DatasetError
 from image_classifier import cli
@@ -88,6 +89,14 @@ flags.DEFINE_integer(
     'Seed of the shuffles and splits (default: the dataset\'s own: flowers 0 '
     'as the original, imagenet 12345 as the original, custom and shapes 0). '
     'The same seed gives identical files.')
+flags.DEFINE_integer(
+    'max_image_pixels', image_coding.DEFAULT_MAX_IMAGE_PIXELS,
+    'custom: images whose header gives more pixels (width * height) are '
+    'skipped and listed, never decoded (default: Pillow\'s limit).')
+flags.DEFINE_integer(
+    'min_image_side', image_coding.DEFAULT_MIN_IMAGE_SIDE,
+    'custom: images narrower or lower than this many pixels are skipped and '
+    'listed.')
 flags.DEFINE_integer(
     'num_workers', None,
     'Worker processes for image encoding (default: automatic; 0 or 1: none). '

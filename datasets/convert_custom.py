@@ -10,7 +10,10 @@
 ids follow the sorted subfolder names. RGB or grayscale JPEG and PNG files are
 stored byte for byte; BMP, GIF, WebP, TIFF, CMYK JPEG, ... are re-encoded as
 PNG. Every image is fully decoded first: unreadable ones are skipped, logged
-and listed in `skipped_images.txt`.
+and listed in `skipped_images.txt`, with the reason. So are, before anything
+is decoded, images whose header gives more than `--max_image_pixels` pixels
+or a side under `--min_image_side`, and, never opened, FIFOs, sockets,
+devices, symlink loops and dangling symlinks that have an image extension.
 
 Output: `custom_train_0000N-of-0000M.tfrecord`,
 `custom_validation_0000N-of-0000K.tfrecord`, labels.txt, and
@@ -20,6 +23,7 @@ read by the `custom` dataset descriptor. The validation split takes
 and the order. A rerun on an unchanged source folder with the same settings
 does nothing.
 """
+import functools
 import hashlib
 import math
 import os
@@ -50,12 +54,18 @@ def _visible(name):
 def list_images(source_dir):
   """Lists the class folders of `source_dir` and their image files.
 
+  Files are looked at with `os.stat`, never opened: what is not a regular
+  file (a FIFO, a socket, a device, a symlink loop or a dangling symlink)
+  is set aside with the reason.
+
   Args:
     source_dir: folder with one subfolder per class.
 
   Returns:
-    (class_names, files_by_class): the sorted class names and, for each, the
-    sorted paths of its files with an image extension.
+    (class_names, files_by_class, unusable_by_class): the sorted class
+    names; for each, the sorted paths of its regular files with an image
+    extension, and the `image_coding.Skipped` entries of its other paths with
+    an image extension.
 
   Raises:
     DatasetError: `source_dir` is missing or not a folder, has no class
@@ -75,21 +85,32 @@ def list_images(source_dir):
         '--source_dir=%s has no class subfolders; expected one subfolder per '
         'class, e.g. %s' % (source_dir, os.path.join(source_dir, 'cats',
                                                      'img1.jpg')))
-  files_by_class = {}
+  files_by_class, unusable_by_class = {}, {}
   for class_name in class_names:
-    files = []
-    for root, dirs, names in os.walk(os.path.join(source_dir, class_name)):
-      dirs[:] = sorted(d for d in dirs if _visible(d))
-      files.extend(os.path.join(root, name) for name in sorted(names)
-                   if _visible(name) and
-                   os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS)
-    if not files:
+    paths = _image_paths(os.path.join(source_dir, class_name))
+    if not paths:
       raise DatasetError(
           "class folder '%s' in --source_dir=%s has no image files; "
           'accepted extensions: %s' % (class_name, source_dir,
                                        ', '.join(IMAGE_EXTENSIONS)))
-    files_by_class[class_name] = files
-  return class_names, files_by_class
+    problems = [image_coding.file_problem(path) for path in paths]
+    files_by_class[class_name] = [
+        path for path, problem in zip(paths, problems) if not problem]
+    unusable_by_class[class_name] = [
+        image_coding.Skipped(path, problem)
+        for path, problem in zip(paths, problems) if problem]
+  return class_names, files_by_class, unusable_by_class
+
+
+def _image_paths(class_dir):
+  """The sorted paths with an image extension under `class_dir`."""
+  paths = []
+  for root, dirs, names in os.walk(class_dir):
+    dirs[:] = sorted(d for d in dirs if _visible(d))
+    paths.extend(os.path.join(root, name) for name in sorted(names)
+                 if _visible(name) and
+                 os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS)
+  return paths
 
 
 def split_files(class_names, files_by_class, validation_fraction, seed):
@@ -121,8 +142,9 @@ def split_files(class_names, files_by_class, validation_fraction, seed):
   return splits
 
 
-def source_fingerprint(source_dir, files_by_class):
-  """Returns a digest of the listed files' names, sizes and times."""
+def source_fingerprint(source_dir, files_by_class, unusable=()):
+  """Returns a digest of the listed files' names, sizes and times, and of
+  the unusable paths' names and reasons."""
   digest = hashlib.sha256()
   for class_name in sorted(files_by_class):
     for path in files_by_class[class_name]:
@@ -130,6 +152,10 @@ def source_fingerprint(source_dir, files_by_class):
       digest.update(('%s\0%d\0%d\n' % (os.path.relpath(path, source_dir),
                                        info.st_size, info.st_mtime_ns))
                     .encode('utf-8', 'surrogateescape'))
+  for item in unusable:
+    digest.update(('%s\0%s\n' % (os.path.relpath(item.name, source_dir),
+                                  item.reason))
+                  .encode('utf-8', 'surrogateescape'))
   return digest.hexdigest()
 
 
@@ -149,12 +175,19 @@ def _finished(dataset_dir, source):
                         dataset_dir, NAME, split, count)])
 
 
-def _check_args(dataset_dir, source_dir, validation_fraction, num_shards):
+def _check_args(dataset_dir, source_dir, validation_fraction, num_shards,
+                max_image_pixels, min_image_side):
   if not 0.0 <= validation_fraction < 1.0:
     raise DatasetError('--validation_fraction must be in [0, 1); received %r'
                        % validation_fraction)
   if num_shards is not None and num_shards < 1:
     raise DatasetError('--num_shards must be >= 1; received %d' % num_shards)
+  if max_image_pixels < 1:
+    raise DatasetError('--max_image_pixels must be >= 1; received %d'
+                       % max_image_pixels)
+  if min_image_side < 1:
+    raise DatasetError('--min_image_side must be >= 1; received %d'
+                       % min_image_side)
   source = os.path.realpath(source_dir)
   target = os.path.realpath(dataset_dir)
   if target != source and target.startswith(source + os.sep):
@@ -173,13 +206,15 @@ def _write_skipped_report(dataset_dir, source_dir, skipped):
     for item in skipped:
       f.write('%s\t%s\n' % (os.path.relpath(item.name, source_dir),
                             item.reason))
-  logging.warning('Skipped %d unreadable file(s), listed in %s; first: %s %s',
+  logging.warning('Skipped %d file(s), listed in %s with the reason; first: '
+                  '%s %s',
                   len(skipped), path, skipped[0].name, skipped[0].reason)
 
 
 def run(dataset_dir, source_dir,
         validation_fraction=DEFAULT_VALIDATION_FRACTION, num_shards=None,
-        seed=None, num_workers=None):
+        seed=None, num_workers=None, max_image_pixels=None,
+        min_image_side=None):
   """Converts the image folder `source_dir` into a dataset in `dataset_dir`.
 
   Args:
@@ -190,6 +225,10 @@ def run(dataset_dir, source_dir,
       a proportional count.
     seed: seed of the split and the shuffles (None: 0).
     num_workers: worker processes (None: automatic; 0 or 1: none).
+    max_image_pixels: images whose header gives more pixels are skipped
+      undecoded (None: `image_coding.DEFAULT_MAX_IMAGE_PIXELS`).
+    min_image_side: images with a smaller width or height are skipped (None:
+      `image_coding.DEFAULT_MIN_IMAGE_SIDE`).
 
   Returns:
     The metadata dict written to dataset_meta.json.
@@ -199,14 +238,23 @@ def run(dataset_dir, source_dir,
       readable image, or the disk is full.
   """
   seed = DEFAULT_SEED if seed is None else seed
-  class_names, files_by_class = list_images(source_dir)
-  _check_args(dataset_dir, source_dir, validation_fraction, num_shards)
+  if max_image_pixels is None:
+    max_image_pixels = image_coding.DEFAULT_MAX_IMAGE_PIXELS
+  if min_image_side is None:
+    min_image_side = image_coding.DEFAULT_MIN_IMAGE_SIDE
+  class_names, files_by_class, unusable_by_class = list_images(source_dir)
+  _check_args(dataset_dir, source_dir, validation_fraction, num_shards,
+              max_image_pixels, min_image_side)
+  unusable = [item for name in class_names
+              for item in unusable_by_class[name]]
   source = {
       'source_dir': os.path.abspath(source_dir),
-      'fingerprint': source_fingerprint(source_dir, files_by_class),
+      'fingerprint': source_fingerprint(source_dir, files_by_class, unusable),
       'validation_fraction': validation_fraction,
       'seed': seed,
       'requested_num_shards': num_shards,
+      'max_image_pixels': max_image_pixels,
+      'min_image_side': min_image_side,
   }
   os.makedirs(dataset_dir, exist_ok=True)
   if _finished(dataset_dir, source):
@@ -220,7 +268,10 @@ def run(dataset_dir, source_dir,
   splits = split_files(class_names, files_by_class, validation_fraction, seed)
   shard_counts = _shard_counts(num_shards, len(splits['train']),
                                len(splits['validation']))
-  sizes, skipped, written_paths = {}, [], []
+  read_image = functools.partial(image_coding.read_any_image,
+                                 max_pixels=max_image_pixels,
+                                 min_side=min_image_side)
+  sizes, skipped, written_paths = {}, list(unusable), []
   seconds = 0.0
   for split_name in _SPLITS:
     tasks = splits[split_name]
@@ -229,7 +280,7 @@ def run(dataset_dir, source_dir,
     shards = [(path, tasks[start:end]) for path, (start, end) in zip(
         paths, tfrecord_writer.shard_ranges(len(tasks), len(paths)))]
     stats = tfrecord_writer.write_shards(
-        shards, image_coding.read_any_image, dataset_utils.result_to_tfexample,
+        shards, read_image, dataset_utils.result_to_tfexample,
         num_workers=num_workers, desc='custom ' + split_name)
     written_paths.extend(paths)
     sizes[split_name] = stats.num_written
@@ -238,14 +289,16 @@ def run(dataset_dir, source_dir,
 
   _write_skipped_report(dataset_dir, source_dir, skipped)
   skipped_paths = {item.name for item in skipped}
-  for label, class_name in enumerate(class_names):
+  for class_name in class_names:
     if all(path in skipped_paths for path in files_by_class[class_name]):
       for path in written_paths:
         os.remove(path)
+      num_files = (len(files_by_class[class_name])
+                   + len(unusable_by_class[class_name]))
       raise DatasetError(
           "class folder '%s' in --source_dir=%s has no readable images (%d "
           'file(s) skipped, listed in %s); fix or remove them, or remove the '
-          'folder' % (class_name, source_dir, len(files_by_class[class_name]),
+          'folder' % (class_name, source_dir, num_files,
                       os.path.join(dataset_dir, SKIPPED_FILENAME)))
   for split_name in _SPLITS:
     tfrecord_writer.remove_stale_shards(

@@ -4,9 +4,20 @@ These functions run in the writer's worker processes, so this module imports
 only numpy and Pillow, never TensorFlow: a spawned worker starts in a fraction
 of a second instead of paying TensorFlow's multi-second import. Each function
 takes one picklable task and returns a picklable result (or a `Skipped`).
+
+It is also the one place that decides whether a user's image file may be
+decoded at all, for the converters and for label_image.py and
+classify_images.py alike: `read_regular_file` opens nothing but regular
+files (no FIFO, device or socket; `file_problem` says what a path is without
+opening it), and `open_image` / `check_image_header` refuse, from the header
+alone, an image of more than `--max_image_pixels` pixels.
 """
+import contextlib
+import errno
 import hashlib
 import io
+import os
+import stat
 import typing
 
 import numpy as np
@@ -16,6 +27,24 @@ from PIL import Image
 _KEPT_FORMATS = {'JPEG': (b'jpg', ('RGB', 'L')),
                  'PNG': (b'png', ('RGB', 'RGBA', 'L', 'LA', 'P', 'I;16', 'I'))}
 _PNG_MAGIC = b'\x89PNG\r\n\x1a\n'
+# JPEG frame types kept byte for byte: Huffman-coded 8-bit baseline (SOF0),
+# extended sequential (SOF1) and progressive (SOF2), which every libjpeg
+# reads. Lossless, hierarchical and arithmetic-coded JPEGs are re-encoded.
+_KEPT_JPEG_FRAMES = (0xC0, 0xC1, 0xC2)
+
+# The pixel limit of every path that decodes a user's image, checked from the
+# image's header before any pixel is decoded: Pillow's own default
+# (Image.MAX_IMAGE_PIXELS), about 9459x9459, or 256 MiB of RGB pixels.
+DEFAULT_MAX_IMAGE_PIXELS = 89_478_485
+MAX_IMAGE_PIXELS_FLAG = '--max_image_pixels'
+# Smaller images are refused by the custom-folder converter: 1x1 tracking
+# pixels, spacers and icons carry nothing to learn.
+DEFAULT_MIN_IMAGE_SIDE = 8
+MIN_IMAGE_SIDE_FLAG = '--min_image_side'
+
+
+class UnusableImage(ValueError):
+  """An image file refused before it was decoded; the message says why."""
 
 
 class Skipped(typing.NamedTuple):
@@ -31,6 +60,194 @@ class EncodedImage(typing.NamedTuple):
   height: int
   width: int
   label: int
+
+
+def pixel_limit_problem(width, height,
+                        max_pixels=DEFAULT_MAX_IMAGE_PIXELS):
+  """Why an image of `width` x `height` is too large, or None if it is not.
+
+  Args:
+    width: the image width from its header.
+    height: the image height from its header.
+    max_pixels: the largest width * height accepted.
+
+  Returns:
+    One clause naming the size, the limit and the flag that raises it, or
+    None.
+  """
+  pixels = width * height
+  if pixels <= max_pixels:
+    return None
+  return ('%dx%d = %s pixels is over the limit of %s pixels; pass %s=%d to '
+          'read it if you trust the file' % (
+              width, height, format(pixels, ','), format(max_pixels, ','),
+              MAX_IMAGE_PIXELS_FLAG, pixels))
+
+
+@contextlib.contextmanager
+def _pillow_pixel_limit_off():
+  """Switches Pillow's own decompression-bomb check off inside.
+
+  `open_image` checks the size itself, against a limit the user can raise
+  (Pillow's would still refuse twice its default).
+  """
+  saved = Image.MAX_IMAGE_PIXELS
+  Image.MAX_IMAGE_PIXELS = None
+  try:
+    yield
+  finally:
+    Image.MAX_IMAGE_PIXELS = saved
+
+
+def open_image(data, max_pixels=DEFAULT_MAX_IMAGE_PIXELS):
+  """Opens encoded image bytes, reading only the header, and checks the size.
+
+  Every path that decodes a user's image calls this before decoding, so an
+  image whose header claims more than `max_pixels` pixels is refused before
+  any memory is spent on its pixels.
+
+  Args:
+    data: the encoded bytes.
+    max_pixels: the largest width * height accepted.
+
+  Returns:
+    A PIL image whose pixels are not decoded yet (use it in a `with`).
+
+  Raises:
+    UnusableImage: the bytes are not an image Pillow knows, its header is
+      broken, or it has too many pixels.
+  """
+  try:
+    with _pillow_pixel_limit_off():
+      image = Image.open(io.BytesIO(data))
+  except Image.UnidentifiedImageError:
+    raise UnusableImage('Unknown image file format') from None
+  except Exception as e:  # pylint: disable=broad-except
+    # Pillow signals bad input with many types (OSError, SyntaxError,
+    # ValueError, struct.error, ...).
+    raise UnusableImage('cannot be read as an image (%s: %s)'
+                        % (type(e).__name__, e)) from None
+  problem = pixel_limit_problem(image.size[0], image.size[1], max_pixels)
+  if problem:
+    image.close()
+    raise UnusableImage(problem)
+  return image
+
+
+def check_image_header(data, max_pixels=DEFAULT_MAX_IMAGE_PIXELS):
+  """Checks encoded image bytes from their header alone; decodes nothing.
+
+  Args:
+    data: the encoded bytes.
+    max_pixels: the largest width * height accepted.
+
+  Returns:
+    (width, height).
+
+  Raises:
+    UnusableImage: as `open_image`.
+  """
+  with open_image(data, max_pixels) as image:
+    return image.size
+
+
+_FILE_KINDS = ((stat.S_ISFIFO, 'FIFO (named pipe)'), (stat.S_ISSOCK, 'socket'),
+               (stat.S_ISCHR, 'character device'),
+               (stat.S_ISBLK, 'block device'), (stat.S_ISDIR, 'folder'))
+
+
+def file_problem(path):
+  """Why `path` is not a regular file to read, or None; opens nothing.
+
+  Symlinks to regular files are fine; a symlink loop, a dangling symlink, a
+  FIFO, a socket or a device is not.
+
+  Args:
+    path: the file path.
+
+  Returns:
+    One clause saying what the path is, or None for a regular file.
+  """
+  try:
+    mode = os.stat(path).st_mode
+  except OSError as e:
+    if e.errno == errno.ELOOP:
+      return 'is a symlink loop'
+    if e.errno == errno.ENOENT and os.path.islink(path):
+      return 'is a dangling symlink (to %s)' % os.readlink(path)
+    return 'cannot be read (%s)' % (e.strerror or e)
+  if stat.S_ISREG(mode):
+    return None
+  kind = next((name for test, name in _FILE_KINDS if test(mode)),
+              'special file')
+  return 'is a %s, not a regular file' % kind
+
+
+def read_regular_file(path):
+  """Returns the bytes of `path`, refusing anything but a regular file.
+
+  The file is checked before it is opened, then opened without blocking and
+  checked again, so a FIFO put in its place meanwhile cannot hang the read.
+
+  Args:
+    path: the file path.
+
+  Returns:
+    The file's bytes.
+
+  Raises:
+    UnusableImage: `path` is not a readable regular file.
+  """
+  problem = file_problem(path)
+  if problem:
+    raise UnusableImage(problem)
+  try:
+    fd = os.open(path, os.O_RDONLY | getattr(os, 'O_NONBLOCK', 0))
+  except OSError as e:
+    raise UnusableImage('cannot be read (%s)' % (e.strerror or e)) from None
+  with os.fdopen(fd, 'rb') as f:
+    if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+      raise UnusableImage('is not a regular file')
+    return f.read()
+
+
+def jpeg_frame_type(data):
+  """The start-of-frame marker (0xC0-0xCF) of JPEG bytes, or None.
+
+  Walks the marker segments up to the first frame header: 0xC0 baseline,
+  0xC1 extended, 0xC2 progressive, 0xC3 lossless, 0xC9-0xCB arithmetic...
+  """
+  index = 2
+  while index + 4 <= len(data):
+    if data[index] != 0xFF:
+      return None
+    marker = data[index + 1]
+    if marker == 0xFF:  # Fill byte.
+      index += 1
+    elif 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+      return marker
+    elif marker == 0x01 or 0xD0 <= marker <= 0xD8:  # No length.
+      index += 2
+    elif marker in (0xD9, 0xDA):  # End of image, or a scan: no frame.
+      return None
+    else:
+      index += 2 + int.from_bytes(data[index + 2:index + 4], 'big')
+  return None
+
+
+def _kept_format(image, data):
+  """The TF-Example format of an image kept byte for byte, or None.
+
+  Only images that TensorFlow's decoders (`tf.io.decode_jpeg`/
+  `decode_image`, as the input pipeline uses them) read are kept.
+  """
+  kept = _KEPT_FORMATS.get(image.format)
+  if not kept or image.mode not in kept[1]:
+    return None
+  if image.format == 'JPEG' and (jpeg_frame_type(data)
+                                 not in _KEPT_JPEG_FRAMES):
+    return None
+  return kept[0]
 
 
 def encode_png(array):
@@ -104,41 +321,59 @@ def read_jpeg(task):
   return EncodedImage(data, b'jpg', height, width, label)
 
 
-def read_any_image(task):
+def read_any_image(task, max_pixels=DEFAULT_MAX_IMAGE_PIXELS,
+                   min_side=DEFAULT_MIN_IMAGE_SIDE):
   """Reads any image Pillow decodes, for the custom-folder converter.
 
-  The image is fully decoded, so truncated or corrupt files are caught here.
-  RGB or grayscale JPEGs and PNGs are kept byte for byte; everything else
-  (BMP, GIF, WebP, TIFF, CMYK JPEG, ...) is re-encoded as an RGB PNG, which
-  TensorFlow's image decoders read.
+  Only regular files are opened. The size is checked from the header first
+  (at most `max_pixels` pixels, each side at least `min_side`); then the
+  image is fully decoded, so truncated or corrupt files are caught here.
+  RGB or grayscale JPEGs (Huffman-coded, 8-bit) and PNGs are kept byte for
+  byte; everything else (BMP, GIF, WebP, TIFF, CMYK or lossless JPEG, ...)
+  is re-encoded as an RGB PNG, which TensorFlow's image decoders read.
 
   Args:
     task: (path, label).
+    max_pixels: the largest width * height accepted.
+    min_side: the smallest width or height accepted.
 
   Returns:
     An `EncodedImage`, or a `Skipped` saying why the file was not usable.
   """
   path, label = task
   try:
-    with open(path, 'rb') as f:
-      data = f.read()
-    with Image.open(io.BytesIO(data)) as image:
-      image.load()
+    data = read_regular_file(path)
+    with open_image(data, max_pixels) as image:
       width, height = image.size
-      kept = _KEPT_FORMATS.get(image.format)
-      if kept and image.mode in kept[1]:
-        return EncodedImage(data, kept[0], height, width, label)
+      problem = _side_problem(width, height, min_side)
+      if problem:
+        return Skipped(path, problem)
+      image.load()
+      kept_format = _kept_format(image, data)
+      if kept_format:
+        return EncodedImage(data, kept_format, height, width, label)
       rgb = image.convert('RGB')
+  except UnusableImage as e:
+    return Skipped(path, str(e))
   except Exception as e:  # pylint: disable=broad-except
     # Pillow signals bad input with many types (OSError, SyntaxError,
-    # ValueError, DecompressionBombError, struct.error, ...).
+    # ValueError, struct.error, ...).
     return Skipped(path, 'cannot be read as an image (%s: %s)'
                    % (type(e).__name__, e))
-  if width == 0 or height == 0:
-    return Skipped(path, 'is empty (%dx%d)' % (width, height))
   buffer = io.BytesIO()
   rgb.save(buffer, format='PNG')
   return EncodedImage(buffer.getvalue(), b'png', height, width, label)
+
+
+def _side_problem(width, height, min_side):
+  """Why an image is too small for the converter, or None."""
+  if width == 0 or height == 0:
+    return 'is empty (%dx%d)' % (width, height)
+  if min(width, height) < min_side:
+    return ('is %dx%d, smaller than %d pixels on a side; pass %s=%d to keep '
+            'it' % (width, height, min_side, MIN_IMAGE_SIDE_FLAG,
+                    min(width, height)))
+  return None
 
 
 def read_range(path, offset, size):

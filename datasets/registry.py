@@ -84,7 +84,9 @@ DATASETS = (
     DatasetRecord('custom', 'datasets.custom', 'datasets.convert_custom',
                   _OUTPUT + (('source_dir', 'source_dir'),
                              ('validation_fraction', 'validation_fraction'),
-                             ('num_shards', 'num_shards'), ('seed', 'seed')),
+                             ('num_shards', 'num_shards'), ('seed', 'seed'),
+                             ('max_image_pixels', 'max_image_pixels'),
+                             ('min_image_side', 'min_image_side')),
                   required_flags=(('source_dir', 'pass a folder with one '
                                    'subfolder of images per class'),)),
     DatasetRecord('flowers', 'datasets.flowers',

@@ -6,7 +6,9 @@ checking, PNG/JPEG encoding, drawing), and `make_example(result)`, which turns
 its result into a `tf.train.Example`. `write_shards` runs `encode_fn` in a
 pool of worker processes and writes the results in task order from this
 process, so the output bytes do not depend on the number of workers or on
-their scheduling: a seed fully determines a dataset.
+their scheduling, and serializes every Example with `deterministic=True`
+(its feature map in key order, not in the process's hash order): a seed
+fully determines a dataset, byte for byte, from one run to the next.
 
 Workers are spawned (not forked from a process that has TensorFlow's threads)
 and only import the module holding `encode_fn`, not the main script; keep
@@ -249,7 +251,8 @@ def write_shards(shards, encode_fn, make_example, num_workers=None,
               if isinstance(result, Skipped):
                 skipped.append(result)
                 continue
-              writer.write(make_example(result).SerializeToString())
+              writer.write(make_example(result).SerializeToString(
+                  deterministic=True))
               count += 1
         except tf.errors.ResourceExhaustedError as e:
           raise _disk_full(path, e.message) from None

@@ -9,6 +9,10 @@ square, RGB inputs the original was used with:
   `[output_height, output_width]`;
 - the original train path cropped `[output_height, output_width, 3]`, which
   failed with `use_grayscale=True`; here the crop keeps the image's channels.
+
+One extension: the original train path failed on an image smaller than the
+output even once padded (a 1x1 image); such an image is first enlarged
+bilinearly (aspect ratio kept) to at least the output size minus the padding.
 """
 import tensorflow as tf
 
@@ -28,7 +32,9 @@ def preprocess_for_train(image,
                          use_grayscale=False):
   """Preprocesses the given image for training.
 
-  Pads the image by `padding` pixels on each side, takes a random
+  Enlarges an image smaller than `[output_height - 2 * padding,
+  output_width - 2 * padding]` (see `image_ops.upscale_to_at_least`), pads
+  it by `padding` pixels on each side, takes a random
   `[output_height, output_width]` crop, flips it left/right at random,
   distorts brightness (max delta 63) and contrast (factor in [0.2, 1.8]) and
   standardizes it with `tf.image.per_image_standardization`.
@@ -49,6 +55,11 @@ def preprocess_for_train(image,
     summaries.image_summary('image', tf.expand_dims(image, 0))
 
   image = image_ops.to_float(image, use_grayscale)
+  # An image smaller than the crop even once padded (down to 1x1) is
+  # enlarged first, so that the crop always fits.
+  image = image_ops.upscale_to_at_least(
+      image, tf.maximum(output_height - 2 * padding, 1),
+      tf.maximum(output_width - 2 * padding, 1))
   if padding > 0:
     image = tf.pad(image, [[padding, padding], [padding, padding], [0, 0]])
   # Randomly crop a [height, width] section of the image.

@@ -46,4 +46,4 @@ def write_graph_def(graph_def, path, as_text=False):
   if as_text:
     fileio.write_atomic(path, text_format.MessageToString(graph_def))
   else:
-    fileio.write_atomic(path, graph_def.SerializeToString())
+    fileio.write_atomic(path, graph_def.SerializeToString(deterministic=True))

@@ -10,7 +10,9 @@ resized bilinearly to input_height x input_width, then (x - input_mean) /
 input_std is fed to input_layer. Left unset, --input_height/--input_width
 take the input layer's static size when it has one (a 32x32 CifarNet graph
 needs neither), else 299. Labels may be plain lines or the slim
-`N:name` lines of a dataset's labels.txt.
+`N:name` lines of a dataset's labels.txt. An image whose header gives more
+than --max_image_pixels pixels (default: Pillow's limit, about 89.5 million)
+is refused before it is decoded.
 """
 import os
 import sys
@@ -24,6 +26,7 @@ from absl import flags
 import numpy as np
 import tensorflow as tf
 
+from datasets import image_coding
 from image_classifier import cli
 from tools import graph_io
 
@@ -48,6 +51,10 @@ flags.DEFINE_integer('input_width', DEFAULT_SIZE, 'Width the image is '
 flags.DEFINE_float('input_mean', 0, 'Subtracted from each pixel value.')
 flags.DEFINE_float('input_std', 255, 'Pixel values are divided by this.')
 flags.DEFINE_integer('top_k', 5, 'How many labels to print.')
+flags.DEFINE_integer('max_image_pixels',
+                     image_coding.DEFAULT_MAX_IMAGE_PIXELS,
+                     'Images whose header gives more pixels (width * height) '
+                     'are refused before decoding.')
 
 FLAGS = flags.FLAGS
 
@@ -65,19 +72,50 @@ def read_labels(path):
   return labels
 
 
-def load_image(path, height, width, mean, std):
-  """[1, height, width, 3] float32: resized, then (x - mean) / std."""
-  if not os.path.isfile(path):
+def read_image_file(path, max_pixels=image_coding.DEFAULT_MAX_IMAGE_PIXELS):
+  """The bytes of image file `path`, its size checked from its header.
+
+  Args:
+    path: the --image file.
+    max_pixels: the largest width * height accepted.
+
+  Returns:
+    The encoded bytes, not decoded yet.
+
+  Raises:
+    ValueError: `path` is missing, not a regular file, not an image, or has
+      more than `max_pixels` pixels.
+  """
+  if not os.path.lexists(path):
     raise ValueError(f'--image={path} does not exist.')
+  try:
+    data = image_coding.read_regular_file(path)
+    image_coding.check_image_header(data, max_pixels)
+  except image_coding.UnusableImage as e:
+    raise ValueError(f'--image={path}: {e}.') from None
+  return data
+
+
+def load_image(path, encoded, height, width, mean, std):
+  """[1, height, width, 3] float32: resized, then (x - mean) / std.
+
+  Args:
+    path: the image file, for messages.
+    encoded: its bytes, from `read_image_file`.
+    height: the height to resize to.
+    width: the width to resize to.
+    mean: subtracted from each pixel value.
+    std: pixel values are divided by this.
+  """
   with tf.Graph().as_default():
-    data = tf.io.read_file(path)
+    data = tf1.placeholder(tf.string, [])
     image = tf.io.decode_image(data, channels=3, expand_animations=False)
     image = tf.expand_dims(tf.cast(image, tf.float32), 0)
     image = tf1.image.resize_bilinear(image, [height, width])
     image = (image - mean) / std
     with tf1.Session() as sess:
       try:
-        return sess.run(image)
+        return sess.run(image, {data: encoded})
       except tf.errors.InvalidArgumentError as e:
         raise ValueError(f'--image={path} is not a readable image: '
                          f'{e.message.splitlines()[0]}') from e
@@ -124,11 +162,12 @@ def main(unused_argv):
       cli.fail(f'--{name} must be set.')
   with cli.user_input():
     graph_def = graph_io.read_graph_def(FLAGS.graph)
+    encoded = read_image_file(FLAGS.image, FLAGS.max_image_pixels)
     height, width = input_size(
         graph_def, FLAGS.input_layer,
         FLAGS.input_height if FLAGS['input_height'].present else None,
         FLAGS.input_width if FLAGS['input_width'].present else None)
-    image = load_image(FLAGS.image, height, width, FLAGS.input_mean,
+    image = load_image(FLAGS.image, encoded, height, width, FLAGS.input_mean,
                        FLAGS.input_std)
     scores = classify(graph_def, image, FLAGS.input_layer, FLAGS.output_layer)
   labels = read_labels(FLAGS.labels) if FLAGS.labels else {}

@@ -118,7 +118,7 @@ def _write_record(path, image, fmt, label, **extra):
   feature.update({key: _feature(value) for key, value in extra.items()})
   example = tf.train.Example(features=tf.train.Features(feature=feature))
   with tf.io.TFRecordWriter(path) as writer:
-    writer.write(example.SerializeToString())
+    writer.write(example.SerializeToString(deterministic=True))
 
 
 def _read_one(dataset, items):

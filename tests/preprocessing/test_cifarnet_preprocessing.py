@@ -129,3 +129,28 @@ def test_signatures():
   assert params(cifarnet_preprocessing.preprocess_for_eval) == [
       'image', 'output_height', 'output_width', 'add_image_summaries',
       'use_grayscale']
+
+
+@pytest.mark.parametrize('mode', MODES)
+@pytest.mark.parametrize('in_hw', [(1, 1), (2, 30), (23, 24)])
+def test_train_enlarges_an_image_smaller_than_the_padded_crop(mode, in_hw):
+  # A 1x1 image padded by 4 is 9x9: the original's 32x32 crop failed.
+  image = harness.random_image(*in_hw)
+  result = harness.RUNNERS[mode](
+      lambda x: cifarnet_preprocessing.preprocess_image(
+          x, 32, 32, is_training=True), image, runs=3)
+  assert result.static_shape == [32, 32, 3]
+  for out in result.values:
+    assert out.shape == (32, 32, 3)
+    assert np.isfinite(out).all()
+
+
+def test_train_keeps_an_image_that_fits_once_padded():
+  # 24x24 padded by 4 is exactly 32x32: not resized, so the crop is the
+  # padded image itself (possibly flipped).
+  image = harness.random_image(24, 24).astype(np.float64)
+  out = harness.run_graph(
+      lambda x: cifarnet_preprocessing.preprocess_image(
+          x, 32, 32, is_training=True), image.astype(np.uint8)).values[0]
+  assert _identify_crop(out, np.pad(image, [[4, 4], [4, 4], [0, 0]])) in (
+      (0, 0, False), (0, 0, True))

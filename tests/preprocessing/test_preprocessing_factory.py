@@ -92,3 +92,13 @@ def test_is_training_and_kwargs_reach_the_module(is_training):
       assert names == []
     else:
       assert ('distorted_image' in names) == is_training
+
+
+@pytest.mark.parametrize('family', sorted(registry.PREPROCESSING_FAMILIES))
+@pytest.mark.parametrize('is_training', [True, False])
+def test_a_1x1_image_gives_the_output_size(family, is_training):
+  fn = preprocessing_factory.get_preprocessing(family, is_training=is_training)
+  result = harness.run_graph(lambda x: fn(x, 24, 20),
+                             harness.random_image(1, 1))
+  assert result.values[0].shape == (24, 20, 3)
+  assert np.isfinite(result.values[0]).all()

@@ -42,7 +42,8 @@ def _example(**features):
   feature = {key.replace('__', '/'): _feature(value)
              for key, value in features.items()}
   return tf.train.Example(
-      features=tf.train.Features(feature=feature)).SerializeToString()
+      features=tf.train.Features(feature=feature)).SerializeToString(
+      deterministic=True)
 
 
 def _encode(array, fmt):
