@@ -150,23 +150,25 @@ _README_ACCURACY = {
     'pnasnet-5_large_2017_12_13.tar.gz': (82.9, 96.2),
 }
 
-# URL layouts. download.tensorflow.org/models/<tarball> for the slim
-# tarballs is the image-models README's (checked against its table). The
-# rest is RECALLED, NOT CHECKED (no network here), from the original
-# mobilenet_v1.md, the MobileNet v2 README and the NASNet README:
+# URL layouts. The tarball names of the README's rows are its own (its
+# table names the files, not where they are served); the rest is RECALLED,
+# NOT CHECKED (no network here), from the original mobilenet_v1.md, the
+# MobileNet v2 README and the NASNet README:
+# - the slim and NASNet tarballs at download.tensorflow.org/models/ (where
+#   this project fetched the first 13 from before), NASNet / PNASNet holding
+#   model.ckpt.{index,data-*} at the top level;
 # - MobileNet v1: mobilenet_v1_2018_08_02/mobilenet_v1_<width>_<size>
 #   [_quant].tgz holding mobilenet_v1_<width>_<size>[_quant].ckpt.{index,
 #   data-*,meta}, a frozen .pb, a .tflite and an info.txt, all at the top
 #   level. The README shows the 0.5 width as `0.50`; the files are recalled
-#   as `0.5` (mobilenet_v1_0.5_160.tgz): both names resolve.
+#   as `0.5` (mobilenet_v1_0.5_160.tgz): both names resolve;
 # - MobileNet v2: storage.googleapis.com/mobilenet_v2/checkpoints/
-#   mobilenet_v2_<width>_<size>.tgz holding mobilenet_v2_<width>_<size>.ckpt.*;
-#   the quantized mobilenet_v2_1.0_224_quant.tgz is the least certain
-#   (the MobileNet v2 README may link it as quantized_v2_224_100.tgz; use
-#   --mirror or a URL that works if it is not found).
-# - NASNet / PNASNet: model.ckpt.{index,data-*} at the tarball's top level.
-# A wrong guess fails the download or the member check with one line; it
-# cannot install the wrong files.
+#   mobilenet_v2_<width>_<size>.tgz holding mobilenet_v2_<width>_<size>.ckpt.*
+#   for the widths and sizes of _MOBILENET_V2_WIDTHS. The quantized
+#   mobilenet_v2_1.0_224_quant.tgz is the least certain: the MobileNet v2
+#   README may link it under another name (quantized_v2_224_100.tgz).
+# A wrong guess fails the download (404) or the member check with one line;
+# it cannot install the wrong files.
 _TF_MODELS = 'https://download.tensorflow.org/models/'
 _MOBILENET_V1 = _TF_MODELS + 'mobilenet_v1_2018_08_02/'
 _MOBILENET_V2 = 'https://storage.googleapis.com/mobilenet_v2/checkpoints/'
