@@ -1,10 +1,19 @@
-"""Downloads and unpacks a published slim ImageNet checkpoint.
+"""Lists, downloads and unpacks the published slim ImageNet weights.
 
+    python tools/download_checkpoint.py --list
+    # one line per published weight: its name, the flags that build its
+    # network, top-1/top-5 where the image-models README gives them, URL
     python tools/download_checkpoint.py --checkpoint=inception_v3 \
       --checkpoint_dir=/tmp/checkpoints
     # -> /tmp/checkpoints/inception_v3.ckpt
+    python tools/download_checkpoint.py \
+      --checkpoint=mobilenet_v1_0.50_160_quant --checkpoint_dir=/tmp/checkpoints
+    # -> /tmp/checkpoints/mobilenet_v1_0.5_160_quant.ckpt; evaluate with
+    # --model_name=mobilenet_v1_050 --eval_image_size=160 --quantize
 
-Over https, streamed, resumable, retried. The tarball is checked against a
+--checkpoint takes a name that --list prints, its tarball's file name (with
+or without the extension) or the name the image-models README shows. Over
+https, streamed, resumable, retried. The tarball is checked against a
 SHA-256 wherever one is known: `--sha256=HEX`, else the record's (none of
 the published tarballs has one recorded yet). A tarball that does not match
 is deleted and nothing is extracted. Every tarball must hold the record's
@@ -12,14 +21,17 @@ checkpoint at its top level (`<file>`, or `<file>.index` and
 `<file>.data-*`) and nothing but files and folders (no links); when no
 SHA-256 was known, the tarball's is printed on stderr so that the next
 download can be pinned with --sha256. Only the checkpoint's files (`<file>`
-and `<file>.*`) are installed in --checkpoint_dir; anything else in the
-tarball is left out. Extraction is the datasets' (`datasets/extract.py`: no
-member may land outside --checkpoint_dir). --mirror=URL replaces everything
-before the file name, for users behind a mirror. Nothing is downloaded when
-the checkpoint is already there. The checkpoints, their class counts,
-labels offsets and preprocessing are the network records of
-nets/registry.py.
+and `<file>.*`) are installed, in --checkpoint_dir, or in
+--checkpoint_dir/<name>/ for the weights whose file name others share (the
+NASNet tarballs' `model.ckpt`); anything else in the tarball is left out.
+Extraction is the datasets' (`datasets/extract.py`: no member may land
+outside --checkpoint_dir). --mirror=URL replaces everything before the file
+name, for users behind a mirror. Nothing is downloaded when the checkpoint
+is already there. The weights, their networks, class counts, labels
+offsets, preprocessing and sizes are the records of nets/registry.py
+(several of whose URL layouts are recalled, not checked: see there).
 """
+import difflib
 import functools
 import os
 import posixpath
@@ -37,15 +49,20 @@ from datasets import download
 from datasets import extract
 from datasets.errors import DatasetError
 from image_classifier import cli
-from nets.registry import NETWORKS
+from nets import registry
 
-# name: registry.Checkpoint (URL, checkpoint file, classes, labels offset,
-# preprocessing and size, SHA-256), for every network with published weights.
-CHECKPOINTS = {name: spec.checkpoint for name, spec in NETWORKS.items()
-               if spec.checkpoint is not None}
+# name: registry.Checkpoint (network, URL, checkpoint file, classes, labels
+# offset, preprocessing and size, width, quantized, accuracy, SHA-256), for
+# every published weight.
+CHECKPOINTS = registry.CHECKPOINTS
 
-flags.DEFINE_string('checkpoint', 'inception_v3', 'Which checkpoint: '
-                    + ', '.join(sorted(CHECKPOINTS)) + '.')
+flags.DEFINE_boolean('list', False, 'Print one line per published weight '
+                     '(name, the flags that build its network, top-1/top-5 '
+                     'where known, URL) and exit.')
+flags.DEFINE_string('checkpoint', 'inception_v3', 'Which published weights: '
+                    'a name that --list prints (inception_v3, '
+                    'mobilenet_v1_0.50_160, mobilenet_v1_1.0_224_quant, '
+                    'nasnet-a_mobile, ...) or its tarball\'s file name.')
 flags.DEFINE_string('checkpoint_dir', '/tmp/checkpoints',
                     'Where the checkpoint is unpacked.')
 flags.DEFINE_string('mirror', None, 'URL prefix replacing everything before '
@@ -93,33 +110,74 @@ def check_checkpoint_members(members, checkpoint_file):
                    % (checkpoint_file, checkpoint_file, checkpoint_file))
 
 
-def _extract_checkpoint(archive, checkpoint_dir, checkpoint_file):
-  """Installs the checkpoint's files of `archive`; deletes a refused one."""
+def _extract_checkpoint(archive, target_dir, checkpoint_file):
+  """Installs the checkpoint's files of `archive` in `target_dir`; deletes
+  a refused archive (and `target_dir` if it made it)."""
+  made_target_dir = not os.path.isdir(target_dir)
   try:
     extract.safe_extract(
-        archive, checkpoint_dir,
+        archive, target_dir,
         check=functools.partial(check_checkpoint_members,
                                 checkpoint_file=checkpoint_file),
         keep=functools.partial(is_checkpoint_file,
                                checkpoint_file=checkpoint_file))
   except DatasetError as e:
     os.remove(archive)
+    if made_target_dir and os.path.isdir(target_dir):
+      os.rmdir(target_dir)  # Empty: nothing was extracted.
     raise DatasetError('%s; %s was deleted (check --mirror)'
                        % (e, os.path.basename(archive))) from None
+
+
+def unknown_name_message(name):
+  """The one line for a --checkpoint that names no published weights."""
+  close = difflib.get_close_matches(name, CHECKPOINTS, n=3)
+  hint = f' Did you mean {", ".join(close)}?' if close else ''
+  return (f'--checkpoint={name} names no published weights.{hint} '
+          f'--list prints the {len(CHECKPOINTS)} names.')
+
+
+def _accuracy(checkpoint):
+  if checkpoint.top1 is None:
+    return 'top-1/top-5 not listed'
+  return (f'top-1 {checkpoint.top1:.1f} top-5 {checkpoint.top5:.1f} '
+          f'({checkpoint.accuracy_source})')
+
+
+def _how_to_build(checkpoint):
+  """The eval flags, or the call for weights no --model_name builds."""
+  network_flags = registry.network_flags(checkpoint)
+  if network_flags is not None:
+    return ' '.join(network_flags)
+  kwargs = ', '.join(f'{k}={v}' for k, v in
+                     checkpoint.network_kwargs.items())
+  return f'(no --model_name: {checkpoint.model_name} with {kwargs})'
+
+
+def listing():
+  """One line per published weight: name, flags, top-1/top-5, URL."""
+  rows = [(name, _how_to_build(c), _accuracy(c), c.url)
+          for name, c in CHECKPOINTS.items()]
+  widths = [max(len(row[i]) for row in rows) for i in range(3)]
+  return ['  '.join(cell.ljust(width) for cell, width in
+                    zip(row[:3], widths)) + '  ' + row[3] for row in rows]
 
 
 def download_checkpoint(name, checkpoint_dir, mirror=None, sha256=None):
   """Returns the local checkpoint path, downloading it if needed.
 
   Args:
-    name: a key of CHECKPOINTS.
-    checkpoint_dir: where the checkpoint is installed.
+    name: a key of CHECKPOINTS or another name `registry.find_checkpoint`
+      resolves (a tarball's file name, the README's name).
+    checkpoint_dir: where the checkpoint is installed (in a folder named
+      after it where `registry.install_path` says so).
     mirror: optional URL prefix replacing everything before the file name.
     sha256: expected hex SHA-256 of the tarball; None: the record's, if any.
       Without one, the tarball's SHA-256 is printed on stderr.
 
   Returns:
-    The checkpoint path (`checkpoint_dir/<file>`).
+    The checkpoint path (`checkpoint_dir/<file>` or
+    `checkpoint_dir/<name>/<file>`).
 
   Raises:
     ValueError: for an unknown name.
@@ -127,11 +185,11 @@ def download_checkpoint(name, checkpoint_dir, mirror=None, sha256=None):
       SHA-256 or is not a tarball of the checkpoint (it is then deleted and
       nothing is extracted).
   """
-  if name not in CHECKPOINTS:
-    raise ValueError(f'Unknown checkpoint {name!r}. Valid names: '
-                     f'{", ".join(sorted(CHECKPOINTS))}.')
-  checkpoint = CHECKPOINTS[name]
-  path = os.path.join(checkpoint_dir, checkpoint.file)
+  key = registry.find_checkpoint(name)
+  if key is None:
+    raise ValueError(unknown_name_message(name))
+  checkpoint = CHECKPOINTS[key]
+  path = os.path.join(checkpoint_dir, *registry.install_path(key).split('/'))
   if os.path.exists(path) or os.path.exists(path + '.index'):
     return path
   expected = sha256.lower() if sha256 else checkpoint.sha256
@@ -139,7 +197,7 @@ def download_checkpoint(name, checkpoint_dir, mirror=None, sha256=None):
       checkpoint.url, checkpoint_dir, sha256=expected, mirror=mirror,
       mismatch_advice='Check --sha256 and --mirror' if sha256
       else 'Check --mirror')
-  _extract_checkpoint(archive, checkpoint_dir, checkpoint.file)
+  _extract_checkpoint(archive, os.path.dirname(path), checkpoint.file)
   if expected is None:
     digest = download.sha256_of(archive)
     print(f'sha256 of {os.path.basename(archive)}: {digest}; pass '
@@ -148,11 +206,22 @@ def download_checkpoint(name, checkpoint_dir, mirror=None, sha256=None):
   return path
 
 
+def _print_lines(lines):
+  """Prints `lines`; a reader that stops early (`| head`) ends it quietly."""
+  try:
+    print('\n'.join(lines), flush=True)
+  except BrokenPipeError:
+    # Else Python reports the broken pipe again when it flushes at exit.
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
 def main(argv):
   cli.check_no_arguments(argv)
-  if FLAGS.checkpoint not in CHECKPOINTS:
-    cli.fail(f'--checkpoint={FLAGS.checkpoint} is unknown. Valid names: '
-             f'{", ".join(sorted(CHECKPOINTS))}.')
+  if FLAGS.list:
+    _print_lines(listing())
+    return
+  if registry.find_checkpoint(FLAGS.checkpoint) is None:
+    cli.fail(unknown_name_message(FLAGS.checkpoint))
   if FLAGS.sha256 is not None and not _SHA256_HEX.fullmatch(FLAGS.sha256):
     cli.fail(f'--sha256 must be a SHA-256, 64 hexadecimal digits; received '
              f'{FLAGS.sha256!r}')

@@ -170,3 +170,109 @@ def test_path_max_symlink_chain_over_plain_http_is_refused(server, tmp_path):
   assert 'nothing was extracted' in message
   assert _tree(tmp_path) == before  # Inside and outside: tarball deleted.
   assert 'sha256 of' not in result.stderr
+
+
+# ------------------------------------------------- every published weight
+
+
+def _listing_lines():
+  result = cli_harness.run_script(SCRIPT, '--list')
+  assert result.returncode == 0, result.stderr
+  assert 'Traceback' not in result.stderr
+  return result.stdout.splitlines()
+
+
+def test_list_prints_one_line_per_published_weight():
+  from tests.nets.test_registry import _seed_rows  # pylint: disable=g-import-not-at-top
+  records = _tool().CHECKPOINTS
+  lines = _listing_lines()
+  assert len(lines) == len(records)
+  by_name = {line.split()[0]: line for line in lines}
+  assert list(by_name) == list(records)
+  for name, record in records.items():
+    line = by_name[name]
+    assert line.endswith('  ' + record.url)
+    if record.network_kwargs:
+      assert f'no --model_name: {record.model_name} with' in line
+    else:
+      assert f'--model_name={record.model_name}' in line.split()
+  # The README's rows with their figures and source; none for the others.
+  seed_rows = [row for row in _seed_rows() if row[1]]
+  with_figures = [line for line in lines if 'top-1 ' in line]
+  assert len(with_figures) == len(seed_rows) == 21
+  for _, tarball, top1, top5 in seed_rows:
+    name = _tool().registry.find_checkpoint(tarball)
+    assert (f'top-1 {top1:.1f} top-5 {top5:.1f} (image-models README)'
+            in by_name[name])
+  assert sum('top-1/top-5 not listed' in line for line in lines) == (
+      len(records) - 21)
+  quant_line = by_name['mobilenet_v1_0.50_160_quant']
+  assert ('--model_name=mobilenet_v1_050 --eval_image_size=160 --quantize'
+          in quant_line)
+
+
+def test_quantized_mobilenet_by_its_tarball_name_installs_only_the_checkpoint(
+    server, tmp_path):
+  """A MobileNet tarball also holds a frozen graph, a .tflite and an info
+  file: only the checkpoint is installed."""
+  name = 'mobilenet_v1_0.50_160_quant'
+  record = _tool().CHECKPOINTS[name]
+  tarball = _tool().registry.tarball_name(record)
+  stem = record.file[:-len('.ckpt')]
+  server.add(tarball, tar_bytes({
+      f'./{record.file}.index': b'index',
+      f'./{record.file}.data-00000-of-00001': CKPT_BYTES,
+      f'./{record.file}.meta': b'meta',
+      f'./{stem}_frozen.pb': b'graph', f'./{stem}.tflite': b'tflite',
+      f'./{stem}_info.txt': b'info'}))
+  path = _tool().download_checkpoint(tarball, str(tmp_path),
+                                     mirror=server.url)
+  assert path == str(tmp_path / record.file)
+  assert sorted(os.listdir(tmp_path)) == sorted(
+      record.file + suffix for suffix in
+      ('.index', '.data-00000-of-00001', '.meta'))
+
+
+def test_weights_sharing_a_file_name_install_in_folders_of_their_own(
+    server, tmp_path):
+  tool = _tool()
+  installed = {}
+  for name in ('nasnet-a_mobile', 'pnasnet-5_large'):
+    record = tool.CHECKPOINTS[name]
+    data = os.urandom(300)
+    server.add(tool.registry.tarball_name(record), tar_bytes({
+        'model.ckpt.index': b'index', 'model.ckpt.data-00000-of-00001': data}))
+    path = tool.download_checkpoint(name, str(tmp_path), mirror=server.url)
+    assert path == str(tmp_path / name / 'model.ckpt')
+    installed[name] = data
+  assert sorted(os.listdir(tmp_path)) == sorted(installed)
+  for name, data in installed.items():
+    with open(tmp_path / name / 'model.ckpt.data-00000-of-00001', 'rb') as f:
+      assert f.read() == data
+
+
+def test_a_refused_tarball_leaves_no_folder(server, tmp_path):
+  tool = _tool()
+  record = tool.CHECKPOINTS['nasnet-a_large']
+  server.add(tool.registry.tarball_name(record),
+             tar_bytes({'nasnet/model.ckpt.index': b'index'}))
+  checkpoint_dir = _user_checkpoint_dir(tmp_path)
+  before = _tree(checkpoint_dir)
+  with pytest.raises(DatasetError) as info:
+    tool.download_checkpoint('nasnet-a_large', str(checkpoint_dir),
+                             mirror=server.url)
+  assert 'holds no model.ckpt' in str(info.value)
+  assert _tree(checkpoint_dir) == before
+
+
+def test_unknown_name_is_one_line_with_suggestions(server, tmp_path):
+  result = cli_harness.run_script(SCRIPT, '--checkpoint=mobilenet_v1_0.5_16',
+                                  f'--checkpoint_dir={tmp_path / "c"}',
+                                  f'--mirror={server.url}')
+  message = cli_harness.user_error(result, SCRIPT)
+  assert message.startswith('--checkpoint=mobilenet_v1_0.5_16 names no '
+                            'published weights. Did you mean ')
+  assert 'mobilenet_v1_0.50_160' in message
+  assert message.endswith(f'--list prints the {len(_tool().CHECKPOINTS)} '
+                          'names.')
+  assert server.requests == [] and not (tmp_path / 'c').exists()
