@@ -305,6 +305,9 @@ def ensure_writable_dir(path, flag_name):
   """
   if not path:
     fail(f'{flag_name} must be set.')
+  if os.path.exists(path) and not os.path.isdir(path):
+    fail(f'{flag_name}: {path} is a file, not a folder; choose a folder '
+         'that can be written.')
   try:
     os.makedirs(path, exist_ok=True)
     with tempfile.TemporaryFile(dir=path):
