@@ -252,7 +252,8 @@ def evaluate_with_report(values, checkpoint_path):
             '; --moving_average_decay needs a checkpoint trained with it'
             if values.moving_average_decay else '') + (
                 '; --quantize needs a checkpoint trained with '
-                '--quantize_delay' if values.quantize else '') + '.')
+                'train_image_classifier.py --quantize_delay'
+                if values.quantize else '') + '.')
     # disable=None: on a terminal only; in a log file or a pipe the bar's
     # carriage-return redraws would be lines of their own.
     bar = tqdm.tqdm(total=graph.num_batches, desc='eval', unit='batch',

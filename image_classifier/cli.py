@@ -90,7 +90,8 @@ def noting_stop_signals():
 def check_no_arguments(argv):
   """Fails unless `argv` (absl's, program name first) holds only flags."""
   if len(argv) > 1:
-    fail(f'unexpected arguments {argv[1:]}; all options are --flags.')
+    fail(f'unexpected arguments {argv[1:]}; all options are flags '
+         '(--<name>=<value>).')
 
 
 _REPORTED = threading.Lock()

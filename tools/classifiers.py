@@ -234,7 +234,8 @@ def _load_checkpoint(path, values):
         checkpoint, variables, f'--model={path}',
         'Pass the --model_name, --dataset_name and --labels_offset it was '
         'trained with' + ('; --quantize needs a checkpoint trained with '
-                          '--quantize_delay' if values.quantize else '')
+                          'train_image_classifier.py --quantize_delay'
+                          if values.quantize else '')
         + '.')
     saver = tf1.train.Saver(variables)
     session = tf1.Session(graph=graph)
@@ -259,6 +260,7 @@ def _graph_output(graph_def):
     return outputs[0].name, False
   raise ValueError(f'cannot tell the frozen graph\'s output among '
                    f'{[n.name for n in outputs][:10]}; freeze it with '
+                   'tools/freeze_graph.py '
                    '--output_node_names=<scope>/Predictions/Reshape_1.')
 
 

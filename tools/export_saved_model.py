@@ -274,7 +274,8 @@ def export_saved_model(model_name, num_classes, checkpoint_path, output_dir,
             f'({"; ".join(problems)}). Pass the --model_name, '
             '--dataset_name and --labels_offset it was trained with'
             + ('; --quantize needs a checkpoint trained with '
-               '--quantize_delay' if quantize else '')
+               'train_image_classifier.py --quantize_delay' if quantize
+               else '')
             + ('; --moving_average_decay needs a checkpoint trained with it'
                if moving_average_decay else '') + '.')
       restore = slim.assign_from_checkpoint_fn(checkpoint_path, variables)
@@ -479,7 +480,7 @@ def convert_to_tflite(saved_model_dir, tflite_file, quantization='none',
   if quantized_checkpoint and not fake_quants:
     raise ValueError(f'{saved_model_dir} has no fake-quant ops: export it '
                      'with --quantize from a checkpoint trained with '
-                     '--quantize_delay.')
+                     'train_image_classifier.py --quantize_delay.')
   if fake_quants and quantization != 'int8':
     raise ValueError(f'{saved_model_dir} is quantization-aware '
                      f'({len(fake_quants)} fake-quant ops): convert it with '
