@@ -11,6 +11,7 @@ each example with its own seed; mixup/cutmix on each batch. With every
 augmentation off the graph is exactly the plain one.
 """
 import contextlib
+import threading
 import warnings
 
 import tensorflow as tf
@@ -29,8 +30,10 @@ class BadRecords:
   fails the run.
 
   Attributes:
-    limit: how many may be skipped.
-    keys: the record keys ('<file>:<index>') of those skipped.
+    limit: how many different records may be skipped (training meets the
+      same ones again each epoch).
+    keys: the record keys ('<file>:<index>') of those skipped, in the order
+      first met.
     dataset: the slim.dataset.Dataset read (set by the provider functions).
   """
 
@@ -40,13 +43,18 @@ class BadRecords:
     self.limit = limit
     self.keys = []
     self.dataset = None
+    self._seen = set()
+    self._lock = threading.Lock()  # tf.data calls `note` from its threads.
 
   def note(self, key):
-    """Counts a skipped record; whether it is within the limit."""
-    self.keys.append(key)
-    tf1.logging.warning('Skipped undecodable record %s (%d of at most %d).',
-                        key, len(self.keys), self.limit)
-    return len(self.keys) <= self.limit
+    """Counts a skipped record; whether the count is within the limit."""
+    with self._lock:
+      if key not in self._seen:
+        self._seen.add(key)
+        self.keys.append(key)
+        tf1.logging.warning('Skipped undecodable record %s (%d of at most '
+                            '%d).', key, len(self.keys), self.limit)
+      return len(self.keys) <= self.limit
 
   def on_undecodable(self):
     """The provider's `on_undecodable`: None (fail) for a limit of 0."""
