@@ -24,7 +24,9 @@ batch size is dynamic unless --batch_size is given. The model's name, image
 size, preprocessing, labels and labels_offset go to
 `<output_dir>/assets.extra/model_info.json`, so classify_images.py needs
 only --model and --images. The folder is written under a temporary name
-and renamed when complete.
+beside --output_dir (with the TFLite model, if any) and renamed when
+complete: a killed export leaves no --output_dir, and the rerun removes
+what it left. A finished --output_dir is replaced only with --overwrite.
 
 With --tflite_file the float-images signature (probabilities only) is also
 converted for TensorFlow Lite, with --tflite_quantization:
@@ -704,11 +706,14 @@ def _write_tflite(saved_model_dir, info):
                  + (' (the tensors without fake-quant ranges; the quantized '
                     'layers keep the checkpoint\'s)' if FLAGS.quantize
                     else '') + '.')
-  details = convert_to_tflite(
-      saved_model_dir, FLAGS.tflite_file, quantization=quantization,
-      calibration=calibration, input_type=FLAGS.tflite_input_type,
-      output_type=FLAGS.tflite_output_type,
-      quantized_checkpoint=FLAGS.quantize)
+  try:
+    details = convert_to_tflite(
+        saved_model_dir, FLAGS.tflite_file, quantization=quantization,
+        calibration=calibration, input_type=FLAGS.tflite_input_type,
+        output_type=FLAGS.tflite_output_type,
+        quantized_checkpoint=FLAGS.quantize)
+  except ValueError as e:  # Named as the user knows it, not the staging.
+    raise ValueError(str(e).replace(saved_model_dir, FLAGS.output_dir)) from e
   lines.append(f'Wrote TFLite model {FLAGS.tflite_file} ({quantization}, '
                f'{os.path.getsize(FLAGS.tflite_file):,} bytes) and '
                f'{model_info.sidecar_path(FLAGS.tflite_file)}.')
