@@ -31,6 +31,8 @@ redoes only what is missing. A user error (a full disk and an unwritable
 interrupted run (Ctrl-C, SIGTERM) with one line saying to rerun the same
 command, and exit status 128 + the signal.
 """
+import os
+
 from absl import flags
 
 # Only the record, which names modules: converters are imported when used, so
@@ -155,6 +157,10 @@ def convert(values):
   if not values['dataset_dir']:
     raise DatasetError('You must supply the dataset directory with '
                        '--dataset_dir')
+  if os.path.exists(values['dataset_dir']) and not os.path.isdir(
+      values['dataset_dir']):
+    raise DatasetError(f'--dataset_dir={values["dataset_dir"]} is a file; '
+                       'pass the folder to write the dataset into.')
   arguments = record.converter_arguments(values)
   # TensorFlow's start-up notices would bury the one-line errors and
   # summaries; imported here, not at the top, so that --help and the

@@ -112,7 +112,7 @@ EvalGraph = collections.namedtuple(
     'EvalGraph',
     ['names_to_values', 'names_to_updates', 'variables_to_restore',
      'provider', 'num_batches', 'report_fetches', 'class_names',
-     'recompute_hook'], defaults=(None,))
+     'recompute_hook', 'bad_records'], defaults=(None, None))
 
 Evaluation = collections.namedtuple('Evaluation',
                                     ['metrics', 'tally', 'class_names'])
@@ -139,16 +139,20 @@ def build_eval_graph(values):
     restore, the provider, num_batches (the number of batches the bar
     shows), report_fetches (the batch tensors an eval_report.Tally takes:
     labels, predictions and, with --report_misclassified, confidences and
-    record keys), the class names and, with
-    --recompute_batch_norm_statistics, the batch_norm.RecomputeHook.
+    record keys), the class names, with
+    --recompute_batch_norm_statistics the batch_norm.RecomputeHook, and
+    the inputs.BadRecords of the input (--max_bad_records).
   """
   network.check_image_model(values.model_name,
                             'eval_image_classifier.py evaluates image models.')
   global_step = slim.get_or_create_global_step()
   model = network.model_inputs(values, is_training=False,
                                image_size=values.eval_image_size)
+  with cli.user_input('--max_bad_records'):
+    bad_records = inputs.BadRecords(values.max_bad_records)
   with cli.user_input('--dataset_dir'):
-    provider = inputs.eval_provider(model.dataset, values.batch_size)
+    provider = inputs.eval_provider(model.dataset, values.batch_size,
+                                    bad_records)
   batches = inputs.batched(
       provider, model.preprocessing_fn, model.image_size, values.batch_size,
       labels_offset=values.labels_offset,
@@ -202,7 +206,7 @@ def build_eval_graph(values):
                                  'model.ckpt'))
   return EvalGraph(names_to_values, names_to_updates, variables_to_restore,
                    provider, num_batches, report_fetches, names,
-                   recompute_hook)
+                   recompute_hook, bad_records)
 
 
 class _TallyHook(tf1.train.SessionRunHook):
@@ -250,7 +254,8 @@ def evaluate_with_report(values, checkpoint_path):
             '; --moving_average_decay needs a checkpoint trained with it'
             if values.moving_average_decay else '') + (
                 '; --quantize needs a checkpoint trained with '
-                '--quantize_delay' if values.quantize else '') + '.')
+                'train_image_classifier.py --quantize_delay'
+                if values.quantize else '') + '.')
     # disable=None: on a terminal only; in a log file or a pipe the bar's
     # carriage-return redraws would be lines of their own.
     bar = tqdm.tqdm(total=graph.num_batches, desc='eval', unit='batch',
@@ -270,11 +275,17 @@ def evaluate_with_report(values, checkpoint_path):
           progress_fn=lambda done, total: bar.update(1))
     except tf.errors.DataLossError as e:
       inputs.fail_unreadable(e, graph.provider.data_files)
+    except tf.errors.InvalidArgumentError as e:
+      inputs.fail_undecodable(e, graph.bad_records)
     finally:
       bar.close()
   result = {name: float(value) for name, value in metrics.items()}
   result['global_step'] = checkpoint_global_step(checkpoint_path)
   result['checkpoint'] = checkpoint_path
+  if graph.bad_records.keys:
+    result['skipped_records'] = len(graph.bad_records.keys)
+    print(f'Evaluation {graph.bad_records.summary()}.', file=sys.stderr,
+          flush=True)
   if graph.recompute_hook is not None:
     result['batch_norm_statistics'] = {
         'recomputed_batches': values.recompute_batch_norm_statistics,

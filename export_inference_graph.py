@@ -14,7 +14,6 @@ Unlike the original, it needs no network and no dataset files: the class
 count comes from the dataset's descriptor (only `custom` and `shapes` read
 it from --dataset_dir/dataset_meta.json).
 """
-import os
 
 # Before TensorFlow loads: sets TF_CPP_MIN_LOG_LEVEL unless the user did.
 from image_classifier import tf_env  # pylint: disable=unused-import
@@ -60,6 +59,7 @@ def main(argv):
   cli.check_no_arguments(argv)
   if not FLAGS.output_file:
     cli.fail('You must supply the path to save to with --output_file.')
+  cli.check_output_file(FLAGS.output_file, '--output_file')
   network.check_model_name(FLAGS.model_name)
   is_video = FLAGS.is_video_model or NETWORKS[FLAGS.model_name].is_video
   if is_video and not FLAGS.num_frames:
@@ -79,8 +79,6 @@ def main(argv):
       cli.fail(f'--quantize: --model_name={FLAGS.model_name} cannot be '
                f'quantized: {e}')
     graph_def = graph.as_graph_def()
-  output_dir = os.path.dirname(os.path.abspath(FLAGS.output_file))
-  cli.ensure_writable_dir(output_dir, '--output_file')
   graph_io.write_graph_def(graph_def, FLAGS.output_file,
                            as_text=FLAGS.write_text_graphdef)
   print(f'Wrote the {FLAGS.model_name} inference graph ({len(graph_def.node)} '

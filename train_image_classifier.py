@@ -363,6 +363,7 @@ def fine_tune_init_fn(checkpoint_path, exclude_scopes, ignore_missing_vars,
     # Another run's best/: the best that its index.json lists.
     checkpoint_path = slim.variables.resolve_checkpoint_path(
         best_checkpoints.best_checkpoint(checkpoint_path) or checkpoint_path)
+    slim.variables.check_checkpoint_readable(checkpoint_path)
     logging.info('Fine-tuning from %s', checkpoint_path)
     return slim.assign_from_checkpoint_fn(
         checkpoint_path, to_restore, ignore_missing_vars=ignore_missing_vars)
@@ -401,13 +402,14 @@ def _activation_summaries(end_points):
 
 TrainingGraph = collections.namedtuple('TrainingGraph', [
     'train_tensor', 'summary_op', 'init_fn', 'data_files', 'global_step',
-    'sync_optimizer', 'done_ops', 'learning_rate', 'validation'],
-    defaults=(None, None))
+    'sync_optimizer', 'done_ops', 'learning_rate', 'validation',
+    'bad_records'], defaults=(None, None, None))
 TrainingGraph.__doc__ = """What train() runs: the train op, the summary op,
 the fine-tuning init_fn (or None), the record files read, the global step,
 the SyncReplicasOptimizer (or None), the ops that tell the parameter
 servers this worker finished ([] without a cluster), the learning rate
-tensor and the validation_lib.ValidationGraph (or None)."""
+tensor, the validation_lib.ValidationGraph (or None) and the
+inputs.BadRecords of the training input (--max_bad_records)."""
 
 
 def check_validation_flags(values):
@@ -488,9 +490,12 @@ def build_training_graph(values, deployment=None):
     seed = values.seed
     if seed is not None and deployment.replica_id:
       seed += deployment.replica_id
+    with cli.user_input('--max_bad_records'):
+      bad_records = inputs.BadRecords(values.max_bad_records)
     with cli.user_input('--dataset_dir'):
       provider = inputs.train_provider(model.dataset, values.num_readers,
-                                       values.batch_size, seed=seed)
+                                       values.batch_size, seed=seed,
+                                       bad_records=bad_records)
     batches = inputs.batched(
         provider, model.preprocessing_fn, model.image_size, values.batch_size,
         labels_offset=values.labels_offset,
@@ -595,7 +600,7 @@ def build_training_graph(values, deployment=None):
           values, model.num_classes, moving_average)
   return TrainingGraph(train_tensor, summary_op, init_fn, provider.data_files,
                        global_step, sync_optimizer, done_ops, learning_rate,
-                       validation)
+                       validation, bad_records)
 
 
 def _validator(graph, values):
@@ -740,6 +745,8 @@ def train(values, deployment=None, flags_record=None):
       _signal_done_if_finished(graph, deployment, values)
       if deployment.is_chief:
         _warn_if_batch_norm_short(values)
+      if graph.bad_records.summary():
+        logging.warning('Training %s.', graph.bad_records.summary())
       return loss
     except tf.errors.DataLossError as e:
       inputs.fail_unreadable(e, graph.data_files)
@@ -756,6 +763,8 @@ def train(values, deployment=None, flags_record=None):
                'training stopped; try a lower --learning_rate. '
                + (f'The last good checkpoint is {e.checkpoint_path}.'
                   if e.checkpoint_path else 'No checkpoint was written.'))
+    except tf.errors.InvalidArgumentError as e:
+      inputs.fail_undecodable(e, graph.bad_records)
     finally:
       if validator is not None:
         validator.close()

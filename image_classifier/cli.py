@@ -90,7 +90,8 @@ def noting_stop_signals():
 def check_no_arguments(argv):
   """Fails unless `argv` (absl's, program name first) holds only flags."""
   if len(argv) > 1:
-    fail(f'unexpected arguments {argv[1:]}; all options are --flags.')
+    fail(f'unexpected arguments {argv[1:]}; all options are flags '
+         '(--<name>=<value>).')
 
 
 _REPORTED = threading.Lock()
@@ -251,8 +252,9 @@ def run(main, extra_user_errors=(), output_flag=None, resumable=False):
 
 
 def check_checkpoint_fits(checkpoint_path, variables, what, advice):
-  """Fails with one line unless the checkpoint holds every variable, shaped
-  as in the graph (see `slim.variables.checkpoint_fit_problems`).
+  """Fails with one line unless the checkpoint can be read whole and holds
+  every variable, shaped as in the graph (see
+  `slim.variables.check_checkpoint_readable` and `checkpoint_fit_problems`).
 
   Args:
     checkpoint_path: a checkpoint prefix.
@@ -261,9 +263,12 @@ def check_checkpoint_fits(checkpoint_path, variables, what, advice):
     advice: the sentence that ends the message (what to do).
 
   Raises:
-    UserError: naming the mismatched and missing variables.
+    UserError: naming the truncated or corrupt file, or the mismatched and
+      missing variables.
   """
   from slim import variables as slim_variables  # pylint: disable=import-outside-toplevel
+  with user_input(what):
+    slim_variables.check_checkpoint_readable(checkpoint_path)
   problems = slim_variables.checkpoint_fit_problems(checkpoint_path, variables)
   if problems:
     fail(f'{what} does not fit the model ({"; ".join(problems)}). {advice}')
@@ -301,9 +306,27 @@ def ensure_writable_dir(path, flag_name):
   """
   if not path:
     fail(f'{flag_name} must be set.')
+  if os.path.exists(path) and not os.path.isdir(path):
+    fail(f'{flag_name}: {path} is a file, not a folder; choose a folder '
+         'that can be written.')
   try:
     os.makedirs(path, exist_ok=True)
     with tempfile.TemporaryFile(dir=path):
       pass
   except OSError as e:
     fail(f'{flag_name}={path} is not writable: {e.strerror or e}.')
+
+
+def check_output_file(path, flag_name):
+  """Fails unless `path` can be written as a file: not a folder, in a folder
+  that exists (created if needed) and is writable.
+
+  Raises:
+    UserError: naming the flag.
+  """
+  if not path:
+    fail(f'{flag_name} must be set.')
+  if os.path.isdir(path):
+    fail(f'{flag_name}={path} is a folder; pass the path of the file to '
+         'write.')
+  ensure_writable_dir(os.path.dirname(os.path.abspath(path)), flag_name)

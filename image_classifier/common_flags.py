@@ -103,8 +103,8 @@ def define_image_size_flag(module_name, name='image_size'):
 
 
 def define_input_flags(module_name, batch_size):
-  """Defines --batch_size and --num_preprocessing_threads, for the scripts
-  that read batches from TFRecords.
+  """Defines --batch_size, --num_preprocessing_threads and
+  --max_bad_records, for the scripts that read batches from TFRecords.
 
   Args:
     module_name: the defining script's `__name__`.
@@ -117,4 +117,8 @@ def define_input_flags(module_name, batch_size):
   flags.DEFINE_integer('num_preprocessing_threads', 4,
                        'Number of parallel preprocessing calls.',
                        module_name=module_name)
+  flags.DEFINE_integer('max_bad_records', 0,
+                       'Skip up to this many records whose image does not '
+                       'decode (counted and reported); 0 stops at the first, '
+                       'naming it.', module_name=module_name)
 

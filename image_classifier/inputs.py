@@ -11,6 +11,7 @@ each example with its own seed; mixup/cutmix on each batch. With every
 augmentation off the graph is exactly the plain one.
 """
 import contextlib
+import threading
 import warnings
 
 import tensorflow as tf
@@ -22,19 +23,76 @@ from slim.data import dataset_data_provider
 tf1 = tf.compat.v1
 
 
-def train_provider(dataset, num_readers, batch_size, seed=None):
-  """Shuffled, endlessly repeating provider with the original's buffers."""
+class BadRecords:
+  """The undecodable records of a split (--max_bad_records): with a limit
+  of 0 the first one fails the run, naming it (`fail_undecodable`); with N
+  the input skips up to N, which are counted here (`note`), and one more
+  fails the run.
+
+  Attributes:
+    limit: how many different records may be skipped (training meets the
+      same ones again each epoch).
+    keys: the record keys ('<file>:<index>') of those skipped, in the order
+      first met.
+    dataset: the slim.dataset.Dataset read (set by the provider functions).
+  """
+
+  def __init__(self, limit):
+    if limit < 0:
+      raise ValueError(f'--max_bad_records={limit} must be >= 0.')
+    self.limit = limit
+    self.keys = []
+    self.dataset = None
+    self._seen = set()
+    self._lock = threading.Lock()  # tf.data calls `note` from its threads.
+
+  def note(self, key):
+    """Counts a skipped record; whether the count is within the limit."""
+    with self._lock:
+      if key not in self._seen:
+        self._seen.add(key)
+        self.keys.append(key)
+        tf1.logging.warning('Skipped undecodable record %s (%d of at most '
+                            '%d).', key, len(self.keys), self.limit)
+      return len(self.keys) <= self.limit
+
+  def on_undecodable(self):
+    """The provider's `on_undecodable`: None (fail) for a limit of 0."""
+    return self.note if self.limit else None
+
+  def summary(self):
+    """'skipped N undecodable record(s) (first: <key>)', or None."""
+    if not self.keys:
+      return None
+    return (f'skipped {len(self.keys)} undecodable record(s) '
+            f'(first: {self.keys[0]})')
+
+
+def _watched(dataset, bad_records):
+  if bad_records is None:
+    return None
+  bad_records.dataset = dataset
+  return bad_records.on_undecodable()
+
+
+def train_provider(dataset, num_readers, batch_size, seed=None,
+                   bad_records=None):
+  """Shuffled, endlessly repeating provider with the original's buffers;
+  skips undecodable records as `bad_records` (a BadRecords) allows."""
   return dataset_data_provider.DatasetDataProvider(
       dataset, num_readers=num_readers, shuffle=True,
       common_queue_capacity=20 * batch_size,
-      common_queue_min=10 * batch_size, seed=seed)
+      common_queue_min=10 * batch_size, seed=seed,
+      on_undecodable=_watched(dataset, bad_records))
 
 
-def eval_provider(dataset, batch_size):
-  """One pass over the split, in file order: every example counted once."""
+def eval_provider(dataset, batch_size, bad_records=None):
+  """One pass over the split, in file order: every example counted once;
+  undecodable records skipped as `bad_records` (a BadRecords) allows."""
   return dataset_data_provider.DatasetDataProvider(
       dataset, shuffle=False, num_epochs=1,
-      common_queue_capacity=2 * batch_size, common_queue_min=batch_size)
+      common_queue_capacity=2 * batch_size, common_queue_min=batch_size,
+      on_undecodable=_watched(dataset, bad_records))
 
 
 def batched(provider, preprocessing_fn, image_size, batch_size,
@@ -198,3 +256,32 @@ def fail_unreadable(error, data_files):
   """
   message = dataset_data_provider.corrupt_record_message(data_files)
   cli.fail(message or f'Unreadable input data: {error.message}')
+
+
+def fail_undecodable(error, bad_records):
+  """Fails with one line if an InvalidArgumentError of a session run came
+  from a record that does not decode; re-raises it otherwise (a bug).
+
+  Args:
+    error: the tf.errors.InvalidArgumentError.
+    bad_records: the BadRecords the providers were given.
+
+  Raises:
+    cli.UserError: naming the record (its file and index).
+    tf.errors.InvalidArgumentError: `error`, if no record is at fault.
+  """
+  if bad_records is None or 'IteratorGetNext' not in error.message:
+    raise error
+  if bad_records.limit:
+    if len(bad_records.keys) <= bad_records.limit:
+      raise error
+    cli.fail(f'more than --max_bad_records={bad_records.limit} records do '
+             f'not decode (the last: {bad_records.keys[-1]}); re-create '
+             'the dataset, or raise --max_bad_records.')
+  found = dataset_data_provider.find_undecodable_record(bad_records.dataset)
+  if found is None:
+    raise error
+  filename, index, reason = found
+  cli.fail(f'record {index} of {filename} does not decode ({reason}); '
+           're-create the file, or pass --max_bad_records=N to skip up to '
+           'N such records.')

@@ -25,7 +25,8 @@ tf1 = tf.compat.v1
 __all__ = [
     'add_model_variable', 'assert_global_step', 'assert_or_get_global_step',
     'assign_from_checkpoint', 'assign_from_checkpoint_fn',
-    'assign_from_values', 'assign_from_values_fn', 'checkpoint_fit_problems',
+    'assign_from_values', 'assign_from_values_fn', 'check_checkpoint_readable',
+    'checkpoint_fit_problems',
     'create_global_step',
     'filter_variables', 'get_global_step', 'get_or_create_global_step',
     'get_local_variables', 'get_model_variables', 'get_trainable_variables',
@@ -346,24 +347,72 @@ def assign_from_values_fn(var_names_to_values):
   return callback
 
 
+# The files of a checkpoint `prefix`: prefix.index, prefix.data-00000-of-00001
+# (one per shard) and the optional prefix.meta.
+_CHECKPOINT_FILE = re.compile(r'^(.+)\.(index|meta|data-\d{5}-of-\d{5})$')
+
+
 def resolve_checkpoint_path(model_path):
-  """A checkpoint prefix from a file prefix or a directory (its latest).
+  """A checkpoint prefix from what a user may name: the prefix, one of its
+  files (.index, .data-00000-of-00001, .meta) or a directory (its latest).
 
   Raises:
     ValueError: if no checkpoint is found there.
   """
-  if model_path and os.path.isdir(model_path):
+  if model_path and tf.io.gfile.isdir(model_path):
     latest = tf.train.latest_checkpoint(model_path)
     if latest is None:
       raise ValueError(f'No checkpoint found in directory {model_path!r}: it '
                        'has no "checkpoint" state file or the files it names '
                        'are missing.')
     return latest
+  named_file = _CHECKPOINT_FILE.match(model_path or '')
+  if named_file:
+    prefix = named_file.group(1)
+    if not tf.io.gfile.exists(prefix + '.index'):
+      raise ValueError(f'{model_path!r} is a checkpoint file, but its index '
+                       f'{prefix}.index is missing: pass a complete '
+                       'checkpoint (its prefix, the part before .index).')
+    return prefix
   if not model_path or not tf1.train.checkpoint_exists(model_path):
     raise ValueError(f'Checkpoint {model_path!r} not found: pass a checkpoint '
                      'prefix such as /path/model.ckpt-1000 (the part before '
                      '.index) or a directory holding checkpoints.')
   return model_path
+
+
+def _first_line(error):
+  text = str(getattr(error, 'message', error)).strip()
+  return text.splitlines()[0] if text else type(error).__name__
+
+
+def check_checkpoint_readable(model_path):
+  """Reads every tensor of a checkpoint, so that a truncated or corrupt file
+  is reported before a session restores it (where it would fail deep in a
+  restore op, or crash).
+
+  Args:
+    model_path: a checkpoint prefix.
+
+  Raises:
+    ValueError: naming the file that cannot be read (the index, or the
+      data shards) and why.
+  """
+  try:
+    reader = tf.train.load_checkpoint(model_path)
+  except (tf.errors.OpError, IndexError) as e:
+    raise ValueError(f'{model_path}.index is truncated or corrupt, not a '
+                     f'checkpoint index ({_first_line(e)}); pass an '
+                     'intact checkpoint (copy or download it again).') from e
+  try:
+    for name in sorted(reader.get_variable_to_shape_map()):
+      reader.get_tensor(name)
+  except (tf.errors.OpError, IndexError) as e:
+    shards = sorted(tf.io.gfile.glob(model_path + '.data-*'))
+    files = shards[0] if len(shards) == 1 else f'{model_path}.data-*'
+    raise ValueError(f'{files} is truncated or corrupt ({_first_line(e)} '
+                     f'reading {name}); pass an intact checkpoint (copy or '
+                     'download it again).') from e
 
 
 def _as_name_map(var_list):

@@ -166,7 +166,8 @@ def test_video_network_exports_with_its_frame_count():
 
 
 def test_refuses_existing_output_and_bad_checkpoint(train_dir, tmp_path):
-  with pytest.raises(ValueError, match='already exists'):
+  (tmp_path / 'mine.txt').write_text('not an export')
+  with pytest.raises(ValueError, match='is not a SavedModel export'):
     export_saved_model.export_saved_model('cifarnet', h.NUM_CLASSES,
                                           train_dir, str(tmp_path))
   with pytest.raises(ValueError, match='shape mismatch'):

@@ -8,6 +8,7 @@ exported model (SavedModel, .tflite with its `<file>.json`) carries its
 ModelInfo; a checkpoint or a bare frozen graph takes it from the flags.
 """
 import os
+import re
 import warnings
 
 import numpy as np
@@ -19,6 +20,7 @@ from image_classifier import network
 from nets.registry import NETWORKS
 from tools import graph_io
 from tools import model_info
+from tools import tflite_file
 
 tf1 = tf.compat.v1
 
@@ -31,7 +33,14 @@ def tflite_interpreter(model_path=None, model_content=None, num_threads=None):
   The one place that picks the runtime. TensorFlow 2.16-2.21 ship it; 2.21
   warns that it moves to the ai-edge-litert package. It is used rather than
   adding that dependency (see the README), with its warning silenced.
+  A model file is checked first (`tflite_file.check_tflite_file`): the
+  runtime does not verify it, and a truncated one crashes the process.
+
+  Raises:
+    ValueError: if the file at `model_path` is not a whole TFLite model.
   """
+  if model_path is not None:
+    tflite_file.check_tflite_file(model_path)
   with warnings.catch_warnings():
     warnings.filterwarnings('ignore', message=r'(?s).*tf\.lite\.Interpreter '
                             'is deprecated')
@@ -57,8 +66,8 @@ def detect_format(path):
     return 'checkpoint'
   if not os.path.isfile(path):
     raise ValueError(f'--model={path} does not exist.')
-  if path.endswith('.index'):
-    return 'checkpoint'
+  if re.search(r'\.(index|meta|data-\d{5}-of-\d{5})$', path):
+    return 'checkpoint'  # One file of a checkpoint.
   with open(path, 'rb') as f:
     head = f.read(8)
   if head[4:8] == b'TFL3':
@@ -225,7 +234,8 @@ def _load_checkpoint(path, values):
         checkpoint, variables, f'--model={path}',
         'Pass the --model_name, --dataset_name and --labels_offset it was '
         'trained with' + ('; --quantize needs a checkpoint trained with '
-                          '--quantize_delay' if values.quantize else '')
+                          'train_image_classifier.py --quantize_delay'
+                          if values.quantize else '')
         + '.')
     saver = tf1.train.Saver(variables)
     session = tf1.Session(graph=graph)
@@ -250,6 +260,7 @@ def _graph_output(graph_def):
     return outputs[0].name, False
   raise ValueError(f'cannot tell the frozen graph\'s output among '
                    f'{[n.name for n in outputs][:10]}; freeze it with '
+                   'tools/freeze_graph.py '
                    '--output_node_names=<scope>/Predictions/Reshape_1.')
 
 

@@ -24,7 +24,9 @@ batch size is dynamic unless --batch_size is given. The model's name, image
 size, preprocessing, labels and labels_offset go to
 `<output_dir>/assets.extra/model_info.json`, so classify_images.py needs
 only --model and --images. The folder is written under a temporary name
-and renamed when complete.
+beside --output_dir (with the TFLite model, if any) and renamed when
+complete: a killed export leaves no --output_dir, and the rerun removes
+what it left. A finished --output_dir is replaced only with --overwrite.
 
 With --tflite_file the float-images signature (probabilities only) is also
 converted for TensorFlow Lite, with --tflite_quantization:
@@ -84,6 +86,9 @@ flags.DEFINE_string('preprocessing_name', None, 'The eval preprocessing '
                     'serving_default applies; None uses the model_name\'s.')
 flags.DEFINE_integer('top_k', 5, 'How many best classes the signatures '
                      'return.')
+flags.DEFINE_bool('overwrite', False, 'Replace the SavedModel already in '
+                  '--output_dir (a partial one, left by a killed export, is '
+                  'always replaced).')
 # --------------------------------------------------------------- TFLite
 flags.DEFINE_string('tflite_file', None, 'Also write a TFLite model here.')
 flags.DEFINE_enum('tflite_quantization', 'none',
@@ -186,14 +191,22 @@ def export_saved_model(model_name, num_classes, checkpoint_path, output_dir,
                        moving_average_decay=None, preprocessing_name=None,
                        labels=None, labels_offset=0, dataset_name=None,
                        num_frames=None, top_k=5, quantize=False,
-                       precision='float32'):
+                       precision='float32', overwrite=False,
+                       before_publish=None):
   """Writes a serving SavedModel of `model_name` with the checkpoint's weights.
+
+  The SavedModel is written into a temporary folder beside `output_dir` and
+  renamed into place when complete, so a killed export leaves no
+  `output_dir`; the temporary folders of earlier killed runs are removed
+  (`_remove_stale_staging`), and a partial `output_dir` (see
+  `_existing_export`) is replaced.
 
   Args:
     model_name: the network's name.
     num_classes: the classes it predicts (the dataset's less labels_offset).
     checkpoint_path: a checkpoint prefix or a directory (its latest).
-    output_dir: the SavedModel folder to create; must not exist.
+    output_dir: the SavedModel folder to create: it must not exist, be
+      empty or hold a partial export, or (with `overwrite`) a complete one.
     image_size: the square input size; None uses the network's default.
     batch_size: a static batch size, or None for a dynamic one.
     use_grayscale: one input channel.
@@ -209,17 +222,29 @@ def export_saved_model(model_name, num_classes, checkpoint_path, output_dir,
       `slim.quantize.create_eval_graph`'s fake-quant ops).
     precision: the network's arithmetic, 'float32' or mixed 'bfloat16' /
       'float16' (see `slim.precision`).
+    overwrite: replace a complete SavedModel export at `output_dir`.
+    before_publish: optional fn(staging_dir, info), called with the
+      complete SavedModel before it is renamed to `output_dir` (the TFLite
+      conversion, so that a kill during it leaves no `output_dir` either).
 
   Returns:
     The ModelInfo written into the SavedModel.
 
   Raises:
-    ValueError: if the checkpoint is missing or does not fit the network.
+    ValueError: if the checkpoint is missing, unreadable or does not fit
+      the network, or `output_dir` holds something else than an export
+      (or, without `overwrite`, a complete one).
   """
   checkpoint_path = slim.variables.resolve_checkpoint_path(checkpoint_path)
-  if os.path.exists(output_dir):
-    raise ValueError(f'--output_dir={output_dir} already exists; a '
-                     'SavedModel is written to a new folder.')
+  existing = _existing_export(output_dir)
+  if existing == 'other':
+    raise ValueError(f'--output_dir={output_dir} exists and is not a '
+                     'SavedModel export; choose a new folder.')
+  if existing == 'complete' and not overwrite:
+    raise ValueError(f'--output_dir={output_dir} already holds a '
+                     'SavedModel; pass --overwrite to replace it, or choose '
+                     'a new folder.')
+  slim.variables.check_checkpoint_readable(checkpoint_path)
   if labels is not None and len(labels) != num_classes:
     raise ValueError(f'{len(labels)} labels for {num_classes} classes.')
   spec = NETWORKS[model_name]
@@ -233,16 +258,29 @@ def export_saved_model(model_name, num_classes, checkpoint_path, output_dir,
   preprocessing_factory.get_preprocessing_module(info.preprocessing_name)
   parent = os.path.dirname(os.path.abspath(output_dir))
   os.makedirs(parent, exist_ok=True)
-  staging = tempfile.mkdtemp(dir=parent, prefix='.tmp-saved-model-')
+  _remove_stale_staging(output_dir)
+  staging = tempfile.mkdtemp(dir=parent,
+                             prefix=_staging_prefix(output_dir, os.getpid()))
   os.rmdir(staging)  # The builder wants to create the folder itself.
   try:
     with tf.Graph().as_default() as graph:
       image_bytes, images, outputs = build_serving_graph(
           info, batch_size=batch_size, top_k=top_k, quantize=quantize,
           precision=precision)
-      restore = slim.assign_from_checkpoint_fn(
-          checkpoint_path, _variables_to_restore(moving_average_decay,
-                                                 quantize))
+      variables = _variables_to_restore(moving_average_decay, quantize)
+      problems = slim.variables.checkpoint_fit_problems(checkpoint_path,
+                                                        variables)
+      if problems:
+        raise ValueError(
+            f'--checkpoint_path={checkpoint_path} does not fit the model '
+            f'({"; ".join(problems)}). Pass the --model_name, '
+            '--dataset_name and --labels_offset it was trained with'
+            + ('; --quantize needs a checkpoint trained with '
+               'train_image_classifier.py --quantize_delay' if quantize
+               else '')
+            + ('; --moving_average_decay needs a checkpoint trained with it'
+               if moving_average_decay else '') + '.')
+      restore = slim.assign_from_checkpoint_fn(checkpoint_path, variables)
       with tf1.Session(graph=graph) as sess:
         sess.run(tf1.global_variables_initializer())
         restore(sess)
@@ -259,10 +297,87 @@ def export_saved_model(model_name, num_classes, checkpoint_path, output_dir,
         builder.save()
     model_info.write_info(os.path.join(staging, model_info.SAVED_MODEL_INFO),
                           info)
-    os.replace(staging, output_dir)
+    if before_publish is not None:
+      before_publish(staging, info)
+    _publish(staging, output_dir)
   finally:
     shutil.rmtree(staging, ignore_errors=True)
   return info
+
+
+# What a SavedModel export holds; model_info.json, written last, marks it
+# complete.
+_EXPORT_ENTRIES = frozenset({'saved_model.pb', 'saved_model.pbtxt',
+                             'variables', 'assets', 'assets.extra',
+                             'fingerprint.pb'})
+
+
+def _existing_export(output_dir):
+  """What is at `output_dir`: None (nothing, or an empty folder),
+  'complete' (a SavedModel export), 'partial' (the files of an export that
+  was not finished: a copy cut short where renames are not atomic) or
+  'other' (a file, or a folder holding anything else)."""
+  if not os.path.lexists(output_dir):
+    return None
+  if not os.path.isdir(output_dir):
+    return 'other'
+  entries = set(os.listdir(output_dir))
+  if not entries:
+    return None
+  if not entries <= _EXPORT_ENTRIES:
+    return 'other'
+  complete = (os.path.isfile(os.path.join(output_dir, 'saved_model.pb'))
+              and os.path.isfile(os.path.join(output_dir,
+                                              model_info.SAVED_MODEL_INFO)))
+  return 'complete' if complete else 'partial'
+
+
+def _staging_prefix(output_dir, pid=None):
+  """The name prefix of the temporary folders beside `output_dir` that the
+  export of process `pid` writes (of any process when None)."""
+  prefix = f'.{os.path.basename(os.path.abspath(output_dir))}.tmp-'
+  return prefix if pid is None else f'{prefix}{pid}-'
+
+
+def _process_alive(pid):
+  try:
+    os.kill(pid, 0)
+  except ProcessLookupError:
+    return False
+  except PermissionError:
+    return True
+  return True
+
+
+def _remove_stale_staging(output_dir):
+  """Removes the temporary folders beside `output_dir` left by exports to
+  it that were killed (their process is gone)."""
+  parent = os.path.dirname(os.path.abspath(output_dir))
+  prefix = _staging_prefix(output_dir)
+  for name in os.listdir(parent):
+    if not name.startswith(prefix):
+      continue
+    pid = name[len(prefix):].split('-', 1)[0]
+    if pid.isdigit() and int(pid) != os.getpid() and _process_alive(
+        int(pid)):
+      continue
+    shutil.rmtree(os.path.join(parent, name), ignore_errors=True)
+
+
+def _publish(staging, output_dir):
+  """Renames the complete export `staging` to `output_dir`, replacing
+  what is there (an empty folder, a partial export, or one the caller
+  chose to overwrite). The old folder is first renamed to a staging name,
+  so a kill in between leaves it for `_remove_stale_staging`."""
+  if os.path.lexists(output_dir):
+    old = tempfile.mkdtemp(dir=os.path.dirname(os.path.abspath(output_dir)),
+                           prefix=_staging_prefix(output_dir, os.getpid()))
+    os.rmdir(old)
+    os.replace(output_dir, old)
+    os.replace(staging, output_dir)
+    shutil.rmtree(old, ignore_errors=True)
+  else:
+    os.replace(staging, output_dir)
 
 
 def calibration_images(dataset_name, dataset_dir, split_name, num_images,
@@ -367,7 +482,7 @@ def convert_to_tflite(saved_model_dir, tflite_file, quantization='none',
   if quantized_checkpoint and not fake_quants:
     raise ValueError(f'{saved_model_dir} has no fake-quant ops: export it '
                      'with --quantize from a checkpoint trained with '
-                     '--quantize_delay.')
+                     'train_image_classifier.py --quantize_delay.')
   if fake_quants and quantization != 'int8':
     raise ValueError(f'{saved_model_dir} is quantization-aware '
                      f'({len(fake_quants)} fake-quant ops): convert it with '
@@ -540,11 +655,14 @@ def main(argv):
                + ('the input and the tensors without fake-quant ranges '
                   if FLAGS.quantize else '')
                + 'on --dataset_dir (and --dataset_split_name): pass it.')
+  _check_outputs_writable(FLAGS.output_dir, FLAGS.tflite_file)
   with cli.user_input():
     num_classes = export_inference_graph.dataset_num_classes(
         FLAGS.dataset_name, FLAGS.dataset_dir) - FLAGS.labels_offset
     labels = model_info.class_names(FLAGS.dataset_name, FLAGS.dataset_dir,
                                     num_classes, FLAGS.labels_offset)
+  report = []
+  with cli.user_input():
     info = export_saved_model(
         FLAGS.model_name, num_classes, FLAGS.checkpoint_path,
         FLAGS.output_dir, image_size=FLAGS.image_size,
@@ -553,34 +671,56 @@ def main(argv):
         preprocessing_name=FLAGS.preprocessing_name, labels=labels,
         labels_offset=FLAGS.labels_offset, dataset_name=FLAGS.dataset_name,
         num_frames=FLAGS.num_frames if is_video else None, top_k=FLAGS.top_k,
-        quantize=FLAGS.quantize, precision=FLAGS.precision)
+        quantize=FLAGS.quantize, precision=FLAGS.precision,
+        overwrite=FLAGS.overwrite,
+        before_publish=(lambda staging, info: report.extend(
+            _write_tflite(staging, info))) if FLAGS.tflite_file else None)
   print(f'Wrote SavedModel {FLAGS.output_dir} ({info.model_name}, '
         f'{info.image_size}x{info.image_size}, {info.num_classes} classes, '
         f'preprocessing {info.preprocessing_name}).')
-  if not FLAGS.tflite_file:
-    return
+  for line in report:
+    print(line)
+
+
+def _check_outputs_writable(output_dir, tflite_file):
+  """Fails with one line unless the export's folders can be written."""
+  cli.ensure_writable_dir(os.path.dirname(os.path.abspath(output_dir)),
+                          '--output_dir')
+  if tflite_file:
+    cli.check_output_file(tflite_file, '--tflite_file')
+
+
+def _write_tflite(saved_model_dir, info):
+  """Converts the SavedModel for --tflite_file (calibrating an int8
+  model); returns the lines that report it."""
+  quantization = FLAGS.tflite_quantization
+  lines = []
   calibration = None
   if quantization == 'int8':
     with cli.user_input('calibration'):
       calibration = calibration_images(
           FLAGS.dataset_name, FLAGS.dataset_dir, FLAGS.dataset_split_name,
           FLAGS.num_calibration_images, info)
-    print(f'Calibrated on {len(calibration)} images of '
-          f'{FLAGS.dataset_split_name}'
-          + (' (the tensors without fake-quant ranges; the quantized '
-             'layers keep the checkpoint\'s)' if FLAGS.quantize else '')
-          + '.')
-  with cli.user_input():
+    lines.append(f'Calibrated on {len(calibration)} images of '
+                 f'{FLAGS.dataset_split_name}'
+                 + (' (the tensors without fake-quant ranges; the quantized '
+                    'layers keep the checkpoint\'s)' if FLAGS.quantize
+                    else '') + '.')
+  try:
     details = convert_to_tflite(
-        FLAGS.output_dir, FLAGS.tflite_file, quantization=quantization,
+        saved_model_dir, FLAGS.tflite_file, quantization=quantization,
         calibration=calibration, input_type=FLAGS.tflite_input_type,
         output_type=FLAGS.tflite_output_type,
         quantized_checkpoint=FLAGS.quantize)
-  print(f'Wrote TFLite model {FLAGS.tflite_file} ({quantization}, '
-        f'{os.path.getsize(FLAGS.tflite_file):,} bytes) and '
-        f'{model_info.sidecar_path(FLAGS.tflite_file)}.')
-  print('  ' + describe_tensor('input images', details['input']))
-  print('  ' + describe_tensor('output probabilities', details['output']))
+  except ValueError as e:  # Named as the user knows it, not the staging.
+    raise ValueError(str(e).replace(saved_model_dir, FLAGS.output_dir)) from e
+  lines.append(f'Wrote TFLite model {FLAGS.tflite_file} ({quantization}, '
+               f'{os.path.getsize(FLAGS.tflite_file):,} bytes) and '
+               f'{model_info.sidecar_path(FLAGS.tflite_file)}.')
+  lines.append('  ' + describe_tensor('input images', details['input']))
+  lines.append('  ' + describe_tensor('output probabilities',
+                                      details['output']))
+  return lines
 
 
 if __name__ == '__main__':

@@ -22,6 +22,7 @@ from absl import flags
 import tensorflow as tf
 
 from image_classifier import cli
+from slim.variables import check_checkpoint_readable
 from slim.variables import resolve_checkpoint_path
 from tools import graph_io
 
@@ -77,6 +78,7 @@ def freeze_graph_def(graph_def, checkpoint_path, output_node_names,
     raise ValueError(f'--output_node_names: {unknown or "(empty)"} not in the '
                      'graph; see tools/summarize_graph.py for its outputs.')
   checkpoint_path = resolve_checkpoint_path(checkpoint_path)
+  check_checkpoint_readable(checkpoint_path)
   reader = tf.train.load_checkpoint(checkpoint_path)
   with tf.Graph().as_default() as graph:
     tf1.import_graph_def(graph_def, name='')
@@ -109,6 +111,7 @@ def main(unused_argv):
                'output_node_names'):
     if not FLAGS[name].value:
       cli.fail(f'--{name} must be set.')
+  cli.check_output_file(FLAGS.output_graph, '--output_graph')
   with cli.user_input('--input_graph'):
     graph_def = graph_io.read_graph_def(FLAGS.input_graph,
                                         binary=FLAGS.input_binary)

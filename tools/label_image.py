@@ -60,15 +60,28 @@ FLAGS = flags.FLAGS
 
 
 def read_labels(path):
-  """{index: label}; `N:name` lines map N to name, plain lines by order."""
+  """{index: label}; `N:name` lines map N to name, plain lines by order.
+
+  Raises:
+    ValueError: if the file cannot be read or is not UTF-8 text.
+  """
   labels = {}
-  with open(path, encoding='utf-8') as f:
-    for index, line in enumerate(l.rstrip('\n') for l in f if l.strip()):
-      key, sep, name = line.partition(':')
-      if sep and key.strip().isdigit():
-        labels[int(key)] = name
-      else:
-        labels[index] = line
+  try:
+    with open(path, encoding='utf-8') as f:
+      lines = [l.rstrip('\n') for l in f if l.strip()]
+  except OSError as e:
+    raise ValueError(f'--labels={path}: cannot read it '
+                     f'({e.strerror or e}); pass a labels file, one label '
+                     'a line.') from e
+  except UnicodeDecodeError as e:
+    raise ValueError(f'--labels={path} is not a UTF-8 text file; pass a '
+                     'labels file, one label a line.') from e
+  for index, line in enumerate(lines):
+    key, sep, name = line.partition(':')
+    if sep and key.strip().isdigit():
+      labels[int(key)] = name
+    else:
+      labels[index] = line
   return labels
 
 
@@ -161,6 +174,7 @@ def main(unused_argv):
     if not FLAGS[name].value:
       cli.fail(f'--{name} must be set.')
   with cli.user_input():
+    labels = read_labels(FLAGS.labels) if FLAGS.labels else {}
     graph_def = graph_io.read_graph_def(FLAGS.graph)
     encoded = read_image_file(FLAGS.image, FLAGS.max_image_pixels)
     height, width = input_size(
@@ -170,7 +184,6 @@ def main(unused_argv):
     image = load_image(FLAGS.image, encoded, height, width, FLAGS.input_mean,
                        FLAGS.input_std)
     scores = classify(graph_def, image, FLAGS.input_layer, FLAGS.output_layer)
-  labels = read_labels(FLAGS.labels) if FLAGS.labels else {}
   for i in scores.argsort()[-FLAGS.top_k:][::-1]:
     print(f'{labels.get(int(i), str(i))} {scores[i]:.5f}')
 

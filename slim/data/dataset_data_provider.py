@@ -22,7 +22,10 @@ single examples in the graph.
 
 Each example also carries a `record_key` item, '<file name>:<record index>'.
 tf.data's DataLossError for a corrupt file does not name the file; call
-`find_corrupt_record_file(provider.data_files)` to find it.
+`find_corrupt_record_file(provider.data_files)` to find it. A record that
+reads but does not decode (an image field holding other bytes) fails the
+pipeline with an InvalidArgumentError: `find_undecodable_record(dataset)`
+names it, and `on_undecodable` skips such records instead.
 
 The functions given to tf.data (reading, decoding) are traced as they are
 written, without autograph: TF-Slim code is graph-mode code, whose Python
@@ -40,7 +43,8 @@ from slim.data import data_provider
 tf1 = tf.compat.v1
 
 __all__ = ['DatasetDataProvider', 'corrupt_record_message',
-           'find_corrupt_record_file', 'get_data_files', 'graph_function']
+           'find_corrupt_record_file', 'find_undecodable_record',
+           'get_data_files', 'graph_function']
 
 _GLOB_CHARS = ('*', '?', '[')
 
@@ -125,7 +129,7 @@ class DatasetDataProvider(data_provider.DataProvider):
   def __init__(self, dataset, num_readers=1, reader_kwargs=None, shuffle=True,
                num_epochs=None, common_queue_capacity=256,
                common_queue_min=128, record_key='record_key', seed=None,
-               scope=None):
+               scope=None, on_undecodable=None):
     """Builds the input pipeline in the current graph.
 
     Args:
@@ -150,6 +154,12 @@ class DatasetDataProvider(data_provider.DataProvider):
         gives the same records in the same order; without one (and with
         `shuffle`) they are delivered as soon as ready, which is faster.
       scope: optional name scope for the ops.
+      on_undecodable: None to fail on a record the decoder cannot decode
+        (InvalidArgumentError); or fn(record key) -> bool, called (through
+        tf.py_function) for each such record, which is then skipped: it
+        returns False to stop the pipeline with an InvalidArgumentError
+        (too many of them). Each record is then decoded in a dataset of its
+        own, which costs some throughput.
 
     Raises:
       TypeError: if `dataset` is not a Dataset-like record.
@@ -209,9 +219,14 @@ class DatasetDataProvider(data_provider.DataProvider):
       if shuffle:
         records = records.shuffle(common_queue_capacity, seed=seed,
                                   reshuffle_each_iteration=True)
-      self._tf_dataset = records.map(
-          decode, num_parallel_calls=tf.data.AUTOTUNE,
-          deterministic=deterministic)
+      if on_undecodable is None:
+        self._tf_dataset = records.map(
+            decode, num_parallel_calls=tf.data.AUTOTUNE,
+            deterministic=deterministic)
+      else:
+        self._tf_dataset = _skipping_undecodable(
+            _decoded_or_flagged(records, decode, deterministic),
+            on_undecodable)
       iterator = _make_iterator(self._tf_dataset.prefetch(tf.data.AUTOTUNE))
       items_to_tensors = iterator.get_next()
 
@@ -232,6 +247,114 @@ class DatasetDataProvider(data_provider.DataProvider):
   def dataset(self):
     """The `slim.dataset.Dataset` read."""
     return self._dataset
+
+
+def _empty_like(spec):
+  """A tensor of `spec`'s dtype and rank, with no elements where its
+  shape is unknown."""
+  if spec.shape.rank is None:
+    return tf.zeros([], spec.dtype)
+  return tf.zeros([0 if d is None else d for d in spec.shape], spec.dtype)
+
+
+def _decoded_or_flagged(records, decode, deterministic):
+  """(example, decoded, key) for each (key, record) of `records`: where
+  decode(key, record) fails, decoded is False and the example holds empty
+  tensors of the same structure.
+
+  tf.data has no try/except: each record is decoded in a one-element
+  dataset whose `ignore_errors` leaves it empty when decoding fails, and a
+  placeholder element follows; the first element is taken.
+  """
+
+  @graph_function
+  def decode_one(key, record):
+    one = tf.data.Dataset.from_tensors((key, record))
+    decoded = one.map(graph_function(
+        lambda k, r: (decode(k, r), tf.constant(True), k))).ignore_errors()
+    example_spec = decoded.element_spec[0]
+    failed = one.map(graph_function(lambda k, r: (
+        tf.nest.map_structure(_empty_like, example_spec),
+        tf.constant(False), k)))
+    return decoded.concatenate(failed).take(1)
+
+  return records.interleave(
+      decode_one, block_length=1, num_parallel_calls=tf.data.AUTOTUNE,
+      deterministic=deterministic)
+
+
+def _skipping_undecodable(flagged, on_undecodable):
+  """The decoded examples of `_decoded_or_flagged`; for each that failed,
+  on_undecodable(key) is called, and its False stops the pipeline."""
+
+  def reported(key):
+    within_limit = tf.py_function(
+        lambda k: bool(on_undecodable(k.numpy().decode('utf-8', 'replace'))),
+        [key], tf.bool)
+    check = tf.debugging.Assert(
+        within_limit, ['Too many undecodable records; the last:', key])
+    with tf.control_dependencies([check]):
+      return tf.constant(False)
+
+  kept = flagged.filter(graph_function(
+      lambda example, decoded, key: tf.cond(
+          decoded, lambda: tf.constant(True), lambda: reported(key))))
+  return kept.map(graph_function(lambda example, decoded, key: example))
+
+
+def find_undecodable_record(dataset, reader_kwargs=None):
+  """The first record of a `slim.dataset.Dataset` that the decoder cannot
+  decode, reading its files in order.
+
+  Args:
+    dataset: a `slim.dataset.Dataset`.
+    reader_kwargs: keyword arguments for `dataset.reader`.
+
+  Returns:
+    (file name, record index in the file, the decoder's error), or None
+    when every record decodes.
+  """
+  read_file = _record_dataset_fn(getattr(dataset, 'reader', None),
+                                 reader_kwargs)
+  items = dataset.decoder.list_items()
+
+  def decode(key, record):
+    del key
+    return dict(zip(items, dataset.decoder.decode(record, items)))
+
+  for filename in get_data_files(dataset.data_sources):
+    with tf.Graph().as_default():
+      records = read_file(filename).enumerate().map(
+          graph_function(lambda i, r: (tf.strings.as_string(i), r)))
+      first_failed = _decoded_or_flagged(records, decode, True).filter(
+          graph_function(lambda example, decoded, key: tf.logical_not(
+              decoded))).map(graph_function(
+                  lambda example, decoded, key: key)).take(1)
+      key = tf1.data.make_one_shot_iterator(first_failed).get_next()
+      with tf1.Session() as session:
+        try:
+          index = int(session.run(key))
+        except tf.errors.OutOfRangeError:
+          continue
+    return filename, index, _decode_error(read_file, filename, index,
+                                          decode)
+  return None
+
+
+def _decode_error(read_file, filename, index, decode):
+  """The decoder's error message for record `index` of `filename`."""
+  with tf.Graph().as_default():
+    record = tf1.data.make_one_shot_iterator(
+        read_file(filename).skip(index).take(1)).get_next()
+    example = decode(None, record)
+    with tf1.Session() as session:
+      try:
+        session.run(example)
+      except tf.errors.OpError as error:
+        lines = [line.strip() for line in error.message.splitlines()
+                 if line.strip() and not line.strip().startswith('[[')]
+        return lines[-1] if lines else type(error).__name__
+  return 'decodes now'
 
 
 def _make_iterator(dataset):
