@@ -32,22 +32,12 @@ import json
 import os
 import sys
 
-# Before TensorFlow loads: sets TF_CPP_MIN_LOG_LEVEL unless the user did.
-from image_classifier import tf_env  # pylint: disable=unused-import
-
 from absl import flags
-import numpy as np
-import tensorflow as tf
-import tqdm
 
 from datasets import image_coding
 from image_classifier import cli
 from image_classifier import common_flags
 from image_classifier import fileio
-from tools import classifiers
-from tools import model_info
-
-tf1 = tf.compat.v1
 
 # ------------------------------------------------------------ what to run
 flags.DEFINE_string('model', None, 'A SavedModel folder, a .tflite file, a '
@@ -112,92 +102,26 @@ def list_images(pattern):
   return paths
 
 
-def _op_error_line(message):
-  """The line of a session error that says what went wrong: the last one
-  before the `[[{{node ...}}]]` trailer."""
-  lines = [line.strip() for line in message.splitlines() if line.strip()]
-  lines = [line for line in lines if not line.startswith('[[')]
-  return lines[-1] if lines else 'unreadable'
+def screen_images(paths, max_pixels):
+  """Splits `paths` into the image files worth decoding and the others.
 
-
-class ImageReader:
-  """Decodes and preprocesses one image file at a time for a model."""
-
-  def __init__(self, info,
-               max_pixels=image_coding.DEFAULT_MAX_IMAGE_PIXELS):
-    self._max_pixels = max_pixels
-    self._graph = tf.Graph()
-    with self._graph.as_default():
-      self._encoded = tf1.placeholder(tf.string, [])
-      self._image = model_info.decode_and_preprocess_fn(
-          info.preprocessing_name, info.image_size,
-          info.use_grayscale)(self._encoded)
-    self._session = tf1.Session(graph=self._graph)
-
-  def read(self, path):
-    """(image, None), or (None, why) if the file cannot be read."""
-    try:
-      encoded = image_coding.read_regular_file(path)
-      image_coding.check_image_header(encoded, self._max_pixels)
-    except image_coding.UnusableImage as e:
-      return None, str(e)
-    try:
-      return self._session.run(self._image, {self._encoded: encoded}), None
-    except (tf.errors.InvalidArgumentError, tf.errors.UnimplementedError,
-            tf.errors.OutOfRangeError) as e:
-      return None, _op_error_line(e.message)
-
-  def close(self):
-    self._session.close()
-
-
-def classify(classifier, paths, top_k=5, batch_size=32, progress_bar=False,
-             max_image_pixels=image_coding.DEFAULT_MAX_IMAGE_PIXELS):
-  """Classifies the files; skips those that cannot be read.
-
-  Args:
-    classifier: a tools.classifiers.Classifier.
-    paths: the image files.
-    top_k: how many best classes per image.
-    batch_size: images per forward pass.
-    progress_bar: show a progress bar when stderr is a terminal.
-    max_image_pixels: images whose header gives more pixels are skipped.
+  Runs before TensorFlow is loaded: a file that is not a regular file, or
+  whose header gives more than `max_pixels` pixels, is refused from its
+  header alone, so a lone hostile image costs neither TensorFlow's start
+  nor the memory of its pixels.
 
   Returns:
-    (predictions, unreadable): [(path, [(class_id, label, score), ...])]
-    best first, in the order of `paths`; [(path, why)].
+    (usable paths, [(path, why)]), each in the order of `paths`.
   """
-  labels = classifier.info.labels
-  top_k = min(top_k, len(labels))
-  reader = ImageReader(classifier.info, max_image_pixels)
-  predictions, unreadable, batch_paths, batch = [], [], [], []
-
-  def flush():
-    if not batch:
-      return
-    probabilities = classifier.predict(np.stack(batch))
-    for path, scores in zip(batch_paths, probabilities):
-      best = np.argsort(-scores, kind='stable')[:top_k]
-      predictions.append((path, [(int(i), labels[i], float(scores[i]))
-                                 for i in best]))
-    batch_paths.clear()
-    batch.clear()
-
-  try:
-    for path in tqdm.tqdm(paths, unit='image',
-                          disable=None if progress_bar else True):
-      image, why = reader.read(path)
-      if image is None:
-        unreadable.append((path, why))
-        continue
-      batch_paths.append(path)
-      batch.append(image)
-      if len(batch) == batch_size:
-        flush()
-    flush()
-  finally:
-    reader.close()
-  return predictions, unreadable
+  usable, refused = [], []
+  for path in paths:
+    try:
+      image_coding.check_image_header(image_coding.read_regular_file(path),
+                                      max_pixels)
+      usable.append(path)
+    except image_coding.UnusableImage as e:
+      refused.append((path, str(e)))
+  return usable, refused
 
 
 def csv_text(predictions):
@@ -240,18 +164,28 @@ def main(argv):
              f'{" or ".join(OUTPUT_FORMATS)}.')
   with cli.user_input():
     paths = list_images(FLAGS.images)
+  usable, refused = screen_images(paths, FLAGS.max_image_pixels)
+  if not usable and len(paths) == 1:
+    cli.fail(f'cannot classify {refused[0][0]}: {refused[0][1]}.')
+  # TensorFlow loads only now (the tf_env import first hides its banners).
+  from image_classifier import tf_env  # pylint: disable=g-import-not-at-top,unused-import
+  from tools import classifiers  # pylint: disable=g-import-not-at-top
+  from tools import classify_files  # pylint: disable=g-import-not-at-top
+  with cli.user_input():
     classifier = classifiers.load(FLAGS.model, FLAGS)
   info = classifier.info
   if info.num_frames:
     cli.fail(f'--model={FLAGS.model} is a video model ({info.model_name}); '
              'classify_images.py classifies images.')
   try:
-    predictions, unreadable = classify(
-        classifier, paths, top_k=FLAGS.top_k, batch_size=FLAGS.batch_size,
+    predictions, unreadable = classify_files.classify(
+        classifier, usable, top_k=FLAGS.top_k, batch_size=FLAGS.batch_size,
         progress_bar=FLAGS.progress_bar,
         max_image_pixels=FLAGS.max_image_pixels)
   finally:
     classifier.close()
+  order = {path: i for i, path in enumerate(paths)}
+  unreadable = sorted(refused + unreadable, key=lambda item: order[item[0]])
   if not predictions and len(paths) == 1:
     cli.fail(f'cannot classify {unreadable[0][0]}: '
              f'{unreadable[0][1]}.')

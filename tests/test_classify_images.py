@@ -20,6 +20,7 @@ from datasets import dataset_factory
 from image_classifier import network
 from tests import cli_harness as h
 from tools import classifiers
+from tools import classify_files
 from tools import graph_io
 
 tf1 = tf.compat.v1
@@ -112,7 +113,7 @@ def test_every_format_gives_the_checkpoint_scores(models, data,
                                 _flag_values(dataset_dir=data))
   assert classifier.format == model_format
   assert (classifier.info.image_size, classifier.info.labels) == (32, NAMES)
-  predictions, unreadable = classify_images.classify(classifier,
+  predictions, unreadable = classify_files.classify(classifier,
                                                      classify_images
                                                      .list_images(images),
                                                      top_k=3, batch_size=4)
@@ -132,7 +133,7 @@ def test_int8_tflite_classifies_with_its_record_alone(models):
   expected = _expected(models)
   classifier = classifiers.load(paths['tflite_int8'], None)
   assert classifier.info.tflite['input']['dtype'] == 'uint8'
-  predictions, _ = classify_images.classify(
+  predictions, _ = classify_files.classify(
       classifier, classify_images.list_images(images), top_k=1)
   agree = [best[0][0] == expected[path].argmax() for path, best in predictions]
   assert len(agree) == NUM_IMAGES and np.mean(agree) >= 0.8

@@ -257,11 +257,17 @@ def test_label_image_takes_the_graph_input_size_unless_given():
 
 
 def test_label_image_errors_are_one_line(tmp_path):
+  # The image is checked first (before TensorFlow loads), then the graph.
   result = h.run_script('tools/label_image.py',
                         f'--graph={tmp_path / "missing.pb"}',
                         f'--image={tmp_path / "missing.png"}')
-  message = h.user_error(result, 'label_image.py')
-  assert 'missing.pb' in message
+  assert 'missing.png does not exist' in h.user_error(result,
+                                                      'label_image.py')
+  Image.new('RGB', (4, 4)).save(tmp_path / 'image.png')
+  result = h.run_script('tools/label_image.py',
+                        f'--graph={tmp_path / "missing.pb"}',
+                        f'--image={tmp_path / "image.png"}')
+  assert 'missing.pb' in h.user_error(result, 'label_image.py')
 
 
 # ------------------------------------------------------------- demo script

@@ -26,6 +26,7 @@ from image_classifier import network
 from tests import cli_harness as h
 from tests import cifarnet_checkpoints
 from tools import classifiers
+from tools import classify_files
 from tools import dump_images
 from tools import model_info
 
@@ -155,7 +156,7 @@ def test_classify_images_within_1_point_of_eval_quantize(
                          quantize=True)
   classifier = classifiers.load(qat_checkpoint, values)
   try:
-    predictions, unreadable = classify_images.classify(
+    predictions, unreadable = classify_files.classify(
         classifier, sorted(str(p) for p in images.iterdir()), top_k=1)
   finally:
     classifier.close()

@@ -12,25 +12,18 @@ take the input layer's static size when it has one (a 32x32 CifarNet graph
 needs neither), else 299. Labels may be plain lines or the slim
 `N:name` lines of a dataset's labels.txt. An image whose header gives more
 than --max_image_pixels pixels (default: Pillow's limit, about 89.5 million)
-is refused before it is decoded.
+is refused before it is decoded, and before TensorFlow is even loaded.
 """
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-# Before TensorFlow loads: sets TF_CPP_MIN_LOG_LEVEL unless the user did.
-from image_classifier import tf_env  # pylint: disable=unused-import
-
 from absl import flags
 import numpy as np
-import tensorflow as tf
 
 from datasets import image_coding
 from image_classifier import cli
-from tools import graph_io
-
-tf1 = tf.compat.v1
 
 # label_image's size when neither the flags nor the graph give one.
 DEFAULT_SIZE = 299
@@ -120,6 +113,8 @@ def load_image(path, encoded, height, width, mean, std):
     mean: subtracted from each pixel value.
     std: pixel values are divided by this.
   """
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  tf1 = tf.compat.v1
   with tf.Graph().as_default():
     data = tf1.placeholder(tf.string, [])
     image = tf.io.decode_image(data, channels=3, expand_animations=False)
@@ -157,6 +152,8 @@ def input_size(graph_def, input_layer, height=None, width=None):
 
 def classify(graph_def, image, input_layer, output_layer):
   """Runs the graph; returns the output's values for the one image."""
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  tf1 = tf.compat.v1
   with tf.Graph().as_default() as graph:
     tf1.import_graph_def(graph_def, name='')
     try:
@@ -175,8 +172,13 @@ def main(unused_argv):
       cli.fail(f'--{name} must be set.')
   with cli.user_input():
     labels = read_labels(FLAGS.labels) if FLAGS.labels else {}
-    graph_def = graph_io.read_graph_def(FLAGS.graph)
     encoded = read_image_file(FLAGS.image, FLAGS.max_image_pixels)
+  # TensorFlow loads only now, once the image has passed its header check
+  # (the tf_env import first hides its start-up banners).
+  from image_classifier import tf_env  # pylint: disable=g-import-not-at-top,unused-import
+  from tools import graph_io  # pylint: disable=g-import-not-at-top
+  with cli.user_input():
+    graph_def = graph_io.read_graph_def(FLAGS.graph)
     height, width = input_size(
         graph_def, FLAGS.input_layer,
         FLAGS.input_height if FLAGS['input_height'].present else None,
