@@ -57,10 +57,9 @@ $PY eval_image_classifier.py --checkpoint_path="$QAT" \
   --model_name=cifarnet --preprocessing_name=lenet --quantize
 
 echo "== 6/7 Export a SavedModel and an int8 TFLite model (uint8 input)"
-rm -rf "$WORK/saved_model_qat"
 $PY tools/export_saved_model.py --model_name=cifarnet \
   --checkpoint_path="$QAT" --dataset_name=shapes --dataset_dir="$DATA" \
-  --preprocessing_name=lenet --output_dir="$WORK/saved_model_qat" \
+  --preprocessing_name=lenet --output_dir="$WORK/saved_model_qat" --overwrite \
   --quantize --tflite_file="$WORK/cifarnet_qat_int8.tflite" \
   --tflite_quantization=int8 --tflite_input_type=uint8 \
   --dataset_split_name=train --num_calibration_images=200
