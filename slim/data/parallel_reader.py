@@ -3,7 +3,8 @@
     key, value = slim.parallel_reader.parallel_read(
         '/data/flowers_train_*.tfrecord', tf.compat.v1.TFRecordReader,
         num_readers=4, shuffle=True, num_epochs=1)
-    # value: one serialized record; key: b'/data/flowers_train_00001-of-00005.tfrecord:1234'
+    # value: one serialized record;
+    # key: b'/data/flowers_train_00001-of-00005.tfrecord:1234' (byte offset)
 
 As in tf.contrib.slim:
 
