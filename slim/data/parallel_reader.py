@@ -176,7 +176,7 @@ _TF1_READERS = (
 )
 
 
-def keyed_file_reader(reader_class, reader_kwargs=None):
+def _keyed_file_reader(reader_class, reader_kwargs=None):
   """How `reader_class` read one file, as a tf.data function.
 
   Args:
@@ -284,7 +284,7 @@ class ParallelReader:
         `num_readers` or an unsupported `common_queue`.
     """
     _check_positive_int('num_readers', num_readers)
-    self._read_file = keyed_file_reader(reader_class, reader_kwargs)
+    self._read_file = _keyed_file_reader(reader_class, reader_kwargs)
     self._shuffle_buffer, self._seed = _queue_options(common_queue)
     self._common_queue = common_queue
     self._num_readers = num_readers
@@ -415,7 +415,7 @@ def parallel_read(data_sources, reader_class, num_epochs=None, num_readers=4,
     files = dataset_data_provider.files_dataset(data_files, shuffle,
                                                 num_epochs, seed)
     records = _merged_records(
-        files, keyed_file_reader(reader_class, reader_kwargs), num_readers,
+        files, _keyed_file_reader(reader_class, reader_kwargs), num_readers,
         capacity if shuffle else None, seed)
     iterator = dataset_data_provider.make_iterator(
         records.prefetch(tf.data.AUTOTUNE))
