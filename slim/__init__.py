@@ -4,7 +4,8 @@
 The flat namespace (`slim.conv2d`, `slim.arg_scope`, `slim.get_variables`,
 `slim.l2_regularizer`, ...) and the submodules (`slim.losses`,
 `slim.metrics`, `slim.learning`, `slim.evaluation`, `slim.dataset`,
-`slim.tfexample_decoder`, `slim.dataset_data_provider`, `slim.queues`,
+`slim.tfexample_decoder`, `slim.dataset_data_provider`,
+`slim.parallel_reader`, `slim.queues`,
 `slim.prefetch_queue`, `slim.nets`, ...) are resolved lazily (PEP 562) on first
 use, so `import slim` stays cheap and a script pays only for what it touches.
 """
@@ -31,6 +32,7 @@ _SUBMODULES = {
     'data_provider': 'slim.data.data_provider',
     'tfexample_decoder': 'slim.data.tfexample_decoder',
     'dataset_data_provider': 'slim.data.dataset_data_provider',
+    'parallel_reader': 'slim.data.parallel_reader',
     'utils': 'slim.layers.utils',
     'precision': 'slim.precision',
     'nets': 'nets',

@@ -75,7 +75,9 @@ def get_data_files(data_sources):
     A list of file names: each pattern's matches sorted, in source order.
 
   Raises:
-    ValueError: if nothing matches.
+    ValueError: naming the pattern that matches nothing or the file that
+      does not exist (as TF-Slim's `parallel_reader.get_data_files` named
+      the pattern), or if `data_sources` is an empty list.
   """
   if isinstance(data_sources, (list, tuple)):
     sources = list(data_sources)
@@ -85,7 +87,12 @@ def get_data_files(data_sources):
   for source in sources:
     source = str(source)
     if any(char in source for char in _GLOB_CHARS):
-      data_files.extend(sorted(tf.io.gfile.glob(source)))
+      matches = sorted(tf.io.gfile.glob(source))
+      if not matches:
+        raise ValueError(f'data_sources: no files match {source!r}; give '
+                         'existing file names or glob patterns that match '
+                         'some.')
+      data_files.extend(matches)
     elif tf.io.gfile.exists(source):
       data_files.append(source)
     else:
@@ -94,6 +101,48 @@ def get_data_files(data_sources):
     raise ValueError(f'data_sources: no files match {data_sources!r}; give '
                      'existing file names or glob patterns that match some.')
   return data_files
+
+
+def files_dataset(data_files, shuffle=True, num_epochs=None, seed=None):
+  """The file names to read, as the filename queue of TF-Slim held them.
+
+  Args:
+    data_files: a list of file names (see `get_data_files`).
+    shuffle: shuffle the file order, anew each epoch.
+    num_epochs: passes over the files; None for forever.
+    seed: seed of the file shuffle.
+
+  Returns:
+    A `tf.data.Dataset` of file names (string scalars).
+  """
+  files = tf.data.Dataset.from_tensor_slices(list(data_files))
+  if shuffle:
+    files = files.shuffle(len(data_files), seed=seed,
+                          reshuffle_each_iteration=True)
+  return files.repeat(num_epochs)
+
+
+def interleave_records(files, read_file, num_readers, deterministic=True):
+  """Reads `num_readers` files at once and merges their records.
+
+  Args:
+    files: a `tf.data.Dataset` of file names.
+    read_file: fn(file name tensor) -> `tf.data.Dataset` of one file's
+      records (any structure, e.g. (key, record)); traced without autograph.
+    num_readers: files read in parallel (interleave cycle_length); the
+      records are merged round-robin, one from each file in turn.
+    deterministic: keep that round-robin order; False delivers records as
+      soon as ready (faster; the order then varies between runs).
+
+  Returns:
+    A `tf.data.Dataset` of the records of all files.
+  """
+  read_file = graph_function(read_file)
+  if num_readers == 1:
+    return files.flat_map(read_file)
+  return files.interleave(
+      read_file, cycle_length=num_readers, block_length=1,
+      num_parallel_calls=num_readers, deterministic=deterministic)
 
 
 def _record_dataset_fn(reader, reader_kwargs):
@@ -205,17 +254,9 @@ class DatasetDataProvider(data_provider.DataProvider):
     # reproducible shuffles; otherwise parallel work is taken as it comes.
     deterministic = not shuffle or seed is not None
     with tf1.name_scope(scope, 'dataset_data_provider'):
-      files = tf.data.Dataset.from_tensor_slices(self._data_files)
-      if shuffle:
-        files = files.shuffle(len(self._data_files), seed=seed,
-                              reshuffle_each_iteration=True)
-      files = files.repeat(num_epochs)
-      if num_readers == 1:
-        records = files.flat_map(keyed_records)
-      else:
-        records = files.interleave(
-            keyed_records, cycle_length=num_readers, block_length=1,
-            num_parallel_calls=num_readers, deterministic=deterministic)
+      files = files_dataset(self._data_files, shuffle, num_epochs, seed)
+      records = interleave_records(files, keyed_records, num_readers,
+                                   deterministic)
       if shuffle:
         records = records.shuffle(common_queue_capacity, seed=seed,
                                   reshuffle_each_iteration=True)
@@ -374,6 +415,10 @@ def _make_iterator(dataset):
     tf1.add_to_collection(tf1.GraphKeys.TABLE_INITIALIZERS,
                           iterator.initializer)
     return iterator
+
+
+# Public for slim.data.parallel_reader, which reads through the same pipeline.
+make_iterator = _make_iterator
 
 
 def find_corrupt_record_file(files, reader_kwargs=None):
