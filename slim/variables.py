@@ -452,6 +452,24 @@ def _compare_with_checkpoint(model_path, var_list, reshape_variables=False):
   return matched, mismatched, missing
 
 
+def _one_class_short(model_path, mismatched_names, var_list):
+  """(checkpoint classes, model classes) when every mismatch is a last
+  dimension one smaller in the checkpoint (a 1000-class checkpoint for a
+  1001-class model: ImageNet with a background class at 0); else None."""
+  shapes = tf.train.load_checkpoint(model_path).get_variable_to_shape_map()
+  name_map = _as_name_map(var_list)
+  counts = set()
+  for name in mismatched_names:
+    checkpoint_shape = shapes[name]
+    graph_shape = name_map[name].get_shape().as_list()
+    if (len(checkpoint_shape) != len(graph_shape) or not graph_shape
+        or checkpoint_shape[:-1] != graph_shape[:-1]
+        or checkpoint_shape[-1] + 1 != graph_shape[-1]):
+      return None
+    counts.add((checkpoint_shape[-1], graph_shape[-1]))
+  return counts.pop() if len(counts) == 1 else None
+
+
 def _listed(names):
   return ', '.join(names[:10]) + (' ...' if len(names) > 10 else '')
 
@@ -495,12 +513,19 @@ def _matching_checkpoint_vars(model_path, var_list, ignore_missing_vars,
   matched, mismatched, missing = _compare_with_checkpoint(
       model_path, var_list, reshape_variables)
   if mismatched:
-    scopes = sorted({name.split(' ')[0].rsplit('/', 1)[0]
-                     for name in mismatched})
+    names = [name.split(' ')[0] for name in mismatched]
+    scopes = sorted({name.rsplit('/', 1)[0] for name in names})
+    short = _one_class_short(model_path, names, var_list)
     raise ValueError(
         f'Checkpoint {model_path} does not fit the model: shape mismatch for '
-        f'{", ".join(mismatched)}. To skip these, exclude their scopes '
-        f'(e.g. --checkpoint_exclude_scopes={",".join(scopes)}).')
+        f'{", ".join(mismatched)}. '
+        + (f'The checkpoint has {short[0]} classes and the model '
+           f'{short[1]}: if the dataset counts a background class at 0 that '
+           'the checkpoint lacks (ImageNet, 1001 labels, with a 1000-class '
+           'VGG or ResNet v1 checkpoint), --labels_offset=1 makes them '
+           'match; to train new classes instead, exclude their scopes '
+           if short else 'To skip these, exclude their scopes ')
+        + f'(e.g. --checkpoint_exclude_scopes={",".join(scopes)}).')
   if missing:
     if not ignore_missing_vars:
       raise ValueError(

@@ -173,6 +173,18 @@ def test_trainable_scopes_matching_nothing_is_a_user_error(data, tmp_path):
       '--trainable_scopes=InceptionV3/Logits')
 
 
+def test_one_class_short_checkpoint_hints_labels_offset(data, tmp_path):
+  """The FAQ's case: a 1000-class checkpoint (VGG, ResNet v1) on a dataset
+  of 1001 labels (ImageNet's background at 0). Here 4 classes against the
+  shapes data's 5: the hint names --labels_offset=1 as well as the scopes."""
+  source = str(tmp_path / 'four_classes' / 'model.ckpt')
+  _save_cifarnet_checkpoint(source, num_classes=4)
+  _raises_user_error(
+      h.train_values(data, tmp_path / 'fails', checkpoint_path=source),
+      'The checkpoint has 4 classes and the model 5', '--labels_offset=1',
+      '--checkpoint_exclude_scopes=CifarNet/logits')
+
+
 def test_checkpoint_exclude_scopes_are_not_restored(data, tmp_path):
   # A checkpoint whose logits have 10 classes; the shapes data has 5.
   source = str(tmp_path / 'ten_classes' / 'model.ckpt')

@@ -128,6 +128,23 @@ def test_assign_from_checkpoint_fn_list_dict_and_directory(tmp_path):
       np.testing.assert_array_equal(sess.run(v1), [1, 2])
 
 
+def test_one_class_short_checkpoint_is_named(tmp_path):
+  prefix = _save(str(tmp_path / 'model.ckpt'),
+                 {'Logits/weights': np.zeros([4, 1000], np.float32),
+                  'Logits/biases': np.zeros([1000], np.float32)})
+  with tf.Graph().as_default():
+    weights = slim.variable('Logits/weights', [4, 1001])
+    biases = slim.variable('Logits/biases', [1001])
+    with pytest.raises(ValueError, match=r'has 1000 classes and the model '
+                       r'1001: .*--labels_offset=1'):
+      slim.assign_from_checkpoint_fn(prefix, [weights, biases])
+  with tf.Graph().as_default():  # two more classes: no such hint
+    weights = slim.variable('Logits/weights', [4, 1002])
+    with pytest.raises(ValueError) as raised:
+      slim.assign_from_checkpoint_fn(prefix, [weights])
+    assert 'labels_offset' not in str(raised.value)
+
+
 def test_checkpoint_errors_name_the_variable(tmp_path):
   prefix = _save(str(tmp_path / 'model.ckpt'),
                  {'Logits/weights': np.zeros([4, 10], np.float32)})
