@@ -9,6 +9,10 @@ video models) and the network's nodes under the original names
 (e.g. `InceptionV3/Predictions/Reshape_1`), so freeze_graph
 (tools/freeze_graph.py) and label_image (tools/label_image.py) take the same
 --output_node_names / --output_layer as before. It holds no weights.
+Its variables are reference variables (VariableV2), as the original's were,
+so TensorFlow's own `python -m tensorflow.python.tools.freeze_graph` freezes
+it too, with a checkpoint that training wrote (see
+`slim.variables.reference_variables`).
 
 Unlike the original, it needs no network and no dataset files: the class
 count comes from the dataset's descriptor (only `custom` and `shapes` read
@@ -67,7 +71,7 @@ def main(argv):
              '--num_frames (and --is_video_model).')
   with cli.user_input():
     num_classes = dataset_num_classes(FLAGS.dataset_name, FLAGS.dataset_dir)
-  with tf.Graph().as_default() as graph:
+  with tf.Graph().as_default() as graph, slim.variables.reference_variables():
     try:
       build_inference_graph(
           FLAGS.model_name, num_classes - FLAGS.labels_offset,

@@ -10,6 +10,7 @@ Model variables (weights, biases, batch-norm statistics) live in the
 `MODEL_VARIABLES` collection as well as `GLOBAL_VARIABLES`; they are what a
 checkpoint of a network holds and what fine-tuning restores.
 """
+import contextlib
 import functools
 import os
 import re
@@ -33,7 +34,8 @@ __all__ = [
     'get_unique_variable', 'get_variable_full_name', 'get_variables',
     'get_variables_by_name', 'get_variables_by_suffix',
     'get_variables_to_restore', 'global_variable', 'local_variable',
-    'model_variable', 'resolve_checkpoint_path', 'variable',
+    'model_variable', 'reference_variables', 'resolve_checkpoint_path',
+    'variable',
     'VariableDeviceChooser', 'zero_initializer',
 ]
 
@@ -180,6 +182,27 @@ def global_variable(initial_value, validate_shape=True, name=None,
                       collections=[tf1.GraphKeys.GLOBAL_VARIABLES],
                       validate_shape=validate_shape, name=name,
                       use_resource=use_resource)
+
+
+@contextlib.contextmanager
+def reference_variables():
+  """Variables created inside are reference variables (VariableV2).
+
+  Outside, graph-mode variables are resource variables (VarHandleOp, read
+  through ReadVariableOp), TensorFlow 2's default. The graphs the original
+  TF-Slim exported held reference variables, read through `<name>/read`,
+  and TensorFlow's own `python -m tensorflow.python.tools.freeze_graph`
+  restores a bare GraphDef's variables only if they are of that kind. A
+  checkpoint stores values by name, so either kind restores a checkpoint
+  written by the other.
+
+  It sets `use_resource=False` on the current variable scope, which scopes
+  opened inside inherit; names and name scopes are unchanged, and a variable
+  asked for with `use_resource=True` is still a resource variable.
+  """
+  with tf1.variable_scope(tf1.get_variable_scope(), use_resource=False,
+                          auxiliary_name_scope=False):
+    yield
 
 
 def add_model_variable(var):

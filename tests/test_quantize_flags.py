@@ -99,7 +99,8 @@ def test_export_quantize_writes_the_eval_graph(tmp_path):
   nodes = {node.name: node.op for node in graph_def.node}
   assert nodes['LeNet/conv1/weights_quant/FakeQuantWithMinMaxVars'] == \
       'FakeQuantWithMinMaxVars'
-  assert nodes['LeNet/conv1/weights_quant/min'] == 'VarHandleOp'
+  # A reference variable, as every variable of an exported graph.
+  assert nodes['LeNet/conv1/weights_quant/min'] == 'VariableV2'
   assert 'Predictions/Reshape_1' in nodes
   # An eval graph: the ranges are read, never assigned.
   assert not [name for name in nodes if 'AssignMinEma' in name

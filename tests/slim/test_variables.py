@@ -74,6 +74,43 @@ def test_global_step():
       slim.create_global_step()
 
 
+def test_reference_variables_inside_resource_variables_outside():
+  with tf.Graph().as_default() as graph:
+    with slim.variables.reference_variables():
+      weights = slim.variable('weights', shape=[2])
+      with tf1.variable_scope('net'):
+        model_var = slim.model_variable('mv', shape=[2])
+        local = slim.local_variable(tf.zeros([3]), name='local')
+        read = tf.identity(model_var, name='read_it')
+      slim.variable('asked', shape=[1], use_resource=True)
+    slim.variable('after', shape=[1])
+    ops = {op.name: op.type for op in graph.get_operations()}
+    assert slim.get_model_variables() == [model_var]
+  assert [v.op.name for v in (weights, model_var, local)] == [
+      'weights', 'net/mv', 'net/local']
+  assert [ops[name] for name in ('weights', 'net/mv', 'net/local')] == [
+      'VariableV2'] * 3
+  assert read.op.name == 'net/read_it'  # Name scopes as without it.
+  assert ops['asked'] == ops['after'] == 'VarHandleOp'
+
+
+def test_reference_variables_restore_a_resource_checkpoint(tmp_path):
+  """Checkpoints hold values by name: each kind restores the other's."""
+  value = np.arange(6, dtype=np.float32).reshape([2, 3])
+  with tf.Graph().as_default():
+    resource = slim.model_variable('net/w', shape=[2, 3])
+    with tf1.Session() as sess:
+      resource.load(value, sess)
+      prefix = tf1.train.Saver().save(sess, str(tmp_path / 'model.ckpt'))
+  with tf.Graph().as_default():
+    with slim.variables.reference_variables():
+      reference = slim.model_variable('net/w', shape=[2, 3])
+    assert reference.op.type == 'VariableV2'
+    with tf1.Session() as sess:
+      tf1.train.Saver().restore(sess, prefix)
+      np.testing.assert_array_equal(sess.run(reference), value)
+
+
 def test_device_chooser_round_robin():
   chooser = slim.VariableDeviceChooser(num_tasks=2)
   with tf.Graph().as_default():
