@@ -32,9 +32,7 @@ class ImageReader:
     self._graph = tf.Graph()
     with self._graph.as_default():
       self._encoded = tf1.placeholder(tf.string, [])
-      self._image = model_info.decode_and_preprocess_fn(
-          info.preprocessing_name, info.image_size,
-          info.use_grayscale)(self._encoded)
+      self._image = model_info.image_fn(info)(self._encoded)
     self._session = tf1.Session(graph=self._graph)
 
   def read(self, path):
