@@ -1,7 +1,8 @@
 """Classifies image files with a loaded classifier, a batch at a time.
 
 The TensorFlow half of classify_images.py: each file is decoded and goes
-through the model's eval preprocessing (`ImageReader`), and batches go
+through the model's eval preprocessing (`ImageReader`; for a .tflite
+without its record, a resize and scaling its tensors say), and batches go
 through the model (`classify`). Files that cannot be read are skipped and
 returned with the reason.
 """
