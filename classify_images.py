@@ -78,8 +78,8 @@ flags.DEFINE_string('labels', None, 'A labels file, one class name a line, '
                     'class ids.')
 flags.DEFINE_float('input_mean', None, 'For a float .tflite without its '
                    '.json record: subtracted from each 0-255 pixel value. '
-                   'Default 127.5. Not used for uint8/int8 inputs, which '
-                   'take the pixels as their scale and zero point say.')
+                   'Default 127.5. Not used for uint8/int8 inputs: they '
+                   'take the pixels as they are (int8: pixels - 128).')
 flags.DEFINE_float('input_std', None, 'For a float .tflite without its '
                    '.json record: pixel values are then divided by this. '
                    'Default 127.5. Not used for uint8/int8 inputs.')
