@@ -5,15 +5,33 @@
 
 --model is a SavedModel folder or a .tflite file written by
 tools/export_saved_model.py (they carry their network, image size,
-preprocessing and class names, so --model and --images suffice), a frozen
-GraphDef, or a checkpoint (a prefix or a train_dir) with --model_name and
-the dataset flags that give its class count and names (and --quantize for
-one trained with --quantize_delay, to classify with its 8-bit graph):
+preprocessing and class names, so --model and --images suffice), any
+other TFLite image classifier, a frozen GraphDef, or a checkpoint (a
+prefix or a train_dir) with --model_name and the dataset flags that give
+its class count and names (and --quantize for one trained with
+--quantize_delay, to classify with its 8-bit graph):
 
     python classify_images.py --model=/tmp/slim-demo/train \\
       --model_name=cifarnet --preprocessing_name=lenet \\
       --dataset_name=shapes --dataset_dir=/tmp/slim-demo/shapes \\
       --images='/tmp/slim-demo/samples/*.png'
+
+A .tflite without the `<file>.json` record that export writes beside it,
+such as a published quantized MobileNet, is read from its own tensors:
+
+    python classify_images.py --model=mobilenet_v1_1.0_224_quant.tflite \\
+      --labels=labels.txt --images=photos/
+
+Each image is resized bilinearly (as Pillow does) to the input's height and
+width; a uint8 input takes the 0-255 pixels as they are (an int8 one the
+pixels - 128), its own scale and zero point saying what they mean; a
+float32 input takes (x - --input_mean) / --input_std, by default
+(x - 127.5) / 127.5 as the published float MobileNets do. The output is
+dequantized and taken as the scores it is (published models end in a
+softmax; none is added). --labels names the classes, line i class i (the
+published ImageNet labels.txt: 1001 lines, `background` first; slim
+`N:name` lines too); without it the class ids are the labels. With
+--model_name such a file is taken as an export whose record is missing.
 
 --images is a file, a folder (searched recursively for .jpg, .jpeg, .png,
 .gif, .bmp and .webp files) or a glob. Each image is decoded and goes through the
@@ -38,6 +56,7 @@ from datasets import image_coding
 from image_classifier import cli
 from image_classifier import common_flags
 from image_classifier import fileio
+from tools import labels_file
 
 # ------------------------------------------------------------ what to run
 flags.DEFINE_string('model', None, 'A SavedModel folder, a .tflite file, a '
@@ -52,6 +71,18 @@ flags.DEFINE_integer('max_image_pixels',
                      image_coding.DEFAULT_MAX_IMAGE_PIXELS,
                      'Images whose header gives more pixels (width * height) '
                      'are skipped before decoding.')
+flags.DEFINE_string('labels', None, 'A labels file, one class name a line, '
+                    'line i naming class i (the published labels.txt, '
+                    'background first) or slim N:name lines; replaces the '
+                    'model\'s class names. Default: the model\'s, or the '
+                    'class ids.')
+flags.DEFINE_float('input_mean', None, 'For a float .tflite without its '
+                   '.json record: subtracted from each 0-255 pixel value. '
+                   'Default 127.5. Not used for uint8/int8 inputs: they '
+                   'take the pixels as they are (int8: pixels - 128).')
+flags.DEFINE_float('input_std', None, 'For a float .tflite without its '
+                   '.json record: pixel values are then divided by this. '
+                   'Default 127.5. Not used for uint8/int8 inputs.')
 flags.DEFINE_bool('progress_bar', True, 'Show a progress bar over images '
                   'when stderr is a terminal.')
 # ------------------------------------- for checkpoints and bare GraphDefs
@@ -150,6 +181,23 @@ def json_value(predictions, unreadable, model):
   }
 
 
+def preprocessing_summary(info):
+  """How the images were prepared: the preprocessing's name, or for a
+  model without a record, the scaling of its pixels."""
+  scaling = info.pixel_preprocessing
+  if not scaling:
+    return info.preprocessing_name
+  record = info.tflite['input']
+  if record['dtype'] == 'float32':
+    return f'(x - {scaling["mean"]:g}) / {scaling["std"]:g}'
+  pixels = f'pixels{" - 128" if record["dtype"] == "int8" else ""} as ' + (
+      record['dtype'])
+  if not record['scale']:
+    return pixels
+  return (f'{pixels}, scale {record["scale"]:.9g}, zero point '
+          f'{record["zero_point"]}')
+
+
 def main(argv):
   cli.check_no_arguments(argv)
   for name in ('model', 'images'):
@@ -164,6 +212,7 @@ def main(argv):
              f'{" or ".join(OUTPUT_FORMATS)}.')
   with cli.user_input():
     paths = list_images(FLAGS.images)
+    labels = labels_file.read_labels(FLAGS.labels) if FLAGS.labels else None
   usable, refused = screen_images(paths, FLAGS.max_image_pixels)
   if not usable and len(paths) == 1:
     cli.fail(f'cannot classify {refused[0][0]}: {refused[0][1]}.')
@@ -174,10 +223,14 @@ def main(argv):
   with cli.user_input():
     classifier = classifiers.load(FLAGS.model, FLAGS)
   info = classifier.info
-  if info.num_frames:
-    cli.fail(f'--model={FLAGS.model} is a video model ({info.model_name}); '
-             'classify_images.py classifies images.')
   try:
+    if info.num_frames:
+      cli.fail(f'--model={FLAGS.model} is a video model ({info.model_name}); '
+               'classify_images.py classifies images.')
+    if labels is not None:
+      with cli.user_input():
+        info.labels = labels_file.class_labels(labels, info.num_classes,
+                                               FLAGS.labels)
     predictions, unreadable = classify_files.classify(
         classifier, usable, top_k=FLAGS.top_k, batch_size=FLAGS.batch_size,
         progress_bar=FLAGS.progress_bar,
@@ -209,9 +262,11 @@ def main(argv):
     for path, best in predictions:
       print(path + ': ' + ', '.join(f'{label} {score:.5f}'
                                     for _, label, score in best))
-  print(f'Classified {len(predictions)} images with {info.model_name} '
-        f'({classifier.format}, {info.image_size}x{info.image_size}, '
-        f'preprocessing {info.preprocessing_name})'
+  height, width = info.input_size
+  print(f'Classified {len(predictions)} images with '
+        f'{info.model_name or os.path.basename(FLAGS.model)} '
+        f'({classifier.format}, {height}x{width}, preprocessing '
+        f'{preprocessing_summary(info)})'
         + (f'; skipped {len(unreadable)} unreadable' if unreadable else '')
         + (f'; wrote {output}' if output else '') + '.')
 

@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 
+from PIL import Image
 import pytest
 import tensorflow as tf
 
@@ -229,8 +230,11 @@ def test_cli_truncated_tflite_is_one_line(tflite_model, data, tmp_path):
   with open(model, 'wb') as f:
     f.write(content[:len(content) // 2])
   shutil.copy(tflite_model + '.json', model + '.json')
+  # A readable image: images pass their header check before the model
+  # loads, so a file that is no image would be refused first.
+  images = str(tmp_path / 'image.png')
+  Image.new('RGB', (32, 32)).save(images)
   before = tree_digest(tmp_path)
-  images = os.path.join(data, 'labels.txt')  # Never reached.
   result = h.run_script('classify_images.py', f'--model={model}',
                         f'--images={images}')
   assert result.returncode != -11, 'segmentation fault'

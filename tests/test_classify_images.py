@@ -9,6 +9,7 @@ own graph gives the expected probabilities.
 import csv
 import io
 import os
+import shutil
 import types
 
 import numpy as np
@@ -137,6 +138,24 @@ def test_int8_tflite_classifies_with_its_record_alone(models):
       classifier, classify_images.list_images(images), top_k=1)
   agree = [best[0][0] == expected[path].argmax() for path, best in predictions]
   assert len(agree) == NUM_IMAGES and np.mean(agree) >= 0.8
+
+
+def test_tflite_without_its_record_takes_the_flags(models, data, tmp_path):
+  """An exported .tflite whose .json record is lost classifies as with it,
+  --model_name and the dataset flags saying what the record did."""
+  paths, images = models
+  bare = str(tmp_path / 'int8.tflite')
+  shutil.copy(paths['tflite_int8'], bare)
+  files = classify_images.list_images(images)
+  results = []
+  for model, values in ((paths['tflite_int8'], None),
+                        (bare, _flag_values(dataset_dir=data))):
+    classifier = classifiers.load(model, values)
+    results.append(classify_files.classify(classifier, files, top_k=3))
+    classifier.close()
+  assert results[0] == results[1]
+  assert {label for _, best in results[1][0] for _, label, _ in best} <= (
+      set(NAMES))
 
 
 def test_list_images(models, tmp_path):

@@ -235,17 +235,6 @@ def test_cli_export_freeze_summarize_label_image(data, checkpoint, tmp_path):
   assert result.stdout.strip().splitlines() == expected
 
 
-def test_label_image_reads_both_label_file_formats(tmp_path):
-  slim_style = tmp_path / 'labels.txt'
-  slim_style.write_text('0:circle\n1:square\n\n2:triangle\n')
-  assert label_image.read_labels(str(slim_style)) == {
-      0: 'circle', 1: 'square', 2: 'triangle'}
-  plain = tmp_path / 'plain.txt'
-  plain.write_text('background\ntench\ngoldfish\n')
-  assert label_image.read_labels(str(plain)) == {
-      0: 'background', 1: 'tench', 2: 'goldfish'}
-
-
 def test_label_image_takes_the_graph_input_size_unless_given():
   graph_def = _inference_graph_def()  # input [None, 32, 32, 3]
   assert label_image.input_size(graph_def, 'input') == (32, 32)

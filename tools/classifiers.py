@@ -6,6 +6,15 @@ ModelInfo (network, image size, preprocessing, class names) and
 `predict(images)`, preprocessed float32 images in, probabilities out. An
 exported model (SavedModel, .tflite with its `<file>.json`) carries its
 ModelInfo; a checkpoint or a bare frozen graph takes it from the flags.
+A .tflite without its record (any TFLite image classifier, such as the
+published quantized MobileNets) is read from its own tensors: input size,
+input and output types with their scale and zero point, class count; its
+images are resized to the input size and scaled as `_pixel_scaling` says,
+its outputs taken as the class scores they are (dequantized, no softmax
+added: the published models end in one), its class names the class ids
+unless classify_images.py --labels gives them. With --model_name it is
+taken as an exported model whose record is missing, like a bare frozen
+graph.
 """
 import os
 import re
@@ -140,12 +149,12 @@ class _SessionClassifier(Classifier):
 
 class _TFLiteClassifier(Classifier):
   """A .tflite model; quantizes the input and dequantizes the output as
-  the model's scale and zero point say."""
+  the model's scale and zero point say (a uint8 or int8 tensor without
+  them holds its values as they are: scale 1, zero point 0)."""
 
-  def __init__(self, info, path, num_threads=None):
-    super().__init__(info, 'tflite')
-    self._interpreter = tflite_interpreter(model_path=path,
-                                           num_threads=num_threads)
+  def __init__(self, info, interpreter, batch_size=None):
+    super().__init__(info, 'tflite', batch_size)
+    self._interpreter = interpreter
     self._input = self._interpreter.get_input_details()[0]
     self._output = self._interpreter.get_output_details()[0]
     self._batch = None
@@ -158,7 +167,7 @@ class _TFLiteClassifier(Classifier):
       self._batch = len(images)
     dtype = self._input['dtype']
     if dtype != np.float32:
-      scale, zero_point = self._input['quantization']
+      scale, zero_point = _quantization(self._input)
       info = np.iinfo(dtype)
       images = np.clip(np.round(images / scale + zero_point), info.min,
                        info.max).astype(dtype)
@@ -166,9 +175,24 @@ class _TFLiteClassifier(Classifier):
     self._interpreter.invoke()
     output = self._interpreter.get_tensor(self._output['index'])
     if output.dtype != np.float32:
-      scale, zero_point = self._output['quantization']
+      scale, zero_point = _quantization(self._output)
       output = (output.astype(np.float32) - zero_point) * scale
-    return output
+    return output.reshape(len(images), -1)
+
+
+def _quantization(detail):
+  """(scale, zero point) of a TFLite tensor; (1.0, 0) where it has none."""
+  scale, zero_point = detail['quantization']
+  return (float(scale), int(zero_point)) if scale else (1.0, 0)
+
+
+def tflite_tensor_record(detail):
+  """{'dtype', 'scale', 'zero_point', 'shape'} of a TFLite tensor (scale
+  0.0 and zero point 0 for a float one; -1 for a dimension of any size)."""
+  scale, zero_point = detail['quantization']
+  return {'dtype': np.dtype(detail['dtype']).name, 'scale': float(scale),
+          'zero_point': int(zero_point),
+          'shape': [int(d) for d in detail['shape_signature']]}
 
 
 def _info_from_flags(values, num_classes, image_size=None):
@@ -308,13 +332,128 @@ def _load_saved_model(path):
                             signature.outputs['probabilities'].name)
 
 
-def _load_tflite(path, num_threads=None):
+# What a float input takes without a record: (x - 127.5) / 127.5, the
+# published float MobileNets' and TensorFlow Lite label_image's convention.
+DEFAULT_INPUT_MEAN = 127.5
+DEFAULT_INPUT_STD = 127.5
+_TFLITE_TYPES = ('float32', 'uint8', 'int8')
+
+
+def _load_tflite(path, values, num_threads=None):
   info = model_info.read_info(model_info.sidecar_path(path))
-  if info is None:
-    raise ValueError(f'--model={path} has no {os.path.basename(path)}.json '
-                     'record beside it; export it with '
-                     'tools/export_saved_model.py --tflite_file.')
-  return _TFLiteClassifier(info, path, num_threads)
+  interpreter = tflite_interpreter(model_path=path, num_threads=num_threads)
+  if info is not None:
+    return _TFLiteClassifier(info, interpreter)
+  batch_size, height, width, channels = _tflite_input_layout(
+      path, interpreter, getattr(values, 'image_size', None))
+  num_classes = _tflite_num_classes(interpreter, batch_size or 1, height,
+                                    width, channels)
+  if getattr(values, 'model_name', None):
+    # An exported model whose record is missing: the flags say the rest,
+    # as for a bare frozen graph.
+    if height != width:
+      raise ValueError(f'--model={path} takes {height}x{width} images; '
+                       '--model_name\'s preprocessing makes square ones: '
+                       'leave --model_name out.')
+    info = _info_from_flags(values, num_classes, image_size=height)
+  else:
+    info = model_info.ModelInfo(
+        model_name=None, image_size=height if height == width else None,
+        preprocessing_name=None,
+        labels=[str(i) for i in range(num_classes)],
+        use_grayscale=channels == 1,
+        pixel_preprocessing=dict(
+            height=height, width=width, channels=channels,
+            **_pixel_scaling(path, interpreter.get_input_details()[0],
+                             values)))
+  info.tflite = {
+      'input': tflite_tensor_record(interpreter.get_input_details()[0]),
+      'output': tflite_tensor_record(interpreter.get_output_details()[0])}
+  return _TFLiteClassifier(info, interpreter, batch_size)
+
+
+def _tflite_input_layout(path, interpreter, image_size=None):
+  """(batch size or None, height, width, channels) of a .tflite without a
+  record, from its input tensor.
+
+  Args:
+    path: the model file, for messages.
+    interpreter: its interpreter.
+    image_size: --image_size, for a model that takes images of any size.
+
+  Raises:
+    ValueError: unless it has one image input (NHWC, 1 or 3 channels;
+      float32, uint8 or int8) and one float32, uint8 or int8 output; for a
+      model of any input size without image_size, or an image_size that
+      differs from the model's.
+  """
+  inputs = interpreter.get_input_details()
+  outputs = interpreter.get_output_details()
+  if len(inputs) != 1 or len(outputs) != 1:
+    raise ValueError(f'--model={path} has {len(inputs)} inputs and '
+                     f'{len(outputs)} outputs; classify_images.py runs image '
+                     'classifiers: one image input, one output of class '
+                     'scores.')
+  for kind, detail in (('input', inputs[0]), ('output', outputs[0])):
+    dtype = np.dtype(detail['dtype']).name
+    if dtype not in _TFLITE_TYPES:
+      raise ValueError(f'--model={path}: its {kind} {detail["name"]!r} is '
+                       f'{dtype}; classify_images.py takes '
+                       f'{", ".join(_TFLITE_TYPES)} {kind}s.')
+  shape = [int(d) for d in inputs[0]['shape_signature']]
+  if len(shape) != 4 or shape[3] not in (1, 3):
+    raise ValueError(f'--model={path} takes {inputs[0]["name"]!r} of shape '
+                     f'{shape}; classify_images.py feeds images of shape '
+                     '[batch, height, width, 3 or 1 channels].')
+  batch_size, height, width, channels = [None if d < 0 else d
+                                         for d in shape]
+  if height is None or width is None:
+    if not image_size:
+      raise ValueError(f'--model={path} takes images of any size '
+                       f'({shape}) and has no .json record to say which: '
+                       'pass --image_size.')
+    height = width = image_size
+  elif image_size and (height, width) != (image_size, image_size):
+    raise ValueError(f'--image_size={image_size}, but --model={path} takes '
+                     f'{height}x{width} images: leave --image_size out.')
+  return batch_size, height, width, channels
+
+
+def _tflite_num_classes(interpreter, batch_size, height, width, channels):
+  """How many scores the model gives per image, with its input shaped
+  [batch_size, height, width, channels]."""
+  interpreter.resize_tensor_input(interpreter.get_input_details()[0]['index'],
+                                  [batch_size, height, width, channels])
+  interpreter.allocate_tensors()
+  shape = interpreter.get_output_details()[0]['shape']
+  return int(np.prod(shape)) // batch_size
+
+
+def _pixel_scaling(path, detail, values):
+  """{'mean', 'std'} that turn 0-255 pixels into what the input takes.
+
+  A float input takes (x - --input_mean) / --input_std. A uint8 input takes
+  the pixels as they are and an int8 one the pixels - 128, as TensorFlow
+  Lite's label_image feeds them: its scale and zero point then say what
+  they mean ((q - zero point) * scale; the published quantized MobileNets'
+  scale 1/128 and zero point 128 give (x - 128) / 128). The mean and std
+  returned are those values, which the classifier quantizes back.
+
+  Raises:
+    ValueError: for --input_std=0.
+  """
+  if np.dtype(detail['dtype']) == np.float32:
+    mean = getattr(values, 'input_mean', None)
+    std = getattr(values, 'input_std', None)
+    mean = DEFAULT_INPUT_MEAN if mean is None else mean
+    std = DEFAULT_INPUT_STD if std is None else std
+    if not std:
+      raise ValueError(f'--input_std={std}: pixel values are divided by it; '
+                       f'pass a nonzero value (default {DEFAULT_INPUT_STD}).')
+    return {'mean': float(mean), 'std': float(std)}
+  scale, zero_point = _quantization(detail)
+  shift = -128 if np.dtype(detail['dtype']) == np.int8 else 0
+  return {'mean': float(zero_point - shift), 'std': 1 / scale}
 
 
 def load(path, values, num_threads=None):
@@ -325,8 +464,10 @@ def load(path, values, num_threads=None):
       folder or a .tflite file.
     values: flag values (model_name, preprocessing_name, image_size,
       dataset_name, dataset_dir, labels_offset, use_grayscale,
-      moving_average_decay, quantize), used where the model carries no
-      record; quantize builds a checkpoint's graph as eval --quantize does.
+      moving_average_decay, quantize; input_mean and input_std for a float
+      .tflite without a record), used where the model carries no record;
+      quantize builds a checkpoint's graph as eval --quantize does. None
+      or a missing name: the defaults.
     num_threads: the TFLite interpreter's threads (None: its default).
 
   Returns:
@@ -344,4 +485,4 @@ def load(path, values, num_threads=None):
     return _load_frozen_graph(path, values)
   if model_format == 'saved_model':
     return _load_saved_model(path)
-  return _load_tflite(path, num_threads)
+  return _load_tflite(path, values, num_threads)

@@ -1,7 +1,8 @@
 """Classifies image files with a loaded classifier, a batch at a time.
 
 The TensorFlow half of classify_images.py: each file is decoded and goes
-through the model's eval preprocessing (`ImageReader`), and batches go
+through the model's eval preprocessing (`ImageReader`; for a .tflite
+without its record, a resize and scaling its tensors say), and batches go
 through the model (`classify`). Files that cannot be read are skipped and
 returned with the reason.
 """
@@ -32,9 +33,7 @@ class ImageReader:
     self._graph = tf.Graph()
     with self._graph.as_default():
       self._encoded = tf1.placeholder(tf.string, [])
-      self._image = model_info.decode_and_preprocess_fn(
-          info.preprocessing_name, info.image_size,
-          info.use_grayscale)(self._encoded)
+      self._image = model_info.image_fn(info)(self._encoded)
     self._session = tf1.Session(graph=self._graph)
 
   def read(self, path):

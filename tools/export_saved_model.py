@@ -413,13 +413,6 @@ def calibration_images(dataset_name, dataset_dir, split_name, num_images,
                          f'{dataset_dir} holds no images.') from e
 
 
-def _tensor_record(detail):
-  scale, zero_point = detail['quantization']
-  return {'dtype': np.dtype(detail['dtype']).name, 'scale': float(scale),
-          'zero_point': int(zero_point),
-          'shape': [int(d) for d in detail['shape_signature']]}
-
-
 def check_tflite_options(quantization, input_type, output_type):
   """Fails unless the quantization and the input and output types go
   together (uint8/int8 types need int8 quantization).
@@ -491,9 +484,12 @@ def convert_to_tflite(saved_model_dir, tflite_file, quantization='none',
     content = _convert(saved_model_dir, quantization, calibration,
                        input_type, output_type, bool(fake_quants))
   interpreter = classifiers.tflite_interpreter(model_content=content)
-  details = {'quantization': quantization,
-             'input': _tensor_record(interpreter.get_input_details()[0]),
-             'output': _tensor_record(interpreter.get_output_details()[0])}
+  details = {
+      'quantization': quantization,
+      'input': classifiers.tflite_tensor_record(
+          interpreter.get_input_details()[0]),
+      'output': classifiers.tflite_tensor_record(
+          interpreter.get_output_details()[0])}
   if fake_quants:
     details['fake_quant_ops'] = len(fake_quants)
   info = model_info.read_info(os.path.join(saved_model_dir,

@@ -24,6 +24,7 @@ import numpy as np
 
 from datasets import image_coding
 from image_classifier import cli
+from tools import labels_file
 
 # label_image's size when neither the flags nor the graph give one.
 DEFAULT_SIZE = 299
@@ -50,32 +51,6 @@ flags.DEFINE_integer('max_image_pixels',
                      'are refused before decoding.')
 
 FLAGS = flags.FLAGS
-
-
-def read_labels(path):
-  """{index: label}; `N:name` lines map N to name, plain lines by order.
-
-  Raises:
-    ValueError: if the file cannot be read or is not UTF-8 text.
-  """
-  labels = {}
-  try:
-    with open(path, encoding='utf-8') as f:
-      lines = [l.rstrip('\n') for l in f if l.strip()]
-  except OSError as e:
-    raise ValueError(f'--labels={path}: cannot read it '
-                     f'({e.strerror or e}); pass a labels file, one label '
-                     'a line.') from e
-  except UnicodeDecodeError as e:
-    raise ValueError(f'--labels={path} is not a UTF-8 text file; pass a '
-                     'labels file, one label a line.') from e
-  for index, line in enumerate(lines):
-    key, sep, name = line.partition(':')
-    if sep and key.strip().isdigit():
-      labels[int(key)] = name
-    else:
-      labels[index] = line
-  return labels
 
 
 def read_image_file(path, max_pixels=image_coding.DEFAULT_MAX_IMAGE_PIXELS):
@@ -171,7 +146,7 @@ def main(unused_argv):
     if not FLAGS[name].value:
       cli.fail(f'--{name} must be set.')
   with cli.user_input():
-    labels = read_labels(FLAGS.labels) if FLAGS.labels else {}
+    labels = labels_file.read_labels(FLAGS.labels) if FLAGS.labels else {}
     encoded = read_image_file(FLAGS.image, FLAGS.max_image_pixels)
   # TensorFlow loads only now, once the image has passed its header check
   # (the tf_env import first hides its start-up banners).

@@ -43,6 +43,11 @@ class ModelInfo:
     dataset_name: the dataset the class names come from.
     tflite: for a .tflite file, its quantization and its input and output
       types with their scale and zero point; None otherwise.
+    pixel_preprocessing: for a model without a record (a .tflite from
+      elsewhere), what its inputs take: {'height', 'width', 'channels',
+      'mean', 'std'}, the decoded image resized bilinearly to height x
+      width, then (x - mean) / std (see `decode_and_resize_fn`); None: the
+      eval preprocessing of preprocessing_name at image_size.
   """
   model_name: str
   image_size: int
@@ -53,14 +58,26 @@ class ModelInfo:
   use_grayscale: bool = False
   dataset_name: str = None
   tflite: dict = None
+  pixel_preprocessing: dict = None
 
   @property
   def num_classes(self):
     return len(self.labels)
 
+  @property
+  def input_size(self):
+    """(height, width) of the images the model takes."""
+    if self.pixel_preprocessing:
+      return (self.pixel_preprocessing['height'],
+              self.pixel_preprocessing['width'])
+    return self.image_size, self.image_size
+
   def to_json(self):
-    return dict(dataclasses.asdict(self), format_version=FORMAT_VERSION,
-                num_classes=self.num_classes)
+    value = dict(dataclasses.asdict(self), format_version=FORMAT_VERSION,
+                 num_classes=self.num_classes)
+    if value['pixel_preprocessing'] is None:
+      del value['pixel_preprocessing']  # Records keep their layout.
+    return value
 
   @classmethod
   def from_json(cls, value):
@@ -146,3 +163,42 @@ def decode_and_preprocess_fn(preprocessing_name, image_size,
     return tf.cast(image, tf.float32)
 
   return decode_and_preprocess
+
+
+def decode_and_resize_fn(height, width, channels, mean, std):
+  """fn(encoded) for a model that carries no preprocessing of its own.
+
+  Decodes to RGB, resizes bilinearly to height x width as Pillow and
+  TensorFlow Lite's label_image example do (pixel centers aligned, the
+  image's whole area averaged when it shrinks), converts to one channel
+  if the model takes one, then (x - mean) / std.
+
+  Args:
+    height: the model's input height.
+    width: the model's input width.
+    channels: 3 (RGB) or 1 (gray).
+    mean: subtracted from each pixel value (0-255).
+    std: pixel values are then divided by this.
+
+  Returns:
+    fn(encoded scalar string tensor) -> float32 [height, width, channels].
+  """
+
+  def decode_and_resize(encoded):
+    image = tf.io.decode_image(encoded, channels=3, expand_animations=False)
+    image.set_shape([None, None, 3])
+    image = tf.image.resize(image, [height, width], method='bilinear',
+                            antialias=True)
+    if channels == 1:
+      image = tf.image.rgb_to_grayscale(image)
+    return (image - mean) / std
+
+  return decode_and_resize
+
+
+def image_fn(info):
+  """fn(encoded) -> the float32 image `info`'s model takes."""
+  if info.pixel_preprocessing:
+    return decode_and_resize_fn(**info.pixel_preprocessing)
+  return decode_and_preprocess_fn(info.preprocessing_name, info.image_size,
+                                  info.use_grayscale)
