@@ -15,13 +15,16 @@
 or without the extension) or the name the image-models README shows. Over
 https, streamed, resumable, retried. The tarball is checked against a
 SHA-256 wherever one is known: `--sha256=HEX`, else the record's (none of
-the published tarballs has one recorded yet). A tarball that does not match
+the published tarballs has one recorded yet), else the one recorded in
+--checkpoint_dir/checkpoint_sha256.json when the same tarball was first
+downloaded there (trust on first use). A tarball that does not match
 is deleted and nothing is extracted. Every tarball must hold the record's
 checkpoint at its top level (`<file>`, or `<file>.index` and
 `<file>.data-*`) and nothing but files and folders (no links); when no
-SHA-256 was known, the tarball's is printed on stderr so that the next
-download can be pinned with --sha256. Only the checkpoint's files (`<file>`
-and `<file>.*`) are installed, in --checkpoint_dir, or in
+SHA-256 was known, the tarball's is recorded there and printed on stderr,
+so that a download elsewhere can be pinned with --sha256. Only the
+checkpoint's files (`<file>` and `<file>.*`) are installed, in
+--checkpoint_dir, or in
 --checkpoint_dir/<name>/ for the weights whose file name others share (the
 NASNet tarballs' `model.ckpt`); anything else in the tarball is left out.
 Extraction is the datasets' (`datasets/extract.py`: no member may land
@@ -33,6 +36,7 @@ offsets, preprocessing and sizes are the records of nets/registry.py
 """
 import difflib
 import functools
+import json
 import os
 import posixpath
 import re
@@ -75,6 +79,9 @@ flags.DEFINE_string('sha256', None, 'Expected SHA-256 (64 hex digits) of the '
 FLAGS = flags.FLAGS
 
 _SHA256_HEX = re.compile('[0-9a-fA-F]{64}')
+# In --checkpoint_dir: {tarball: SHA-256} of the tarballs first downloaded
+# there without a known checksum; a later download must match it.
+RECORD_FILE = 'checkpoint_sha256.json'
 
 
 def is_checkpoint_file(name, checkpoint_file):
@@ -192,18 +199,42 @@ def download_checkpoint(name, checkpoint_dir, mirror=None, sha256=None):
   path = os.path.join(checkpoint_dir, *registry.install_path(key).split('/'))
   if os.path.exists(path) or os.path.exists(path + '.index'):
     return path
-  expected = sha256.lower() if sha256 else checkpoint.sha256
+  tarball = posixpath.basename(checkpoint.url)
+  recorded = _recorded_sha256(checkpoint_dir).get(tarball)
+  expected = sha256.lower() if sha256 else checkpoint.sha256 or recorded
   archive = download.download_file(
       checkpoint.url, checkpoint_dir, sha256=expected, mirror=mirror,
-      mismatch_advice='Check --sha256 and --mirror' if sha256
-      else 'Check --mirror')
+      mismatch_advice='Check --sha256 and --mirror' if sha256 else
+      f'It changed since its first download (recorded in {RECORD_FILE}); '
+      'check --mirror' if expected == recorded else 'Check --mirror')
   _extract_checkpoint(archive, os.path.dirname(path), checkpoint.file)
   if expected is None:
     digest = download.sha256_of(archive)
-    print(f'sha256 of {os.path.basename(archive)}: {digest}; pass '
-          f'--sha256={digest} to pin it', file=sys.stderr)
+    _record_sha256(checkpoint_dir, tarball, digest)
+    print(f'sha256 of {tarball}: {digest} (recorded in {RECORD_FILE}, '
+          f'checked at its next download); pass --sha256={digest} to pin it '
+          'elsewhere', file=sys.stderr)
   os.remove(archive)
   return path
+
+
+def _recorded_sha256(checkpoint_dir):
+  """{tarball: SHA-256} recorded at first downloads into checkpoint_dir."""
+  try:
+    with open(os.path.join(checkpoint_dir, RECORD_FILE)) as f:
+      recorded = json.load(f)
+  except FileNotFoundError:
+    return {}
+  except (OSError, ValueError) as e:
+    raise DatasetError(f'cannot read {RECORD_FILE} in {checkpoint_dir} ({e}); '
+                       'delete it to record the checksums anew') from None
+  return recorded if isinstance(recorded, dict) else {}
+
+
+def _record_sha256(checkpoint_dir, tarball, digest):
+  """Records a first download's SHA-256 (trust on first use)."""
+  recorded = dict(_recorded_sha256(checkpoint_dir), **{tarball: digest})
+  cli.write_json_atomic(os.path.join(checkpoint_dir, RECORD_FILE), recorded)
 
 
 def _print_lines(lines):

@@ -4,6 +4,7 @@ The published tarballs are stood in for by small ones served on 127.0.0.1
 under the same file names (--mirror).
 """
 import hashlib
+import json
 import os
 
 import pytest
@@ -71,17 +72,42 @@ def test_unpinned_download_installs_the_checkpoint_and_prints_its_sha256(
   assert path == str(checkpoint_dir / _record().file)
   with open(path, 'rb') as f:
     assert f.read() == CKPT_BYTES
-  # Only the checkpoint is added; the tarball and its other files are not.
+  # Only the checkpoint (and the tarball's recorded SHA-256) is added; the
+  # tarball and its other files are not.
+  record = _tool().RECORD_FILE
   after = _tree(checkpoint_dir)
-  assert after == dict(before, **{_record().file: sha256(CKPT_BYTES)})
+  assert after == dict(before, **{_record().file: sha256(CKPT_BYTES),
+                                  record: after[record]})
+  with open(checkpoint_dir / record) as f:
+    assert json.load(f) == {_tarball_name(): digest}
   lines = capsys.readouterr().err.splitlines()
-  assert (f'sha256 of {_tarball_name()}: {digest}; pass --sha256={digest} '
-          'to pin it') in lines
+  assert (f'sha256 of {_tarball_name()}: {digest} (recorded in {record}, '
+          f'checked at its next download); pass --sha256={digest} to pin '
+          'it elsewhere') in lines
   # Already there: nothing is downloaded again.
   server.requests.clear()
   assert _tool().download_checkpoint(NAME, str(checkpoint_dir),
                                      mirror=server.url) == path
   assert server.requests == []
+
+
+def test_a_tarball_that_changed_since_its_first_download_is_refused(
+    server, tmp_path):
+  """Trust on first use: the SHA-256 recorded at the first download is
+  checked when the same tarball is downloaded into that folder again."""
+  _serve(server, {_record().file: CKPT_BYTES})
+  checkpoint_dir = tmp_path / 'checkpoints'
+  path = _tool().download_checkpoint(NAME, str(checkpoint_dir),
+                                     mirror=server.url)
+  os.remove(path)  # the user deletes it, and downloads it again later
+  _serve(server, {_record().file: b'other weights'})
+  before = _tree(checkpoint_dir)
+  with pytest.raises(DatasetError) as info:
+    _tool().download_checkpoint(NAME, str(checkpoint_dir), mirror=server.url)
+  assert 'checksum mismatch' in str(info.value)
+  assert 'It changed since its first download (recorded in' in str(
+      info.value)
+  assert _tree(checkpoint_dir) == before
 
 
 def test_pinned_download_of_a_v2_checkpoint(server, tmp_path, capsys):
@@ -229,8 +255,8 @@ def test_quantized_mobilenet_by_its_tarball_name_installs_only_the_checkpoint(
                                      mirror=server.url)
   assert path == str(tmp_path / record.file)
   assert sorted(os.listdir(tmp_path)) == sorted(
-      record.file + suffix for suffix in
-      ('.index', '.data-00000-of-00001', '.meta'))
+      [record.file + suffix for suffix in
+       ('.index', '.data-00000-of-00001', '.meta')] + [_tool().RECORD_FILE])
 
 
 def test_weights_sharing_a_file_name_install_in_folders_of_their_own(
@@ -245,7 +271,8 @@ def test_weights_sharing_a_file_name_install_in_folders_of_their_own(
     path = tool.download_checkpoint(name, str(tmp_path), mirror=server.url)
     assert path == str(tmp_path / name / 'model.ckpt')
     installed[name] = data
-  assert sorted(os.listdir(tmp_path)) == sorted(installed)
+  assert sorted(os.listdir(tmp_path)) == sorted(
+      list(installed) + [tool.RECORD_FILE])
   for name, data in installed.items():
     with open(tmp_path / name / 'model.ckpt.data-00000-of-00001', 'rb') as f:
       assert f.read() == data
