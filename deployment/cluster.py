@@ -253,7 +253,7 @@ def exposure_warning(cluster):
           "network: TensorFlow's runtime has no authentication, and anyone "
           'who reaches these ports can read and write files as this user. '
           'Run clusters on a private network and firewall the ports '
-          '(README: Security).')
+          '(docs/security.md).')
 
 
 def start_server(cluster):

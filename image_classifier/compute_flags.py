@@ -5,7 +5,7 @@ exactly the graphs it always did; bfloat16 and float16 train and evaluate
 in mixed precision (`slim.precision`): float32 variables and checkpoints,
 low-precision arithmetic. The thread counts default to TensorFlow's choice
 (0), and XLA is off by default: on the CPUs measured, neither beat the
-defaults (README, Benchmarks).
+defaults (docs/benchmarks.md).
 """
 import os
 
@@ -72,7 +72,7 @@ def check_xla(enabled, environ=None):
 
   On CPUs the session's global JIT level is ignored unless TF_XLA_FLAGS
   has --tf_xla_cpu_global_jit; with it, MobileNet v2 training at batch 16
-  ran 11x slower than without (TF 2.21, README: Benchmarks).
+  ran 11x slower than without (TF 2.21, docs/benchmarks.md).
   """
   environ = os.environ if environ is None else environ
   if not enabled or tf.config.list_physical_devices('GPU'):

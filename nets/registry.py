@@ -14,15 +14,15 @@ whether they are quantized (`--quantize`), their top-1/top-5 where the
 image-models README lists them, and the tarball's SHA-256 where it is
 known. A network may have several (MobileNet v1: 4 sizes, float and
 quantized); `NetworkSpec.checkpoint` is its main one (float, the largest
-size), the one the README's table of networks links to.
+size), the one the table of networks in docs/networks.md links to.
 
 These tables are the single source for `nets_factory` (`networks_map`,
 `arg_scopes_map`, `default_image_size`, `is_video`), for the network names
 and families `preprocessing_factory` accepts, for
-`tools/download_checkpoint.py` and for the README's table of networks
-(`markdown_table()`). The original kept parallel dicts that drifted apart
-(8 of 40 networks had no preprocessing); here a network cannot be
-registered without one.
+`tools/download_checkpoint.py` and for the table of networks in
+docs/networks.md (`markdown_table()`). The original kept parallel dicts
+that drifted apart (8 of 40 networks had no preprocessing); here a network
+cannot be registered without one.
 
 Pure data (no TensorFlow import), so light modules such as the preprocessing
 factory can read it.
@@ -385,7 +385,7 @@ PREPROCESSING_FAMILIES = {
 
 
 def markdown_table():
-  """The README's table of networks, one row per record, sorted by name."""
+  """docs/networks.md's table of networks, one row per record, by name."""
   rows = ['| name | function | size | preprocessing | published weights |',
           '|---|---|---|---|---|']
   for name in sorted(NETWORKS):

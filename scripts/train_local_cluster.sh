@@ -5,8 +5,8 @@
 # and when any of them fails (the script then names it and exits with its
 # status).
 # On real machines, run the same train_image_classifier.py command on each
-# host with its own --job_name/--task (README: "Training on several
-# machines").
+# host with its own --job_name/--task (docs/clusters.md, "Training on
+# several machines").
 #
 # Runtime: about 1-2 minutes on 2 CPU cores (two workers share them, so this
 # shows the mechanics, not a speed-up).

@@ -41,7 +41,8 @@ def tflite_interpreter(model_path=None, model_content=None, num_threads=None):
 
   The one place that picks the runtime. TensorFlow 2.16-2.21 ship it; 2.21
   warns that it moves to the ai-edge-litert package. It is used rather than
-  adding that dependency (see the README), with its warning silenced.
+  adding that dependency (see README.md, Dependencies), with its warning
+  silenced.
   A model file is checked first (`tflite_file.check_tflite_file`): the
   runtime does not verify it, and a truncated one crashes the process.
 

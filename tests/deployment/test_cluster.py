@@ -246,11 +246,11 @@ def _listening_addresses(port):
 
 
 def test_tensorflow_server_listens_on_every_interface():
-  """What TensorFlow does with the address it is given, as the README's
-  Security section says: its gRPC server binds 0.0.0.0:PORT (dual-stack,
+  """What TensorFlow does with the address it is given, as docs/security.md
+  says: its gRPC server binds 0.0.0.0:PORT (dual-stack,
   listed as [::]) even for a 127.0.0.1 cluster, so the port is reachable
   from every interface. If a TensorFlow release learns to bind the given
-  address, this test fails and the README must say so."""
+  address, this test fails and docs/security.md must say so."""
   [port] = ch.free_ports(1)
   cluster = cluster_lib.from_flags('', f'127.0.0.1:{port}', 'worker', 0)
   cluster_lib.start_server(cluster)

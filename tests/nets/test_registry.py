@@ -1,7 +1,7 @@
 """The network records: one place for every fact the toolkit uses.
 
 No graph is built here: the records are checked against the code they name,
-the README's table, the checkpoint tool and the preprocessing families.
+docs/networks.md's table, the checkpoint tool and the preprocessing families.
 """
 import importlib
 import inspect
@@ -207,12 +207,13 @@ def test_download_tool_reads_the_records():
   assert download_checkpoint.CHECKPOINTS is registry.CHECKPOINTS
 
 
-def test_readme_table_is_the_registry():
-  with open(os.path.join(ROOT, 'README.md')) as f:
-    readme = f.read()
+def test_docs_table_is_the_registry():
+  with open(os.path.join(ROOT, 'docs', 'networks.md')) as f:
+    page = f.read()
   table = re.search(r'<!-- networks table: begin -->\n(.*?)\n'
-                    r'<!-- networks table: end -->', readme, re.DOTALL)
-  assert table, 'README.md lost its networks table markers'
+                    r'<!-- networks table: end -->', page, re.DOTALL)
+  assert table, 'docs/networks.md lost its networks table markers'
   assert table.group(1) == registry.markdown_table(), (
-      'README.md: regenerate the networks table with '
-      'registry.markdown_table()')
+      'docs/networks.md: paste the table that `.venv/bin/python -c "from nets '
+      'import registry; print(registry.markdown_table())"` prints between '
+      'its markers')
