@@ -261,14 +261,23 @@ def user_error(result, script):
   return lines[-1][len(prefix):]
 
 
-def file_hashes(directory):
-  """{path relative to `directory`: sha256 hex} of every file under it."""
+def file_hashes(path, folders=False):
+  """{path relative to `path`: sha256 hex} of every file under it ({'':
+  sha256} for a file), and {folder: 'folder'} too with `folders`: to show
+  that a user's files were left as they were."""
+  path = str(path)
+  if os.path.isfile(path):
+    with open(path, 'rb') as f:
+      return {'': hashlib.sha256(f.read()).hexdigest()}
   hashes = {}
-  for folder, _, names in os.walk(str(directory)):
+  for folder, subfolders, names in os.walk(path):
+    if folders:
+      hashes.update({os.path.relpath(os.path.join(folder, name), path):
+                     'folder' for name in subfolders})
     for name in names:
-      path = os.path.join(folder, name)
-      with open(path, 'rb') as f:
-        hashes[os.path.relpath(path, str(directory))] = hashlib.sha256(
+      full = os.path.join(folder, name)
+      with open(full, 'rb') as f:
+        hashes[os.path.relpath(full, path)] = hashlib.sha256(
             f.read()).hexdigest()
   return hashes
 

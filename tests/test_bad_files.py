@@ -5,7 +5,6 @@ paths that are folders or cannot be written, a --dataset_dir that is a file,
 a missing --labels file. And a killed SavedModel export never blocks the
 rerun.
 """
-import hashlib
 import json
 import os
 import shutil
@@ -27,21 +26,6 @@ eval_image_classifier = h.script_module('eval_image_classifier')
 DATA_FILE = '.data-00000-of-00001'
 MODEL_FLAGS = ['--model_name=cifarnet', '--preprocessing_name=lenet',
                '--dataset_name=shapes']
-
-
-def tree_digest(path):
-  """{relative path: sha256} of every file under `path` (or of the file)."""
-  path = str(path)
-  if os.path.isfile(path):
-    return {'': hashlib.sha256(open(path, 'rb').read()).hexdigest()}
-  digest = {}
-  for root, _, names in os.walk(path):
-    for name in names:
-      full = os.path.join(root, name)
-      with open(full, 'rb') as f:
-        digest[os.path.relpath(full, path)] = hashlib.sha256(
-            f.read()).hexdigest()
-  return digest
 
 
 @pytest.fixture(scope='module')
@@ -149,7 +133,7 @@ def test_cli_truncated_checkpoint_is_one_line(script, bad_checkpoints, data,
                           f'--output_file={tmp_path / "graph.pb"}')
     assert result.returncode == 0, result.stderr
   checkpoint_dir = os.path.dirname(bad_checkpoints['truncated'])
-  before = tree_digest(checkpoint_dir)
+  before = h.file_hashes(checkpoint_dir)
   # The .data file itself, as a user might pass it.
   checkpoint = bad_checkpoints['truncated'] + DATA_FILE
   result = h.run_script(script, *_checkpoint_command(script, checkpoint,
@@ -157,14 +141,14 @@ def test_cli_truncated_checkpoint_is_one_line(script, bad_checkpoints, data,
   message = h.user_error(result, os.path.basename(script))
   assert 'truncated or corrupt' in message, message
   assert bad_checkpoints['truncated'] + DATA_FILE in message
-  assert tree_digest(checkpoint_dir) == before
+  assert h.file_hashes(checkpoint_dir) == before
   assert not os.path.exists(tmp_path / 'saved')
   assert not os.path.exists(tmp_path / 'frozen.pb')
 
 
 def test_cli_bit_flipped_checkpoint_is_one_line(bad_checkpoints, data,
                                                 tmp_path):
-  before = tree_digest(os.path.dirname(bad_checkpoints['flipped']))
+  before = h.file_hashes(os.path.dirname(bad_checkpoints['flipped']))
   result = h.run_script('eval_image_classifier.py', *_checkpoint_command(
       'eval_image_classifier.py', bad_checkpoints['flipped'], data,
       tmp_path))
@@ -173,7 +157,7 @@ def test_cli_bit_flipped_checkpoint_is_one_line(bad_checkpoints, data,
       in message, message
   assert 'Checksum' in message
   assert len(result.stderr.splitlines()) <= 3, result.stderr
-  assert tree_digest(os.path.dirname(bad_checkpoints['flipped'])) == before
+  assert h.file_hashes(os.path.dirname(bad_checkpoints['flipped'])) == before
 
 
 def test_eval_takes_the_data_file_of_a_good_checkpoint(random_cifarnet, data,
@@ -234,13 +218,13 @@ def test_cli_truncated_tflite_is_one_line(tflite_model, data, tmp_path):
   # loads, so a file that is no image would be refused first.
   images = str(tmp_path / 'image.png')
   Image.new('RGB', (32, 32)).save(images)
-  before = tree_digest(tmp_path)
+  before = h.file_hashes(tmp_path)
   result = h.run_script('classify_images.py', f'--model={model}',
                         f'--images={images}')
   assert result.returncode != -11, 'segmentation fault'
   message = h.user_error(result, 'classify_images.py')
   assert f'{model} is truncated or damaged' in message, message
-  assert tree_digest(tmp_path) == before
+  assert h.file_hashes(tmp_path) == before
 
 
 # -------------------------------------------------- undecodable records
@@ -263,7 +247,7 @@ def _spoil_record(data, split, index, copy_to):
 
 def test_cli_train_names_the_undecodable_record(data, tmp_path):
   dataset_dir, spoiled = _spoil_record(data, 'train', 3, tmp_path / 'data')
-  before = tree_digest(dataset_dir)
+  before = h.file_hashes(dataset_dir)
   result = h.run_script(
       'train_image_classifier.py', *MODEL_FLAGS, f'--dataset_dir={dataset_dir}',
       f'--train_dir={tmp_path / "train"}', '--max_number_of_steps=8',
@@ -271,7 +255,7 @@ def test_cli_train_names_the_undecodable_record(data, tmp_path):
   message = h.user_error(result, 'train_image_classifier.py')
   assert f'record 3 of {spoiled} does not decode' in message, message
   assert '--max_bad_records' in message
-  assert tree_digest(dataset_dir) == before
+  assert h.file_hashes(dataset_dir) == before
 
 
 def test_cli_train_skips_and_counts_with_max_bad_records(data, tmp_path):
@@ -343,12 +327,12 @@ def test_cli_bad_output_paths_are_one_line(data, random_cifarnet, tmp_path):
                                         f'--dataset_dir={a_file}'],
        'is a file'),
   ]
-  before = tree_digest(tmp_path)
+  before = h.file_hashes(tmp_path)
   for script, args, expected in cases:
     message = h.user_error(h.run_script(script, *args),
                            os.path.basename(script))
     assert expected in message, (script, message)
-  assert tree_digest(tmp_path) == before
+  assert h.file_hashes(tmp_path) == before
 
 
 # ------------------------------------------- a killed SavedModel export
@@ -396,12 +380,12 @@ def test_export_refuses_a_complete_one_unless_overwrite(random_cifarnet,
                                                         tmp_path):
   output_dir = tmp_path / 'saved'
   _export(random_cifarnet, output_dir)
-  before = tree_digest(output_dir)
+  before = h.file_hashes(output_dir)
   with pytest.raises(ValueError, match='pass --overwrite'):
     _export(random_cifarnet, output_dir)
-  assert tree_digest(output_dir) == before
+  assert h.file_hashes(output_dir) == before
   _export(random_cifarnet, output_dir, overwrite=True, top_k=2)
-  assert tree_digest(output_dir) != before
+  assert h.file_hashes(output_dir) != before
   assert sorted(os.listdir(tmp_path)) == ['saved']
 
 

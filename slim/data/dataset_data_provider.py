@@ -164,7 +164,9 @@ def _record_dataset_fn(reader, reader_kwargs):
   return lambda filename: reader(filename, **kwargs)
 
 
-def _check_positive_int(name, value, allow_none=False):
+def check_positive_int(name, value, allow_none=False):
+  """Raises ValueError naming `name` unless `value` is an int >= 1 (or
+  None, with `allow_none`)."""
   if value is None and allow_none:
     return
   if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -219,9 +221,9 @@ class DatasetDataProvider(data_provider.DataProvider):
       if not hasattr(dataset, attribute):
         raise TypeError('dataset must be a slim.dataset.Dataset; received '
                         f'{type(dataset).__name__} without {attribute!r}.')
-    _check_positive_int('num_readers', num_readers)
-    _check_positive_int('num_epochs', num_epochs, allow_none=True)
-    _check_positive_int('common_queue_capacity', common_queue_capacity)
+    check_positive_int('num_readers', num_readers)
+    check_positive_int('num_epochs', num_epochs, allow_none=True)
+    check_positive_int('common_queue_capacity', common_queue_capacity)
     del common_queue_min  # The shuffle buffer's size is the capacity.
 
     items = dataset.decoder.list_items()

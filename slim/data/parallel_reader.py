@@ -247,14 +247,6 @@ def _merged_records(files, read_file, num_readers, shuffle_buffer, seed):
   return records
 
 
-def _check_positive_int(name, value, allow_none=False):
-  if value is None and allow_none:
-    return
-  if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-    valid = 'None or a positive integer' if allow_none else 'a positive integer'
-    raise ValueError(f'{name} must be {valid}; received {value!r}.')
-
-
 class ParallelReader:
   """Reads records from `num_readers` files at once, through tf.data.
 
@@ -283,7 +275,7 @@ class ParallelReader:
       ValueError: on a reader without a tf.data counterpart, a bad
         `num_readers` or an unsupported `common_queue`.
     """
-    _check_positive_int('num_readers', num_readers)
+    dataset_data_provider.check_positive_int('num_readers', num_readers)
     self._read_file = _keyed_file_reader(reader_class, reader_kwargs)
     self._shuffle_buffer, self._seed = _queue_options(common_queue)
     self._common_queue = common_queue
@@ -351,7 +343,7 @@ class ParallelReader:
     Returns:
       A tuple (keys, values) of 1-D string tensors.
     """
-    _check_positive_int('num_records', num_records)
+    dataset_data_provider.check_positive_int('num_records', num_records)
     return self._next(self._records(queue).batch(num_records), name)
 
   def num_records_produced(self, name=None):
@@ -403,9 +395,10 @@ def parallel_read(data_sources, reader_class, num_epochs=None, num_readers=4,
     ValueError: if nothing matches `data_sources`, or on a bad argument.
   """
   del min_after_dequeue  # The shuffle buffer holds `capacity` records.
-  _check_positive_int('num_epochs', num_epochs, allow_none=True)
-  _check_positive_int('num_readers', num_readers)
-  _check_positive_int('capacity', capacity)
+  dataset_data_provider.check_positive_int('num_epochs', num_epochs,
+                                           allow_none=True)
+  dataset_data_provider.check_positive_int('num_readers', num_readers)
+  dataset_data_provider.check_positive_int('capacity', capacity)
   if dtypes is not None and list(dtypes) != [tf.string, tf.string]:
     raise ValueError(f'dtypes: received {dtypes!r}; the readers yield '
                      '(key, value) strings, so only [tf.string, tf.string] '

@@ -1,6 +1,5 @@
 """Tests of the custom image-folder converter (datasets/convert_custom.py)."""
 import collections
-import hashlib
 import io
 import os
 import subprocess
@@ -369,17 +368,6 @@ convert_shapes.run(sys.argv[2] + '/shapes', num_shards=2, num_workers=0,
 """
 
 
-def _digests(folder):
-  digests = {}
-  for root, _, names in os.walk(folder):
-    for name in names:
-      path = os.path.join(root, name)
-      with open(path, 'rb') as f:
-        digests[os.path.relpath(path, folder)] = hashlib.sha256(
-            f.read()).hexdigest()
-  return digests
-
-
 @pytest.mark.slow
 def test_two_runs_write_byte_identical_files(tmp_path):
   source = str(tmp_path / 'photos')
@@ -390,7 +378,7 @@ def test_two_runs_write_byte_identical_files(tmp_path):
     subprocess.run([sys.executable, '-c', _CONVERT_BOTH, source, out,
                     str(workers)], cwd=h.ROOT, check=True, timeout=300,
                    capture_output=True)
-    outputs.append(_digests(out))
+    outputs.append(h.file_hashes(out))
   first, second = outputs
   assert len(first) >= 10 and 'custom/skipped_images.txt' in first
   assert sum('.tfrecord' in name for name in first) == 6

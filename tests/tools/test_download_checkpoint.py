@@ -3,7 +3,6 @@
 The published tarballs are stood in for by small ones served on 127.0.0.1
 under the same file names (--mirror).
 """
-import hashlib
 import json
 import os
 
@@ -39,20 +38,6 @@ def _serve(server, members):
   return server.add(_tarball_name(), tar_bytes(members))
 
 
-def _tree(root):
-  """{relative path: SHA-256 of the file or 'folder'} under `root`."""
-  tree = {}
-  for folder, dirs, files in os.walk(root):
-    for name in dirs:
-      tree[os.path.relpath(os.path.join(folder, name), root)] = 'folder'
-    for name in files:
-      path = os.path.join(folder, name)
-      with open(path, 'rb') as f:
-        tree[os.path.relpath(path, root)] = hashlib.sha256(
-            f.read()).hexdigest()
-  return tree
-
-
 def _user_checkpoint_dir(tmp_path):
   """A checkpoint folder already holding some of the user's files."""
   checkpoint_dir = tmp_path / 'checkpoints'
@@ -66,7 +51,7 @@ def test_unpinned_download_installs_the_checkpoint_and_prints_its_sha256(
   digest = _serve(server, {_record().file: CKPT_BYTES,
                            'train.graph': b'not a checkpoint file'})
   checkpoint_dir = _user_checkpoint_dir(tmp_path)
-  before = _tree(checkpoint_dir)
+  before = cli_harness.file_hashes(checkpoint_dir, folders=True)
   path = _tool().download_checkpoint(NAME, str(checkpoint_dir),
                                      mirror=server.url)
   assert path == str(checkpoint_dir / _record().file)
@@ -75,7 +60,7 @@ def test_unpinned_download_installs_the_checkpoint_and_prints_its_sha256(
   # Only the checkpoint (and the tarball's recorded SHA-256) is added; the
   # tarball and its other files are not.
   record = _tool().RECORD_FILE
-  after = _tree(checkpoint_dir)
+  after = cli_harness.file_hashes(checkpoint_dir, folders=True)
   assert after == dict(before, **{_record().file: sha256(CKPT_BYTES),
                                   record: after[record]})
   with open(checkpoint_dir / record) as f:
@@ -101,13 +86,13 @@ def test_a_tarball_that_changed_since_its_first_download_is_refused(
                                      mirror=server.url)
   os.remove(path)  # the user deletes it, and downloads it again later
   _serve(server, {_record().file: b'other weights'})
-  before = _tree(checkpoint_dir)
+  before = cli_harness.file_hashes(checkpoint_dir, folders=True)
   with pytest.raises(DatasetError) as info:
     _tool().download_checkpoint(NAME, str(checkpoint_dir), mirror=server.url)
   assert 'checksum mismatch' in str(info.value)
   assert 'It changed since its first download (recorded in' in str(
       info.value)
-  assert _tree(checkpoint_dir) == before
+  assert cli_harness.file_hashes(checkpoint_dir, folders=True) == before
 
 
 def test_pinned_download_of_a_v2_checkpoint(server, tmp_path, capsys):
@@ -160,7 +145,7 @@ def _run(checkpoint_dir, *args):
 def test_wrong_sha256_is_one_line_and_changes_nothing(server, tmp_path):
   digest = _serve(server, {_record().file: CKPT_BYTES})
   checkpoint_dir = _user_checkpoint_dir(tmp_path)
-  before = _tree(checkpoint_dir)
+  before = cli_harness.file_hashes(checkpoint_dir, folders=True)
   wrong = sha256(b'pinned for another tarball')
   result = _run(checkpoint_dir, f'--mirror={server.url}', f'--sha256={wrong}')
   message = cli_harness.user_error(result, SCRIPT)
@@ -168,7 +153,7 @@ def test_wrong_sha256_is_one_line_and_changes_nothing(server, tmp_path):
   assert wrong in message and digest in message
   assert 'the file was deleted. Check --sha256 and --mirror' in message
   assert result.stdout == ''
-  assert _tree(checkpoint_dir) == before
+  assert cli_harness.file_hashes(checkpoint_dir, folders=True) == before
 
 
 def test_malformed_sha256_is_refused_before_downloading(server, tmp_path):
@@ -189,12 +174,12 @@ def test_path_max_symlink_chain_over_plain_http_is_refused(server, tmp_path):
   members = path_max_escape_members(climb=2, payload_name='pwned.ckpt')
   _serve(server, [(_record().file, CKPT_BYTES)] + members)
   checkpoint_dir = _user_checkpoint_dir(tmp_path)
-  before = _tree(tmp_path)
+  before = cli_harness.file_hashes(tmp_path, folders=True)
   result = _run(checkpoint_dir, f'--mirror={server.url}')
   message = cli_harness.user_error(result, SCRIPT)
   assert 'goes through the symbolic link' in message
   assert 'nothing was extracted' in message
-  assert _tree(tmp_path) == before  # Inside and outside: tarball deleted.
+  assert cli_harness.file_hashes(tmp_path, folders=True) == before  # Inside and outside: tarball deleted.
   assert 'sha256 of' not in result.stderr
 
 
@@ -284,12 +269,12 @@ def test_a_refused_tarball_leaves_no_folder(server, tmp_path):
   server.add(tool.registry.tarball_name(record),
              tar_bytes({'nasnet/model.ckpt.index': b'index'}))
   checkpoint_dir = _user_checkpoint_dir(tmp_path)
-  before = _tree(checkpoint_dir)
+  before = cli_harness.file_hashes(checkpoint_dir, folders=True)
   with pytest.raises(DatasetError) as info:
     tool.download_checkpoint('nasnet-a_large', str(checkpoint_dir),
                              mirror=server.url)
   assert 'holds no model.ckpt' in str(info.value)
-  assert _tree(checkpoint_dir) == before
+  assert cli_harness.file_hashes(checkpoint_dir, folders=True) == before
 
 
 def test_unknown_name_is_one_line_with_suggestions(server, tmp_path):
