@@ -116,9 +116,16 @@ def _checkpoint_command(script, checkpoint, data, tmp_path):
           '--output_node_names=CifarNet/Predictions/Reshape_1'],
       'classify_images.py': MODEL_FLAGS + [
           f'--dataset_dir={data}', f'--model={checkpoint}',
-          # A file is taken as an image whatever its name; never read.
-          f'--images={os.path.join(data, "labels.txt")}'],
+          f'--images={_image(tmp_path)}'],
   }[script]
+
+
+def _image(tmp_path):
+  """A real image: classify_images.py checks its images before it loads
+  the model."""
+  path = tmp_path / 'image.png'
+  Image.new('RGB', (32, 32)).save(path)
+  return str(path)
 
 
 @pytest.mark.parametrize('script', [
@@ -216,8 +223,7 @@ def test_cli_truncated_tflite_is_one_line(tflite_model, data, tmp_path):
   shutil.copy(tflite_model + '.json', model + '.json')
   # A readable image: images pass their header check before the model
   # loads, so a file that is no image would be refused first.
-  images = str(tmp_path / 'image.png')
-  Image.new('RGB', (32, 32)).save(images)
+  images = _image(tmp_path)
   before = h.file_hashes(tmp_path)
   result = h.run_script('classify_images.py', f'--model={model}',
                         f'--images={images}')
