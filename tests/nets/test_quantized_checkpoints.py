@@ -28,7 +28,7 @@ SIZE = 64  # The variables do not depend on the input size.
 # (so TensorFlow does not nudge it), around the logits of these weights.
 LOGITS_RANGE = (-0.64, 0.635)
 LOGITS_STEP = 0.005
-LOGITS_LAYER = 'MobilenetV1/Logits/Conv2d_1c_1x1'
+LOGITS_LAYER = 'Logits/Conv2d_1c_1x1'  # Below MobilenetV1/, MobilenetV2/.
 NETWORKS = ('mobilenet_v1', 'mobilenet_v2')
 # A residual add of MobileNet v2 and the range its restored
 # post_activation_bypass_quant gets: 256 levels 0.02 apart, 0 on the grid.
@@ -134,7 +134,7 @@ def _checkpoint_values(entry):
     low, high = _range_of(weights[0])
     values[f'{layer}/weights_quant/min'] = np.float32(low)
     values[f'{layer}/weights_quant/max'] = np.float32(high)
-    low, high = (LOGITS_RANGE if layer.endswith('/Logits/Conv2d_1c_1x1')
+    low, high = (LOGITS_RANGE if layer.endswith('/' + LOGITS_LAYER)
                  else (0.0, 6.0))
     values[f'{layer}/act_quant/min'] = np.float32(low)
     values[f'{layer}/act_quant/max'] = np.float32(high)
