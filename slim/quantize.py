@@ -28,15 +28,28 @@ The rewrite pattern-matches the graph, knowing no network:
    (or the activation after it) as `<parent>/add_quant`
    (`<parent>/act_quant`). Biases stay float. The inner depthwise op of a
    separable convolution is left to its pointwise layer.
+3. Post-activation bypasses. An Add / AddV2 that reads a quantized
+   activation and another tensor, with no Relu or Relu6 after it, is
+   quantized on its output as `<add scope>/post_activation_bypass_quant`
+   (the add op's name without its last component), its range tracked as
+   `add_quant`'s (moving average, initial [-6, 6], delayed by quant_delay).
+   MobileNet v2's inverted residual `MobilenetV2/expanded_conv_2/add`
+   (block input + `project`'s Identity activation) gives
+   `MobilenetV2/expanded_conv_2/post_activation_bypass_quant/min`. This is
+   contrib's `post_activation_bypass` of `_FindLayersToQuantize` and
+   `Quantize()` as recalled from its source, not checked against it (no
+   copy at hand). Contrib matched one such add per layer; this rewrite
+   quantizes each one.
 
 Range variables are float32 scalars `<layer>/<kind>_quant/min` and `max` in
 the layer's variable scope (its weights' scope, e.g.
 `MobilenetV1/Conv2d_0/act_quant/min`), in GLOBAL_VARIABLES and
-MOVING_AVERAGE_VARIABLES, initial range [-6, 6] ([0, 6] for activations):
-the names of the published `*_quant` slim checkpoints. In training graphs the
-moving averages are zero-debiased as TensorFlow's `assign_moving_average`
-did for contrib (`min/biased`, `min/local_step`); eval graphs only read
-`min` and `max`. Ranges always contain 0. With `quant_delay=K > 0` a
+MOVING_AVERAGE_VARIABLES, initial range [-6, 6] ([0, 6] for activations): the
+names of the published `*_quant` slim checkpoints (a post-activation bypass's
+in the variable scope matching the add's op scope). In training graphs the
+moving averages are zero-debiased as TensorFlow's `assign_moving_average` did
+for contrib (`min/biased`, `min/local_step`); eval graphs only read `min` and
+`max`. Ranges always contain 0. With `quant_delay=K > 0` a
 `<name>/delayed_quant` cond on `global_step >= K` passes the float tensor
 before step K (the ranges still update).
 
@@ -76,6 +89,8 @@ _UNSUPPORTED_LAYER_TYPES = ('Conv3D', 'Conv2DBackpropInput',
 _BATCH_NORM_TYPES = ('FusedBatchNorm', 'FusedBatchNormV3')
 _ACTIVATION_TYPES = ('Relu', 'Relu6', 'Identity')
 _ADD_TYPES = ('Add', 'AddV2')
+# Activations TFLite fuses into the add before them.
+_RELU_TYPES = ('Relu', 'Relu6')
 # Reshape: a convolution computed as a matmul reads its 4-D weights through
 # one (slim.layers.conv, a kernel covering its whole input).
 _READ_TYPES = ('Identity', 'ReadVariableOp', 'Reshape')
@@ -407,22 +422,33 @@ class _Quantizer:
     activations = _consumers(output, _ACTIVATION_TYPES)
     adds = _consumers(output, _ADD_TYPES)
     if activations:
-      self._insert_after(layer, activations[0].outputs[0], 'act_quant',
-                         layer.op_scope, layer.var_scope, init_min=0.0)
+      self._activation(layer, activations[0].outputs[0], layer.op_scope,
+                       layer.var_scope)
     elif adds:
       add = adds[0]
       self._insert(layer, output, [add], 'conv_quant', layer.op_scope,
                    layer.var_scope, moving_avg=True, init_min=INIT_MIN)
-      after = _consumers(add.outputs[0], ('Relu', 'Relu6'))
+      after = _consumers(add.outputs[0], _RELU_TYPES)
       if after:
-        self._insert_after(layer, after[0].outputs[0], 'act_quant',
-                           parent_scope, parent_var_scope, init_min=0.0)
+        self._activation(layer, after[0].outputs[0], parent_scope,
+                         parent_var_scope)
       else:
         self._insert_after(layer, add.outputs[0], 'add_quant', parent_scope,
                            parent_var_scope, init_min=INIT_MIN)
     else:
       self._insert_after(layer, output, 'act_quant', layer.op_scope,
                          layer.var_scope, init_min=0.0)
+
+  def _activation(self, layer, activation, op_scope, var_scope):
+    """Quantizes `activation` as `act_quant`, then the adds it feeds."""
+    bypasses = _post_activation_bypasses(activation)
+    self._insert_after(layer, activation, 'act_quant', op_scope, var_scope,
+                       init_min=0.0)
+    for add in bypasses:
+      add_scope = _scope_of(add.name)
+      self._insert_after(layer, add.outputs[0], 'post_activation_bypass_quant',
+                         add_scope, _matching_var_scope(layer, add_scope),
+                         init_min=INIT_MIN)
 
   def _insert_after(self, layer, tensor, kind, op_scope, var_scope,
                     init_min):
@@ -490,6 +516,41 @@ class _Quantizer:
       update_step = tf1.assign_add(local_step, 1.0)
       return tf1.assign(variable,
                         update_biased / (1.0 - tf.pow(EMA_DECAY, update_step)))
+
+
+def _post_activation_bypasses(activation):
+  """The residual adds after `activation` that contrib quantized.
+
+  An Add / AddV2 reading `activation` and another tensor, not followed by a
+  Relu or Relu6 (TFLite fuses that activation into the add; the layer the
+  add follows quantizes it). Found before `activation` is quantized.
+  """
+  return [add for add in _consumers(activation, _ADD_TYPES)
+          if any(x.name != activation.name for x in add.inputs)
+          and not _consumers(add.outputs[0], _RELU_TYPES)]
+
+
+def _matching_var_scope(layer, op_scope):
+  """The variable scope for range variables of an op in `op_scope`.
+
+  `op_scope` taken relative to the layer's op scope and applied to its
+  variable scope: `MobilenetV2/expanded_conv_2` for the add after
+  `clone_0/MobilenetV2/expanded_conv_2/project` (variable scope
+  `MobilenetV2/expanded_conv_2/project`). Op and variable scopes differ in
+  clones and in a network built twice.
+  """
+  op_parts = op_scope.split('/') if op_scope else []
+  layer_parts = layer.op_scope.split('/') if layer.op_scope else []
+  var_parts = layer.var_scope.split('/') if layer.var_scope else []
+  common = 0
+  for mine, theirs in zip(op_parts, layer_parts):
+    if mine != theirs:
+      break
+    common += 1
+  up = len(layer_parts) - common
+  if up > len(var_parts):
+    return op_scope
+  return '/'.join(var_parts[:len(var_parts) - up] + op_parts[common:])
 
 
 def _rewrite(graph, is_training, quant_delay):

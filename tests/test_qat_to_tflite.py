@@ -188,3 +188,39 @@ def test_quantize_refusals(data, qat_checkpoint, qat_int8, tmp_path):
   assert 'calibrates the input and the tensors without fake-quant ranges' \
       in h.user_error(result, 'export_saved_model.py')
   assert not (tmp_path / 'saved').exists()
+
+
+def test_mobilenet_v2_residual_adds_take_their_ranges_from_the_checkpoint(
+    data, tmp_path):
+  """A 1-step QAT MobileNet v2 (0.35, 32x32) converts to int8, and each of
+  its 10 residual adds is quantized with its post_activation_bypass_quant
+  range from the checkpoint, not a calibrated one."""
+  train_dir = tmp_path / 'train'
+  h.script_module('train_image_classifier').train(h.train_values(
+      data, train_dir, model_name='mobilenet_v2_035', train_image_size=32,
+      quantize_delay=0, max_number_of_steps=1, batch_size=2))
+  checkpoint = tf.train.latest_checkpoint(str(train_dir))
+  info = export_saved_model.export_saved_model(
+      'mobilenet_v2_035', h.NUM_CLASSES, checkpoint, str(tmp_path / 'saved'),
+      image_size=32, preprocessing_name='lenet', dataset_name='shapes',
+      quantize=True)
+  tflite_file = str(tmp_path / 'v2_int8.tflite')
+  details = export_saved_model.convert_to_tflite(
+      str(tmp_path / 'saved'), tflite_file, 'int8',
+      calibration=export_saved_model.calibration_images(
+          'shapes', data, 'train', 4, info),
+      quantized_checkpoint=True)
+  # 53 layers' weights and activations, 10 residual adds.
+  assert details['fake_quant_ops'] == 2 * 53 + 10
+  reader = tf.train.load_checkpoint(checkpoint)
+  interpreter = classifiers.tflite_interpreter(model_path=tflite_file)
+  tensors = {d['name']: d for d in interpreter.get_tensor_details()}
+  for block in (2, 4, 5, 7, 8, 9, 11, 12, 14, 15):
+    scope = f'MobilenetV2/expanded_conv_{block}'
+    low, high = (reader.get_tensor(
+        f'{scope}/post_activation_bypass_quant/{end}')
+                 for end in ('min', 'max'))
+    add = tensors[f'{scope}/add']
+    assert add['dtype'] == np.int8
+    assert add['quantization'][0] == pytest.approx((high - low) / 255,
+                                                   rel=1e-5)

@@ -11,6 +11,7 @@ import tensorflow as tf
 
 import slim
 from det_weights import det_input, det_value
+from nets import nets_factory
 from nets.registry import NETWORKS
 from slim import quantize
 from tests.nets import nets_harness as harness
@@ -240,6 +241,54 @@ def test_residual_add_quantized_as_contrib():
                'resnet_v1_50/conv1/act_quant/max'):
     assert name in names
   assert f'{unit}/conv3/act_quant/min' not in names
+  # Every add is followed by a relu (the unit's act_quant): none is a
+  # post-activation bypass.
+  assert not [name for name in names if 'post_activation_bypass' in name]
+
+
+# MobileNet v2's blocks whose input is added to their output.
+MOBILENET_V2_RESIDUAL_BLOCKS = (2, 4, 5, 7, 8, 9, 11, 12, 14, 15)
+
+
+def test_post_activation_bypass_quantized_in_the_adds_scope():
+  """MobileNet v2, two clones, training with a delay: each residual add
+  after a `project` layer's Identity gets one shared
+  `<block>/post_activation_bypass_quant` range, starting at [-6, 6], that
+  the block's output reads (delayed like the others)."""
+  with tf.Graph().as_default() as graph:
+    images = tf1.placeholder(tf.float32, [1, 32, 32, 3])
+    for clone in range(2):
+      with tf1.name_scope(f'clone_{clone}'), tf1.variable_scope(
+          tf1.get_variable_scope(), reuse=True if clone else None):
+        network_fn = nets_factory.get_network_fn('mobilenet_v2', 5)
+        network_fn(images, depth_multiplier=0.35)
+    quantize.create_training_graph(quant_delay=2)
+    names = {v.op.name for v in tf1.global_variables()}
+    bypass = {name for name in names
+              if '/post_activation_bypass_quant/' in name}
+    assert bypass == {
+        f'MobilenetV2/expanded_conv_{i}/post_activation_bypass_quant/{end}'
+        for i in MOBILENET_V2_RESIDUAL_BLOCKS
+        for end in ('min', 'max', 'min/biased', 'min/local_step',
+                    'max/biased', 'max/local_step')}
+    # The project layer's Identity is still quantized as its act_quant.
+    assert 'MobilenetV2/expanded_conv_2/project/act_quant/min' in names
+    for clone in range(2):
+      block = f'clone_{clone}/MobilenetV2/expanded_conv_2'
+      output = graph.get_operation_by_name(f'{block}/output')
+      assert output.inputs[0].op.name.startswith(
+          f'{block}/post_activation_bypass_quant/delayed_quant/')
+      add = graph.get_operation_by_name(f'{block}/add')
+      assert sorted(x.op.name.rpartition('/')[0] for x in add.inputs) == [
+          block, f'{block}/project/act_quant/delayed_quant']
+    ranges = [v for v in tf1.global_variables()
+              if v.op.name.startswith('MobilenetV2/expanded_conv_2/post_')
+              and v.op.name.endswith(('/min', '/max'))]
+    assert set(ranges) <= set(tf1.get_collection(
+        tf1.GraphKeys.MOVING_AVERAGE_VARIABLES))
+    with tf1.Session() as sess:
+      sess.run(tf1.variables_initializer(ranges))
+      assert sorted(sess.run(ranges)) == [-6.0, 6.0]
 
 
 def test_eval_graph_reads_ranges_without_updating():
