@@ -86,7 +86,7 @@ def test_eval_quantize_needs_a_qat_checkpoint(data, tmp_path):
   message = str(info.value)
   assert 'CifarNet/conv1/act_quant/max' in message
   assert message.endswith('--quantize needs a checkpoint trained with '
-                          '--quantize_delay.')
+                          'train_image_classifier.py --quantize_delay.')
 
 
 def test_export_quantize_writes_the_eval_graph(tmp_path):
