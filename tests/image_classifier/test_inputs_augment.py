@@ -43,9 +43,10 @@ def data(tmp_path_factory):
                        validation=8)
 
 
-def _ordered_provider(dataset, num_readers, batch_size, seed=None):
+def _ordered_provider(dataset, num_readers, batch_size, seed=None,
+                      bad_records=None):
   """inputs.train_provider's signature; records endlessly in file order."""
-  del num_readers, batch_size, seed  # Unused.
+  del num_readers, batch_size, seed, bad_records  # Unused.
   return dataset_data_provider.DatasetDataProvider(dataset, shuffle=False)
 
 
