@@ -41,17 +41,17 @@ The rewrite pattern-matches the graph, knowing no network:
    copy at hand). Contrib matched one such add per layer; this rewrite
    quantizes each one.
 
-Range variables are float32 scalars `<layer>/<kind>_quant/min` and `max` in
-the layer's variable scope (its weights' scope, e.g.
-`MobilenetV1/Conv2d_0/act_quant/min`), in GLOBAL_VARIABLES and
-MOVING_AVERAGE_VARIABLES, initial range [-6, 6] ([0, 6] for activations): the
-names of the published `*_quant` slim checkpoints (a post-activation bypass's
-in the variable scope matching the add's op scope). In training graphs the
-moving averages are zero-debiased as TensorFlow's `assign_moving_average` did
-for contrib (`min/biased`, `min/local_step`); eval graphs only read `min` and
-`max`. Ranges always contain 0. With `quant_delay=K > 0` a
-`<name>/delayed_quant` cond on `global_step >= K` passes the float tensor
-before step K (the ranges still update).
+Range variables are float32 scalars `<layer>/<kind>_quant/min` and `max` in the
+layer's variable scope (its weights' scope, e.g.
+`MobilenetV1/Conv2d_0/act_quant/min`), in GLOBAL_VARIABLES,
+MOVING_AVERAGE_VARIABLES and RANGES (`range_variables()`), initial range
+[-6, 6] ([0, 6] for activations): the names of the published `*_quant` slim
+checkpoints (a post-activation bypass's in the variable scope matching the
+add's op scope). In training graphs the moving averages are zero-debiased as
+TensorFlow's `assign_moving_average` did for contrib (`min/biased`,
+`min/local_step`); eval graphs only read `min` and `max`. Ranges always contain
+0. With `quant_delay=K > 0` a `<name>/delayed_quant` cond on `global_step >= K`
+passes the float tensor before step K (the ranges still update).
 
 Unlike contrib, the batch statistics of a folded layer are computed from its
 float output with `tf.nn.moments`, so gradients flow through them as through
@@ -73,13 +73,17 @@ from slim import variables
 
 tf1 = tf.compat.v1
 
-__all__ = ['UnsupportedLayerError', 'create_eval_graph',
-           'create_training_graph', 'fold_batch_norms']
+__all__ = ['RANGES', 'UnsupportedLayerError', 'create_eval_graph',
+           'create_training_graph', 'fold_batch_norms', 'range_variables']
 
 NUM_BITS = 8
 EMA_DECAY = 0.999
 INIT_MIN = -6.0
 INIT_MAX = 6.0
+# The collection of the range variables (`<scope>/<kind>_quant/{min,max}`)
+# that the rewrite creates: what a quantization-aware checkpoint holds
+# besides the model's variables.
+RANGES = 'quantization_ranges'
 
 _LAYER_TYPES = ('Conv2D', 'DepthwiseConv2dNative', 'MatMul')
 # Layers with variable weights that contrib.quantize did not handle.
@@ -493,7 +497,7 @@ class _Quantizer:
   def _range_variables(self, scope, device, init_min):
     """The `min` and `max` scalars of `scope`, shared by clones."""
     collections = [tf1.GraphKeys.GLOBAL_VARIABLES,
-                   tf1.GraphKeys.MOVING_AVERAGE_VARIABLES]
+                   tf1.GraphKeys.MOVING_AVERAGE_VARIABLES, RANGES]
     with self._graph.device(None), self._graph.device(device), \
         tf1.variable_scope(scope, reuse=tf1.AUTO_REUSE):
       return tuple(variables.variable(
@@ -561,6 +565,13 @@ def _rewrite(graph, is_training, quant_delay):
     quantizer = _Quantizer(graph, is_training, quant_delay)
     for layer in folded + _unfolded_layers(graph, replaced):
       quantizer.layer(layer)
+
+
+def range_variables(graph=None):
+  """The fake-quant range variables the rewrite created in `graph` (the
+  default graph): a quantization-aware checkpoint holds them."""
+  graph = graph or tf1.get_default_graph()
+  return graph.get_collection(RANGES)
 
 
 def create_training_graph(input_graph=None, quant_delay=0):

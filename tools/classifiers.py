@@ -249,9 +249,7 @@ def _load_checkpoint(path, values):
     variables = slim.get_model_variables()
     if values.quantize:
       # The fake-quant ranges, which a quantization-aware checkpoint holds.
-      variables = variables + [
-          v for v in tf1.global_variables()
-          if v not in variables and '_quant/' in v.op.name]
+      variables = variables + slim.quantize.range_variables()
     if values.moving_average_decay:
       variables = tf1.train.ExponentialMovingAverage(
           values.moving_average_decay).variables_to_restore(variables)

@@ -121,8 +121,7 @@ def _variables_to_restore(moving_average_decay, quantize=False):
     averages = tf1.train.ExponentialMovingAverage(moving_average_decay)
     variables = averages.variables_to_restore(variables)
   if quantize:
-    ranges = [v for v in tf1.global_variables()
-              if v not in slim.get_model_variables() and '_quant/' in v.op.name]
+    ranges = slim.quantize.range_variables()
     if isinstance(variables, dict):
       variables.update({v.op.name: v for v in ranges})
     else:

@@ -78,6 +78,10 @@ def test_mobilenet_range_variables_named_as_contrib(is_training):
     ranges = [v for v in new if v.op.name.endswith(('/min', '/max'))]
     assert set(tf1.get_collection(tf1.GraphKeys.MOVING_AVERAGE_VARIABLES)) \
         == set(ranges)
+    # What a quantization-aware checkpoint holds besides the model: the
+    # ranges, each once (the EMA state is training's own).
+    assert sorted(v.op.name for v in quantize.range_variables()) == sorted(
+        v.op.name for v in ranges)
     assert all(v.dtype.base_dtype == tf.float32 and v.shape.rank == 0
                for v in new)
     # Folding adds no trainable or model variable.
