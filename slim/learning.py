@@ -1059,8 +1059,23 @@ class _TrainingLoop:
         logging.info('Finished training! Saving model to disk.')
         self._save(sess, step)
     if finished:
+      self._summarize_last_step(sess)
       self._chief_step(sess, last=True)
     return total_loss
+
+  def _summarize_last_step(self, sess):
+    """Summarizes the final step unless its summary is written already, so
+    a run shorter than save_summaries_secs shows its whole curve (its
+    first and last points) in TensorBoard, not the first step alone."""
+    if (self.summary_op is None or self.summary_writer is None
+        or not self.save_summaries_secs):
+      return
+    step = int(sess.run(self.global_step))
+    if step != self.last_summary_step:
+      try:
+        self._summarize(sess, step)
+      except tf.errors.OutOfRangeError:
+        pass  # The summaries read a batch, and the input is exhausted.
 
   def _periodic(self, sess):
     """Writes summaries and checkpoints when their interval has passed."""

@@ -256,17 +256,19 @@ def test_train_writes_checkpoint_events_and_matches_numpy(tmp_path):
   with open(os.path.join(logdir, 'checkpoint')) as f:
     assert '"model.ckpt-4"' in f.read()
   assert state.model_checkpoint_path.endswith('model.ckpt-4')
-  # The first summary is written right after the first step.
+  # The first summary is written right after the first step, and the last
+  # step is summarized too (the run is shorter than save_summaries_secs).
   events = glob.glob(os.path.join(logdir, 'events.out.tfevents.*'))
   assert len(events) == 1
   tagged = [(e.step, v.tag, v.simple_value)
             for e in tf1.train.summary_iterator(events[0])
             for v in e.summary.value]
-  assert [(s, t) for s, t, _ in tagged if t == 'loss'] == [(1, 'loss')]
-  # The summary op runs after the first update: loss at the new weights.
+  assert [(s, t) for s, t, _ in tagged if t == 'loss'] == [(1, 'loss'),
+                                                           (4, 'loss')]
+  # The summary op runs after the update: loss at the new weights.
   np.testing.assert_allclose(
-      [v for _, t, v in tagged if t == 'loss'][0], np_loss(np_gd(1)[0]),
-      rtol=1e-5)
+      [v for _, t, v in tagged if t == 'loss'],
+      [np_loss(np_gd(1)[0]), np_loss(np_gd(4)[0])], rtol=1e-5)
 
 
 def test_loss_decreases_and_resume_continues_without_init_fn(tmp_path):
