@@ -38,11 +38,12 @@ RUNS_MARKER = '<!-- test: runs -->'
 NUM_MARKED_BLOCKS = 6
 
 # The only changes made to a marked block before it runs: (pattern,
-# replacement, why). '{tmp}' is the test's temporary folder, '{python}'
-# the interpreter running the tests.
+# replacement, why), in this order. '{tmp}' is the test's temporary folder,
+# '{python}' the interpreter running the tests (which lives under /tmp in a
+# CI clone: the /tmp/ rule comes first, so it never rewrites it).
 SUBSTITUTIONS = (
-    (r'\.venv/bin/python\b', '{python}', 'the virtual environment in use'),
     (r'/tmp/', '{tmp}/', 'every file goes to the test folder'),
+    (r'\.venv/bin/python\b', '{python}', 'the virtual environment in use'),
     (r'--max_number_of_steps=\d+', '--max_number_of_steps=3',
      'a few training steps, not a trained model'),
 )
@@ -265,6 +266,12 @@ def runnable(text, tmp):
     text = re.sub(pattern, replacement.format(python=sys.executable,
                                               tmp=tmp), text)
   return text
+
+
+def test_substitutions_leave_an_interpreter_under_tmp_alone(monkeypatch):
+  monkeypatch.setattr(sys, 'executable', '/tmp/clone/.venv/bin/python')
+  assert runnable('.venv/bin/python a.py --dir=/tmp/x', '/tmp/t') == (
+      '/tmp/clone/.venv/bin/python a.py --dir=/tmp/t/x')
 
 
 def test_every_substitution_is_used():
