@@ -55,8 +55,11 @@ def graph_text(graph_def, replacements=()):
   """
   canonical = _canonical_function_names(graph_def)
   if canonical:
-    pattern = re.compile(r'\b(' + '|'.join(
-        map(re.escape, sorted(canonical, key=len, reverse=True))) + r')\b')
+    # Also inside longer names derived from a function's
+    # (`map_while_cond_16___redundant_placeholder0`): a name ends where no
+    # digit follows.
+    pattern = re.compile(r'(?<![A-Za-z0-9_])(' + '|'.join(
+        map(re.escape, sorted(canonical, key=len, reverse=True))) + r')(?!\d)')
     rename = lambda text: pattern.sub(lambda m: canonical[m.group(1)], text)
   else:
     rename = lambda text: text

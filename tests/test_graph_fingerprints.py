@@ -158,12 +158,13 @@ def test_fingerprints_do_not_depend_on_what_was_built_before(data, tmp_path):
   """The same graph built after another one (TensorFlow's per-process
   function and gradient numbering moved on) has the same fingerprint."""
   model, _, _, _ = CASES['cifarnet_float32']
-  first = _eval_graph(data, tmp_path, model, {})
-  _train_graph(data, tmp_path, model, {})
-  again = _eval_graph(data, tmp_path, model, {})
-  assert first != again  # the raw GraphDefs differ ...
-  assert (graph_fingerprint.fingerprint(first)  # ... the fingerprints do not
-          == graph_fingerprint.fingerprint(again))
+  for build in (_eval_graph, _saved_model_graph):  # tf.data; a while loop
+    first = build(data, tmp_path, model, {})
+    _train_graph(data, tmp_path, model, {})
+    again = build(data, tmp_path, model, {})
+    assert first != again  # the raw GraphDefs differ ...
+    assert (graph_fingerprint.fingerprint(first)  # ... the fingerprints not
+            == graph_fingerprint.fingerprint(again))
 
 
 def test_a_changed_graph_changes_the_fingerprint(data, tmp_path):
