@@ -5,9 +5,9 @@ A fingerprint is the SHA-256 of a text listing every node of a GraphDef
 every function of its library (signature, nodes, returns), sorted. Names
 that TensorFlow numbers per process are made canonical first, so the same
 code builds the same fingerprint whatever was built before it in the
-process: function names' numeric suffixes (`__inference_Dataset_map_decode_117`,
-`cond_jpeg_false_1161`) become their rank among functions of the same stem
-in this graph, tf.data's hash-named `_make_dataset_<hash>` become one name,
+process: function names' numbers (`__inference_Dataset_map_decode_117`,
+`cond_false_5902_grad_17`) become their rank among functions alike but for
+their numbers, tf.data's hash-named `_make_dataset_<hash>` become one name,
 and custom-gradient ids (`CustomGradient-423`) are dropped. Paths of the
 test's temporary folders are replaced by placeholders.
 """
@@ -24,24 +24,27 @@ def _node_lines(nodes):
 
 
 def _canonical_function_names(graph_def):
-  """{function name: its process-independent name} for the library."""
-  stems = collections.defaultdict(list)
+  """{function name: its process-independent name} for the library.
+
+  TensorFlow numbers functions with a process-wide counter, at the end of
+  the name or inside it (`cond_false_5902_grad_17`). Names alike but for
+  their numbers form a group; within it, a function's rank by its numbers
+  (creation order: the counter grows) is what stays the same from one
+  process to the next. tf.data's `_make_dataset_<hash>` names have no
+  order to keep: they become one name.
+  """
+  groups = collections.defaultdict(list)
+  canonical = {}
   for function in graph_def.library.function:
     name = function.signature.name
-    numbered = re.fullmatch(r'(.*?)_(\d+)', name)
-    hashed = re.fullmatch(r'(_make_dataset)_[A-Za-z0-9_-]+', name)
-    if numbered:
-      stems[numbered.group(1)].append((int(numbered.group(2)), name))
-    elif hashed:
-      stems[hashed.group(1)].append((None, name))
-  canonical = {}
-  for stem, members in stems.items():
-    numbered = sorted(m for m in members if m[0] is not None)
-    for rank, (_, name) in enumerate(numbered):
-      canonical[name] = f'{stem}#{rank}'
-    for number, name in members:
-      if number is None:  # hash-named: no creation order to keep
-        canonical[name] = f'{stem}#h'
+    if re.fullmatch(r'_make_dataset_[A-Za-z0-9_-]+', name):
+      canonical[name] = '_make_dataset#h'
+      continue
+    numbers = tuple(int(n) for n in re.findall(r'\d+', name))
+    groups[re.sub(r'\d+', '#', name)].append((numbers, name))
+  for stem, members in groups.items():
+    for rank, (_, name) in enumerate(sorted(members)):
+      canonical[name] = f'{stem}@{rank}'
   return canonical
 
 
