@@ -251,12 +251,19 @@ def _spoil_record(data, split, index, copy_to):
   return str(copy_to), path
 
 
+# Training shuffles the repeated records (a buffer of 20 batches) before it
+# decodes them, so each draw is the spoiled record with odds 1/16 (one of
+# the 16 train records): 8 steps of 4 missed it 7% of the time; 50 steps of
+# 4 miss it with odds (15/16)**200, about 3e-6.
+STEPS = 50
+
+
 def test_cli_train_names_the_undecodable_record(data, tmp_path):
   dataset_dir, spoiled = _spoil_record(data, 'train', 3, tmp_path / 'data')
   before = h.file_hashes(dataset_dir)
   result = h.run_script(
       'train_image_classifier.py', *MODEL_FLAGS, f'--dataset_dir={dataset_dir}',
-      f'--train_dir={tmp_path / "train"}', '--max_number_of_steps=8',
+      f'--train_dir={tmp_path / "train"}', f'--max_number_of_steps={STEPS}',
       '--batch_size=4', '--num_readers=1', '--num_preprocessing_threads=1')
   message = h.user_error(result, 'train_image_classifier.py')
   assert f'record 3 of {spoiled} does not decode' in message, message
@@ -268,14 +275,14 @@ def test_cli_train_skips_and_counts_with_max_bad_records(data, tmp_path):
   dataset_dir, spoiled = _spoil_record(data, 'train', 3, tmp_path / 'data')
   result = h.run_script(
       'train_image_classifier.py', *MODEL_FLAGS, f'--dataset_dir={dataset_dir}',
-      f'--train_dir={tmp_path / "train"}', '--max_number_of_steps=8',
+      f'--train_dir={tmp_path / "train"}', f'--max_number_of_steps={STEPS}',
       '--batch_size=4', '--num_readers=1', '--num_preprocessing_threads=1',
       '--max_bad_records=1')
   assert result.returncode == 0, result.stderr
   assert 'Traceback' not in result.stderr
   assert (f'Training skipped 1 undecodable record(s) (first: {spoiled}:3)'
           in result.stderr), result.stderr
-  assert h.checkpoint_step(tmp_path / 'train') == 8
+  assert h.checkpoint_step(tmp_path / 'train') == STEPS
 
 
 def test_eval_skips_up_to_max_bad_records(data, random_cifarnet, tmp_path):
