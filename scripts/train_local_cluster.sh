@@ -28,8 +28,22 @@ export TF_CPP_MIN_LOG_LEVEL=${TF_CPP_MIN_LOG_LEVEL:-3}
 mkdir -p "$LOGS"
 
 pids=()
+alive() {
+  for pid in "${pids[@]}"; do
+    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && return 0
+  done
+  return 1
+}
 cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do
+    [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
+  done
+  # SIGTERM lets a worker save a checkpoint; one still starting up (or
+  # waiting for a parameter server that is gone) gets 15 s, then SIGKILL.
+  for _ in $(seq 30); do alive || break; sleep 0.5; done
+  for pid in "${pids[@]}"; do
+    [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null || true
+  done
   wait 2>/dev/null || true
 }
 trap cleanup EXIT
