@@ -13,6 +13,7 @@ process would raise DuplicateFlagError. `script_module` imports a script with
 overriding allowed and records its defaults at import time.
 """
 import functools
+import glob
 import hashlib
 import importlib
 import os
@@ -280,6 +281,16 @@ def file_hashes(path, folders=False):
         hashes[os.path.relpath(full, path)] = hashlib.sha256(
             f.read()).hexdigest()
   return hashes
+
+
+def read_scalars(logdir):
+  """{tag: {step: value}} of the scalar summaries in `logdir`."""
+  scalars = {}
+  for path in glob.glob(os.path.join(str(logdir), 'events.out.tfevents.*')):
+    for event in tf.compat.v1.train.summary_iterator(path):
+      for value in event.summary.value:
+        scalars.setdefault(value.tag, {})[event.step] = value.simple_value
+  return scalars
 
 
 def checkpoint_step(train_dir):

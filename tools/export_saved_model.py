@@ -66,6 +66,7 @@ from image_classifier import cli
 from image_classifier import fileio
 from image_classifier import inputs
 from image_classifier import network
+from image_classifier import run_lock
 from nets.registry import NETWORKS
 from preprocessing import preprocessing_factory
 from tools import classifiers
@@ -338,16 +339,6 @@ def _staging_prefix(output_dir, pid=None):
   return prefix if pid is None else f'{prefix}{pid}-'
 
 
-def _process_alive(pid):
-  try:
-    os.kill(pid, 0)
-  except ProcessLookupError:
-    return False
-  except PermissionError:
-    return True
-  return True
-
-
 def _remove_stale_staging(output_dir):
   """Removes the temporary folders beside `output_dir` left by exports to
   it that were killed (their process is gone)."""
@@ -357,7 +348,7 @@ def _remove_stale_staging(output_dir):
     if not name.startswith(prefix):
       continue
     pid = name[len(prefix):].split('-', 1)[0]
-    if pid.isdigit() and int(pid) != os.getpid() and _process_alive(
+    if pid.isdigit() and int(pid) != os.getpid() and run_lock.pid_alive(
         int(pid)):
       continue
     shutil.rmtree(os.path.join(parent, name), ignore_errors=True)

@@ -7,7 +7,6 @@ example: Tracking Multiple Metrics, Evaluation Loop) and
 spelled `tf.compat.v1`; models are tiny and every metric value is recomputed
 in numpy over all the examples seen.
 """
-import glob
 import os
 
 import numpy as np
@@ -15,18 +14,9 @@ import pytest
 import tensorflow as tf
 
 import slim
+from tests import cli_harness as h
 
 tf1 = tf.compat.v1
-
-
-def read_scalars(logdir):
-  """{tag: {step: value}} of the scalar summaries in `logdir`."""
-  scalars = {}
-  for path in glob.glob(os.path.join(logdir, 'events.out.tfevents.*')):
-    for event in tf1.train.summary_iterator(path):
-      for value in event.summary.value:
-        scalars.setdefault(value.tag, {})[event.step] = value.simple_value
-  return scalars
 
 
 # -------------------------------------------------------------------- Metrics
@@ -255,7 +245,7 @@ def test_evaluation_loop_over_a_checkpoint_directory(tmp_path, capfd):
         max_number_of_evaluations=1)
   _assert_close_metrics(final, expected)
   # The summaries are written at the checkpoint's global step ...
-  scalars = read_scalars(log_dir)
+  scalars = h.read_scalars(log_dir)
   for name, value in expected.items():
     tag = SUMMARY_TAGS[name]
     assert list(scalars[tag]) == [20]
@@ -281,7 +271,7 @@ def test_evaluate_once_on_an_older_checkpoint(tmp_path):
         eval_op=list(names_to_updates.values()),
         final_op=names_to_values, summary_op=summary_op)
   _assert_close_metrics(final, expected)
-  scalars = read_scalars(log_dir)
+  scalars = h.read_scalars(log_dir)
   assert list(scalars['accuracy_1']) == [10]
   np.testing.assert_allclose(scalars['accuracy_1'][10], expected['accuracy'],
                              rtol=1e-6)

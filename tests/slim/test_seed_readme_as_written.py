@@ -43,6 +43,7 @@ import pytest
 import tensorflow as tf
 
 import slim
+from tests import cli_harness as h
 
 tf1 = tf.compat.v1
 
@@ -1116,15 +1117,6 @@ def _tracking_multiple_metrics(runs):
                              np.mean((logits - labels) ** 2), rtol=1e-5)
 
 
-def _read_scalars(log_dir):
-  scalars = {}
-  for path in glob.glob(os.path.join(log_dir, 'events.out.tfevents.*')):
-    for event in tf1.train.summary_iterator(path):
-      for value in event.summary.value:
-        scalars.setdefault(value.tag, {})[event.step] = value.simple_value
-  return scalars
-
-
 @check(29)
 def _evaluation_loop(runs, capfd):
   (run,) = runs
@@ -1145,7 +1137,7 @@ def _evaluation_loop(runs, capfd):
       'recall': (np.sum(error_labels & constant_prediction) /
                  np.sum(error_labels)),
   }
-  scalars = _read_scalars(ns['log_dir'])
+  scalars = h.read_scalars(ns['log_dir'])
   for name, value in expected.items():
     (tag,) = [t for t in scalars if re.fullmatch(name + r'(_\d+)?', t)]
     assert list(scalars[tag]) == [EVAL_STEP]  # at the checkpoint's step
