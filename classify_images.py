@@ -54,7 +54,7 @@ from absl import flags
 
 from datasets import image_coding
 from image_classifier import cli
-from image_classifier import common_flags
+from flag_groups import common_flags
 from image_classifier import fileio
 from tools import labels_file
 

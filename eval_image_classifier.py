@@ -44,11 +44,12 @@ import slim
 from image_classifier import batch_norm
 from image_classifier import best_checkpoints
 from image_classifier import cli
+from image_classifier import compute
 from image_classifier import eval_report
 from image_classifier import inputs
 from image_classifier import network
-from image_classifier import common_flags
-from image_classifier import compute_flags
+from flag_groups import common_flags
+from flag_groups import compute_flags
 from image_classifier import validation
 
 tf1 = tf.compat.v1
@@ -268,8 +269,9 @@ def evaluate_with_report(values, checkpoint_path):
           eval_op=list(graph.names_to_updates.values()),
           final_op=graph.names_to_values,
           variables_to_restore=graph.variables_to_restore,
-          session_config=compute_flags.session_config(
-              values, tf1.ConfigProto(allow_soft_placement=True)),
+          session_config=compute.session_config(
+              compute_flags.compute_spec(values),
+              tf1.ConfigProto(allow_soft_placement=True)),
           hooks=[h for h in (graph.recompute_hook,
                              _TallyHook(graph.report_fetches, tally)) if h],
           progress_fn=lambda done, total: bar.update(1))
@@ -332,8 +334,8 @@ def main(argv):
   cli.check_no_arguments(argv)
   if not FLAGS.dataset_dir:
     cli.fail('You must supply the dataset directory with --dataset_dir.')
-  compute_flags.check_precision(FLAGS.precision)
-  compute_flags.check_xla(FLAGS.xla)
+  compute.check_precision(FLAGS.precision)
+  compute.check_xla(FLAGS.xla)
   if FLAGS.report_misclassified < 0:
     cli.fail('--report_misclassified must be >= 0 (the number of mistakes '
              f'to list, 0 for none); received {FLAGS.report_misclassified}.')

@@ -28,8 +28,8 @@ import tensorflow as tf
 import slim
 from image_classifier import cli
 from image_classifier import network
-from image_classifier import common_flags
-from image_classifier import compute_flags
+from flag_groups import common_flags
+from flag_groups import compute_flags
 from nets.registry import NETWORKS
 from tools import graph_io
 

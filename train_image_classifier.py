@@ -60,11 +60,12 @@ from deployment import model_deploy
 from image_classifier import batch_norm
 from image_classifier import best_checkpoints
 from image_classifier import cli
+from image_classifier import compute
 from image_classifier import inputs
 from image_classifier import network
 from image_classifier import optimization
-from image_classifier import common_flags
-from image_classifier import compute_flags
+from flag_groups import common_flags
+from flag_groups import compute_flags
 from image_classifier import progress
 from image_classifier import run_lock
 from image_classifier import validation as validation_lib
@@ -279,7 +280,9 @@ class Deployment:
       config = self.cluster.session_config(allow_soft_placement=True)
     else:
       config = tf1.ConfigProto(allow_soft_placement=True)
-    return compute_flags.session_config(values, config)
+    return compute.session_config(
+        compute_flags.compute_spec(values) if values is not None else None,
+        config)
 
 
 # Flags a cluster decides, with their defaults: a value other than the
@@ -818,8 +821,8 @@ def main(argv):
     sys.exit(status)
   if not FLAGS.dataset_dir:
     cli.fail('You must supply the dataset directory with --dataset_dir.')
-  compute_flags.check_precision(FLAGS.precision)
-  compute_flags.check_xla(FLAGS.xla)
+  compute.check_precision(FLAGS.precision)
+  compute.check_xla(FLAGS.xla)
   warning = optimization.epsilon_warning(FLAGS.optimizer,
                                          FLAGS['opt_epsilon'].present)
   if warning:

@@ -22,7 +22,7 @@ keras.applications model of the same architecture where one exists, in the
 same process, batch and size, and prints our images/sec over Keras' (Keras
 is imported here only, to measure against it). --intra_op_threads,
 --inter_op_threads and --xla configure the session as the scripts' flags
-of the same names do (compute_flags.session_config).
+of the same names do (image_classifier.compute.session_config).
 """
 import argparse
 import os
@@ -37,7 +37,8 @@ import numpy as np
 import tensorflow as tf
 
 import slim
-from image_classifier import compute_flags
+from image_classifier import compute
+from image_classifier import specs
 from nets import nets_factory
 from nets.registry import NETWORKS
 
@@ -202,7 +203,9 @@ def main():
   bad = [p for p in precisions if p not in slim.precision.PRECISIONS]
   if bad:
     parser.error(f'unknown precision(s) {bad}')
-  config = compute_flags.session_config(args)
+  config = compute.session_config(specs.ComputeSpec(
+      intra_op_threads=args.intra_op_threads,
+      inter_op_threads=args.inter_op_threads, xla=args.xla))
   print(f'batch {args.batch_size}, {os.cpu_count()} CPU cores '
         f'({_cpu_name()}), TensorFlow {tf.__version__}, '
         f'{args.steps} timed steps after {args.warmup}')

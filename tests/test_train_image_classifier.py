@@ -712,15 +712,17 @@ def test_mixed_precision_training_keeps_float32_checkpoints(
 
 
 def test_thread_and_xla_flags_reach_the_session(data, tmp_path):
-  from image_classifier import compute_flags  # pylint: disable=import-outside-toplevel
+  from flag_groups import compute_flags  # pylint: disable=import-outside-toplevel
+  from image_classifier import compute  # pylint: disable=import-outside-toplevel
   values = h.train_values(data, tmp_path / 'train', intra_op_threads=1,
                           inter_op_threads=2, xla=True)
-  config = compute_flags.session_config(values)
+  config = compute.session_config(compute_flags.compute_spec(values))
   assert (config.intra_op_parallelism_threads,
           config.inter_op_parallelism_threads) == (1, 2)
   assert config.graph_options.optimizer_options.global_jit_level == (
       tf1.OptimizerOptions.ON_1)
-  default = compute_flags.session_config(h.train_values(data, tmp_path))
+  default = compute.session_config(
+      compute_flags.compute_spec(h.train_values(data, tmp_path)))
   assert default == tf1.ConfigProto()
   # And training runs with them.
   assert np.isfinite(train_image_classifier.train(values))

@@ -1,4 +1,4 @@
-"""Tests for image_classifier/common_flags.py: flags defined once, per script.
+"""Tests for flag_groups/common_flags.py: flags defined once, per script.
 
 The shared flags keep each script's original defaults, and, run as a
 script (`__name__ == '__main__'`), are shown by its --help: absl files a

@@ -203,28 +203,28 @@ def test_cpu_bfloat16_support_is_read_from_cpuinfo(tmp_path):
 
 def test_bfloat16_on_a_cpu_without_it_is_one_line(monkeypatch):
   from image_classifier import cli  # pylint: disable=import-outside-toplevel
-  from image_classifier import compute_flags  # pylint: disable=import-outside-toplevel
+  from image_classifier import compute  # pylint: disable=import-outside-toplevel
   monkeypatch.setattr(precision, 'cpu_supports_bfloat16', lambda: False)
   with pytest.raises(cli.UserError, match='no bfloat16 instructions.*'
                      '--precision=float32'):
-    compute_flags.check_precision('bfloat16')
-  compute_flags.check_precision('float32')
+    compute.check_precision('bfloat16')
+  compute.check_precision('float32')
 
 
 def test_xla_without_a_gpu_warns(monkeypatch):
   from absl import logging  # pylint: disable=import-outside-toplevel
-  from image_classifier import compute_flags  # pylint: disable=import-outside-toplevel
+  from image_classifier import compute  # pylint: disable=import-outside-toplevel
   warnings = []
   monkeypatch.setattr(logging, 'warning', lambda msg, *a: warnings.append(msg))
   monkeypatch.setattr(tf.config, 'list_physical_devices', lambda kind: [])
-  compute_flags.check_xla(False, environ={})
+  compute.check_xla(False, environ={})
   assert warnings == []
-  compute_flags.check_xla(True, environ={})
-  compute_flags.check_xla(
+  compute.check_xla(True, environ={})
+  compute.check_xla(
       True, environ={'TF_XLA_FLAGS': '--tf_xla_cpu_global_jit'})
   assert len(warnings) == 2
   assert 'no effect without a GPU' in warnings[0]
   assert '11x slower' in warnings[1]
   monkeypatch.setattr(tf.config, 'list_physical_devices', lambda kind: ['gpu'])
-  compute_flags.check_xla(True, environ={})
+  compute.check_xla(True, environ={})
   assert len(warnings) == 2

@@ -8,7 +8,11 @@ such as --dataset_split_name 'train' or 'test', or which flags a script has
 at all) is a parameter. Names, types and defaults are the original scripts'
 (compat/upstream_flags.md).
 
-Like `compute_flags`, every function takes the script's `module_name`
+The `*_spec` functions turn a script's values of these flags into the
+typed records of image_classifier/specs.py, which is all that modules below
+the scripts see of them.
+
+Like `compute_flags`, every define_ function takes the script's `module_name`
 (`__name__`), so that the flags are listed under the script by --help and
 recorded with its own flags (`cli.module_flag_values`).
 """
@@ -16,6 +20,7 @@ from absl import flags
 
 from datasets import registry
 from image_classifier import cli
+from image_classifier import specs
 
 
 def define_dataset_flags(module_name, dataset_name='imagenet',
@@ -122,3 +127,53 @@ def define_input_flags(module_name, batch_size):
                        'decode (counted and reported); 0 stops at the first, '
                        'naming it.', module_name=module_name)
 
+
+
+
+def _optional(values, name, default):
+  """The value of flag `name`, or `default` for a script without it (the
+  define_ functions above leave some flags out per script)."""
+  return getattr(values, name, default)
+
+
+def data_spec(values, split_name=None):
+  """The DataSpec of --dataset_name, --dataset_dir, --labels_offset and
+  --dataset_split_name (None for a script without it).
+
+  Args:
+    values: the script's flag values.
+    split_name: a split to read instead of --dataset_split_name.
+  """
+  return specs.DataSpec(
+      dataset_name=values.dataset_name, dataset_dir=values.dataset_dir or None,
+      split_name=split_name or _optional(values, 'dataset_split_name', None),
+      labels_offset=values.labels_offset)
+
+
+def model_spec(values, image_size=None):
+  """The ModelSpec of --model_name, --use_grayscale, --precision and those
+  of --preprocessing_name, --moving_average_decay and --quantize that the
+  script has.
+
+  Args:
+    values: the script's flag values.
+    image_size: the value of the script's image size flag (named
+      train_image_size, eval_image_size or image_size).
+  """
+  return specs.ModelSpec(
+      model_name=values.model_name,
+      preprocessing_name=_optional(values, 'preprocessing_name', None),
+      use_grayscale=values.use_grayscale, image_size=image_size,
+      precision=_optional(values, 'precision', 'float32'),
+      moving_average_decay=_optional(values, 'moving_average_decay', None),
+      quantize=_optional(values, 'quantize', False))
+
+
+def input_spec(values):
+  """The InputSpec of --batch_size, --num_preprocessing_threads,
+  --max_bad_records and (training) --num_readers."""
+  return specs.InputSpec(
+      batch_size=values.batch_size,
+      num_preprocessing_threads=values.num_preprocessing_threads,
+      max_bad_records=values.max_bad_records,
+      num_readers=_optional(values, 'num_readers', 4))
