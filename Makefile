@@ -22,7 +22,7 @@ demo: $(STAMP)
 	bash scripts/demo_shapes.sh
 
 test: $(STAMP)
-	$(PY) -m pytest -q tests $(PYTEST_ARGS)
+	$(PY) -m pytest -q --durations=25 tests $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_nets.py
