@@ -35,20 +35,11 @@ from tools import graph_io
 
 tf1 = tf.compat.v1
 
-common_flags.define_model_flags(__name__, preprocessing=False,
-                                moving_average_decay=False)
-common_flags.define_dataset_flags(__name__, dataset_dir='')
-common_flags.define_image_size_flag(__name__)
-flags.DEFINE_boolean('is_training', False, 'Export the training graph.')
-flags.DEFINE_integer('batch_size', None, 'Static batch size of the input; '
-                     'None leaves it dynamic.')
-flags.DEFINE_string('output_file', '', 'Where to save the resulting file.')
-flags.DEFINE_bool('is_video_model', False, 'Whether the network takes '
-                  '[batch, frames, height, width, channels] input.')
-flags.DEFINE_integer('num_frames', None, 'Frames of a video model\'s input.')
-flags.DEFINE_bool('write_text_graphdef', False, 'Write a text GraphDef.')
-
+common_flags.define_export_flags(__name__)
 compute_flags.define_precision_flag(__name__)
+flags.DEFINE_boolean('is_training', False, 'Export the training graph.')
+flags.DEFINE_string('output_file', '', 'Where to save the resulting file.')
+flags.DEFINE_bool('write_text_graphdef', False, 'Write a text GraphDef.')
 
 FLAGS = flags.FLAGS
 

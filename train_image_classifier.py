@@ -790,16 +790,12 @@ def serve_parameters(deployment):
     received.append(signum)
     stop.set()
 
-  previous = {sig: signal.signal(sig, on_signal)
-              for sig in (signal.SIGINT, signal.SIGTERM)}
-  try:
+  with cli.signal_handlers({signal.SIGINT: on_signal,
+                            signal.SIGTERM: on_signal}):
     if cluster_lib.serve_until_workers_finish(cluster, server, stop):
       logging.info('Every worker finished; %s exits.',
                    cluster.describe(cluster.job_name, cluster.task))
       return 0
-  finally:
-    for sig, handler in previous.items():
-      signal.signal(sig, handler)
   logging.info('Stopped by signal %d.', received[0])
   return 128 + received[0]
 

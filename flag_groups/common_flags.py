@@ -98,6 +98,27 @@ def define_model_flags(module_name, model_name='inception_v3',
         'with --quantize_delay needs.', module_name=module_name)
 
 
+def define_export_flags(module_name):
+  """Defines the flags of an exported inference graph, which
+  export_inference_graph.py and tools/export_saved_model.py share: the
+  network (--model_name, --use_grayscale, --quantize), the dataset that
+  gives its class count (--dataset_name, --dataset_dir, --labels_offset),
+  --image_size, --batch_size, --is_video_model and --num_frames.
+  (--precision is compute_flags.define_precision_flag's.)"""
+  define_model_flags(module_name, preprocessing=False,
+                     moving_average_decay=False)
+  define_dataset_flags(module_name, dataset_dir='')
+  define_image_size_flag(module_name)
+  module_name = cli.flags_module_name(module_name)
+  flags.DEFINE_integer('batch_size', None, 'Static batch size of the input; '
+                       'None leaves it dynamic.', module_name=module_name)
+  flags.DEFINE_bool('is_video_model', False, 'Whether the network takes '
+                    '[batch, frames, height, width, channels] input.',
+                    module_name=module_name)
+  flags.DEFINE_integer('num_frames', None, 'Frames of a video model\'s '
+                       'input.', module_name=module_name)
+
+
 def define_image_size_flag(module_name, name='image_size'):
   """Defines the input size flag, named `name` (the original scripts say
   train_image_size, eval_image_size or image_size)."""

@@ -39,9 +39,6 @@ SCRIPTS = ('train_image_classifier', 'eval_image_classifier',
            'download_and_convert_data', 'classify_images')
 
 _DEFAULTS = {}
-# Scripts that take another script's flags as their own (absl's
-# adopt_module_key_flags).
-_ADOPTS = {'tools.export_saved_model': ('export_inference_graph',)}
 
 
 def _snapshot(name):
@@ -78,10 +75,7 @@ def script_module(name):
 def flag_values(name, **overrides):
   """A SimpleNamespace of script `name`'s flag defaults plus `overrides`."""
   script_module(name)
-  values = {}
-  for adopted in _ADOPTS.get(name, ()):
-    values.update(_DEFAULTS[adopted])
-  values.update(_DEFAULTS[name])
+  values = dict(_DEFAULTS[name])
   unknown = sorted(set(overrides) - set(values))
   assert not unknown, f'{name} has no flags {unknown}'
   values.update(overrides)

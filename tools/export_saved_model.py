@@ -59,10 +59,11 @@ from absl import logging as absl_logging
 import numpy as np
 import tensorflow as tf
 
-import export_inference_graph
 import slim
 from datasets import dataset_factory
 from image_classifier import cli
+from image_classifier import common_flags
+from image_classifier import compute_flags
 from image_classifier import fileio
 from image_classifier import inputs
 from image_classifier import network
@@ -74,10 +75,9 @@ from tools import model_info
 
 tf1 = tf.compat.v1
 
-# The export_inference_graph flags (model_name, image_size, batch_size,
-# dataset_name, dataset_dir, labels_offset, quantize, is_video_model,
-# num_frames, use_grayscale) apply here too: key flags of this script.
-flags.adopt_module_key_flags(export_inference_graph)
+# The inference graph's flags, as export_inference_graph.py has them.
+common_flags.define_export_flags(__name__)
+compute_flags.define_precision_flag(__name__)
 flags.DEFINE_string('checkpoint_path', None, 'Checkpoint prefix, or a '
                     'directory whose latest checkpoint is exported.')
 flags.DEFINE_string('output_dir', None, 'The SavedModel folder to create.')
@@ -164,7 +164,7 @@ def build_serving_graph(info, batch_size=None, top_k=5, quantize=False,
   bytes_shape = [batch_size, info.num_frames] if info.num_frames else [
       batch_size]
   image_bytes = tf1.placeholder(tf.string, bytes_shape, name='image_bytes')
-  images, logits, _ = export_inference_graph.build_inference_graph(
+  images, logits, _ = network.build_inference_graph(
       info.model_name, info.num_classes, image_size=info.image_size,
       batch_size=batch_size, is_video_model=bool(info.num_frames),
       num_frames=info.num_frames, use_grayscale=info.use_grayscale,
@@ -643,7 +643,7 @@ def main(argv):
                + 'on --dataset_dir (and --dataset_split_name): pass it.')
   _check_outputs_writable(FLAGS.output_dir, FLAGS.tflite_file)
   with cli.user_input():
-    num_classes = export_inference_graph.dataset_num_classes(
+    num_classes = network.dataset_num_classes(
         FLAGS.dataset_name, FLAGS.dataset_dir) - FLAGS.labels_offset
     labels = model_info.class_names(FLAGS.dataset_name, FLAGS.dataset_dir,
                                     num_classes, FLAGS.labels_offset)
