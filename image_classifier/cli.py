@@ -54,6 +54,21 @@ def fail(message):
 
 
 @contextlib.contextmanager
+def signal_handlers(handlers):
+  """Installs `handlers` ({signal number: handler}) inside and restores the
+  previous ones on the way out: where the scripts install signal handlers
+  (slim.learning.train has its own SIGTERM handler, which calls the one it
+  found)."""
+  previous = {signum: signal.signal(signum, handler)
+              for signum, handler in handlers.items()}
+  try:
+    yield
+  finally:
+    for signum, handler in previous.items():
+      signal.signal(signum, handler)
+
+
+@contextlib.contextmanager
 def noting_stop_signals():
   """Records SIGINT and SIGTERM received inside, for the exit status.
 
@@ -78,13 +93,9 @@ def noting_stop_signals():
     del frame
     received.append(signum)
 
-  previous = {signal.SIGINT: signal.signal(signal.SIGINT, on_sigint),
-              signal.SIGTERM: signal.signal(signal.SIGTERM, on_sigterm)}
-  try:
+  with signal_handlers({signal.SIGINT: on_sigint,
+                        signal.SIGTERM: on_sigterm}):
     yield received
-  finally:
-    for signum, handler in previous.items():
-      signal.signal(signum, handler)
 
 
 def check_no_arguments(argv):
@@ -199,13 +210,8 @@ def _interrupted_by_sigterm(received):
     received.append(signum)
     raise KeyboardInterrupt
 
-  previous = {signal.SIGINT: signal.signal(signal.SIGINT, interrupt),
-              signal.SIGTERM: signal.signal(signal.SIGTERM, interrupt)}
-  try:
+  with signal_handlers({signal.SIGINT: interrupt, signal.SIGTERM: interrupt}):
     yield
-  finally:
-    for signum, handler in previous.items():
-      signal.signal(signum, handler)
 
 
 def run(main, extra_user_errors=(), output_flag=None, resumable=False):
