@@ -5,14 +5,15 @@ of its runtime (servers, probes, the "finished" queues). This module holds
 what a training process does with them, so the training script only turns
 its flags into a `DeploymentRequest` and calls:
 
-    deployment = resolve(request)           # in-process, --master, or a task
-    if deployment.is_parameter_server:      # its whole life:
-      exit_parameter_server(status)         #   after serve_parameters(...)
-    deployment = start_worker(deployment)   # server up, parameter servers
-                                            # reachable
-    with watching_parameter_servers(deployment, on_lost): train ...
-    signal_done_if_finished(...)            # the ps may exit
-    failure_message(deployment, error)      # a lost task, as one line
+    deployment = resolve(request)  # in-process, --master, or a task
+    if deployment.is_parameter_server:
+      finished = serve_parameters(deployment, stop)  # until done or stopped
+      exit_parameter_server(0 if finished else 128 + signal)
+    deployment = start_worker(deployment)  # its server up, the ps reachable
+    with watching_parameter_servers(deployment, on_lost):
+      ... train ...
+    signal_done_if_finished(deployment, global_step, done_ops, step_limit)
+    failure_message(deployment, error)  # a lost task or chief, as one line
 
 It imports no flags and no `image_classifier` (deployment/ sits below it):
 user errors are ValueErrors whose message is the one line to show, and
