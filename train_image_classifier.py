@@ -31,8 +31,11 @@ decay of every batch norm's moving statistics; a run too short for its
 decay ends with a warning (image_classifier/batch_norm.py).
 
 Several machines: start the same command on each, with the cluster given
-as --ps_hosts/--worker_hosts/--job_name/--task or as TF_CONFIG
-(deployment/cluster.py). Parameter servers serve until every worker has
+as --ps_hosts/--worker_hosts/--job_name/--task or as TF_CONFIG. The
+cluster's life (the Deployment these flags resolve to, the server start,
+the parameter server's serve loop and exit, the one-line lost-task errors)
+lives in deployment/training_cluster.py; this script turns its flags into a
+DeploymentRequest and installs the parameter server's signal handlers. Parameter servers serve until every worker has
 finished; worker task 0 is the chief (it initializes or restores, and alone
 writes checkpoints and summaries). --sync_replicas aggregates
 --replicas_to_aggregate gradients per update; otherwise workers update
@@ -41,7 +44,6 @@ asynchronously, and the global step still stops at exactly
 """
 import collections
 import contextlib
-import dataclasses
 import os
 import signal
 import sys
@@ -57,6 +59,7 @@ import tensorflow as tf
 import slim
 from deployment import cluster as cluster_lib
 from deployment import model_deploy
+from deployment import training_cluster
 from image_classifier import batch_norm
 from image_classifier import best_checkpoints
 from image_classifier import cli
@@ -238,99 +241,36 @@ def _split_scopes(value):
   return [s.strip() for s in (value or '').split(',') if s.strip()]
 
 
-@dataclasses.dataclass(frozen=True)
-class Deployment:
-  """Where this process trains: in-process, on --master, or in a cluster.
-
-  Attributes:
-    cluster: a deployment.cluster.Cluster, or None without one.
-    master: the session target ('' in-process; a cluster's is set once its
-      server runs).
-    num_replicas, num_ps_tasks, replica_id: as model_deploy takes them.
-  """
-  cluster: object
-  master: str
-  num_replicas: int
-  num_ps_tasks: int
-  replica_id: int
-
-  @property
-  def is_chief(self):
-    return self.replica_id == 0
-
-  @property
-  def distributed(self):
-    return self.num_replicas > 1 or self.num_ps_tasks > 0
-
-  def config(self, values):
-    """The model_deploy.DeploymentConfig of this process."""
-    placement = {}
-    if self.cluster is not None:
-      placement = dict(worker_job_name=self.cluster.job_name,
-                       worker_task=self.cluster.task)
-    with cli.user_input('--num_clones'):
-      return model_deploy.DeploymentConfig(
-          num_clones=values.num_clones, clone_on_cpu=values.clone_on_cpu,
-          replica_id=self.replica_id, num_replicas=self.num_replicas,
-          num_ps_tasks=self.num_ps_tasks, **placement)
-
-  def session_config(self, values=None):
-    """The session's ConfigProto (with the flags' threads and XLA)."""
-    if self.cluster is not None:
-      config = self.cluster.session_config(allow_soft_placement=True)
-    else:
-      config = tf1.ConfigProto(allow_soft_placement=True)
-    return compute.session_config(
-        compute_flags.compute_spec(values) if values is not None else None,
-        config)
-
-
-# Flags a cluster decides, with their defaults: a value other than the
-# default must agree with the cluster.
-_CLUSTER_DECIDES = {'worker_replicas': 1, 'num_ps_tasks': 0}
-
-
-def resolve_deployment(values, given=None):
-  """The Deployment that the flags (or TF_CONFIG) ask for.
+def deployment_request(values, given=None):
+  """The training_cluster.DeploymentRequest of the flag values (TF_CONFIG
+  read from the environment).
 
   Args:
     values: the flag values.
-    given: names of the flags given on the command line; None treats a
-      non-default value as given.
+    given: names of the flags of training_cluster.CLUSTER_DECIDES given on
+      the command line; None treats a non-default value as given.
+  """
+  return training_cluster.DeploymentRequest(
+      master=values.master, worker_replicas=values.worker_replicas,
+      num_ps_tasks=values.num_ps_tasks, task=values.task,
+      ps_hosts=values.ps_hosts, worker_hosts=values.worker_hosts,
+      job_name=values.job_name, tf_config=os.environ.get('TF_CONFIG'),
+      given=frozenset(given) if given is not None else None,
+      startup_timeout_secs=values.cluster_startup_timeout_secs)
+
+
+def resolve_deployment(values, given=None):
+  """The training_cluster.Deployment that the flags (or TF_CONFIG) ask for.
+
+  Args:
+    values: the flag values.
+    given: as `deployment_request` takes it.
 
   Raises:
     cli.UserError: for a malformed or inconsistent cluster description.
   """
   with cli.user_input():
-    cluster = cluster_lib.from_flags(
-        values.ps_hosts, values.worker_hosts, values.job_name, values.task,
-        os.environ.get('TF_CONFIG'))
-  if cluster is None:
-    if (values.worker_replicas > 1 or values.num_ps_tasks > 0
-        or values.task != 0) and not values.master:
-      cli.fail('--worker_replicas, --num_ps_tasks and --task describe a '
-               'cluster: give --ps_hosts, --worker_hosts and --job_name (or '
-               'set TF_CONFIG), or --master=grpc://... of a server you '
-               'started.')
-    if not 0 <= values.task < values.worker_replicas:
-      cli.fail(f'--task={values.task} must be between 0 and '
-               f'--worker_replicas - 1 ({values.worker_replicas - 1}).')
-    return Deployment(None, values.master, values.worker_replicas,
-                      values.num_ps_tasks, values.task)
-  if values.master:
-    cli.fail(f'--master={values.master} cannot be combined with a cluster '
-             '(--ps_hosts/--worker_hosts or TF_CONFIG): this process starts '
-             'its own server.')
-  actual = {'worker_replicas': cluster.num_replicas,
-            'num_ps_tasks': cluster.num_ps}
-  for name, default in _CLUSTER_DECIDES.items():
-    value = getattr(values, name)
-    explicit = (name in given) if given is not None else value != default
-    if explicit and value != actual[name]:
-      cli.fail(f'--{name}={value} disagrees with the cluster, which has '
-               f'{actual[name]}; leave it out (the cluster decides it).')
-  return Deployment(cluster, '', cluster.num_replicas, cluster.num_ps,
-                    cluster.replica_id)
+    return training_cluster.resolve(deployment_request(values, given))
 
 
 def variables_to_train(trainable_scopes):
@@ -479,7 +419,8 @@ def build_training_graph(values, deployment=None):
   with cli.user_input():
     augmentation = augment.AugmentParams.from_values(values)
 
-  config = deployment.config(values)
+  with cli.user_input('--num_clones'):
+    config = deployment.config(values.num_clones, values.clone_on_cpu)
   with tf1.device(config.variables_device()):
     global_step = slim.create_global_step()
 
@@ -649,63 +590,22 @@ def _step_callbacks(*sources):
   return step_callback
 
 
-def _fail_lost_cluster(error, deployment):
-  """One line for a task of the cluster lost during training: the same line
-  as the watchdog's when a parameter server is gone."""
-  cluster = deployment.cluster
-  lost = cluster and cluster_lib.unreachable_task(cluster, [cluster_lib.PS])
-  if lost:
-    cli.fail(cluster_lib.lost_task_message(cluster, *lost))
-  detail = (error.message or '').strip().splitlines()
-  detail = detail[0] if detail else type(error).__name__
-  cli.fail(f'Lost contact with the cluster during training ({detail}). '
-           'Restart the stopped task (or the whole cluster) with the same '
-           'commands; training resumes from the last checkpoint in '
-           '--train_dir.' if cluster is not None else
-           f'Lost contact with the master {deployment.master} ({detail}).')
-
-
-def _signal_done_if_finished(graph, deployment, values):
-  """Tells the parameter servers this worker finished, if it did.
-
-  A worker stopped early (a signal) has not finished: the servers keep
-  waiting for it to be restarted.
-  """
-  if not graph.done_ops or not values.max_number_of_steps:
-    return
-  with tf1.Session(deployment.master, graph=graph.global_step.graph,
-                   config=deployment.session_config()) as sess:
-    if int(sess.run(graph.global_step)) >= values.max_number_of_steps:
-      sess.run(graph.done_ops)
-
-
 def train(values, deployment=None, flags_record=None):
   """Builds the graph and trains; returns the final loss.
 
   Args:
     values: the flag values.
-    deployment: a Deployment; default: resolved from `values`. A cluster's
-      worker starts its server here and waits for the parameter servers.
+    deployment: a training_cluster.Deployment; default: resolved from
+      `values`. A cluster's worker starts its server here and waits for the
+      parameter servers.
     flags_record: {flag: value} to write to <train_dir>/train_flags.json
       (chief only) once a resume is known to fit the graph; None writes
       nothing.
   """
   if deployment is None:
     deployment = resolve_deployment(values)
-  cluster = deployment.cluster
-  if cluster is not None:
-    with cli.user_input():
-      server = cluster_lib.start_server(cluster)
-    deployment = dataclasses.replace(deployment, master=server.target)
-    logging.info('Started %s (replica %d of %d%s).',
-                 cluster.describe(cluster.job_name, cluster.task),
-                 cluster.replica_id, cluster.num_replicas,
-                 ', the chief' if cluster.is_chief else '')
-    try:
-      cluster_lib.wait_for_tasks(cluster, [cluster_lib.PS],
-                                 values.cluster_startup_timeout_secs)
-    except cluster_lib.TaskUnreachable as e:
-      cli.fail(str(e))
+  with cli.user_input():
+    deployment = training_cluster.start_worker(deployment)
   with tf.Graph().as_default():
     graph = build_training_graph(values, deployment)
     latest = deployment.is_chief and tf.train.latest_checkpoint(
@@ -721,10 +621,11 @@ def train(values, deployment=None, flags_record=None):
       # Only now: a refused resume leaves the flags it was trained with.
       cli.write_json_atomic(os.path.join(values.train_dir, FLAGS_FILENAME),
                             flags_record)
-    watch = (cluster_lib.watching(cluster, [cluster_lib.PS], cli.exit_now)
-             if cluster is not None else contextlib.nullcontext())
-    stalls = (cluster_lib.reporting_stalls(cluster, values.sync_wait_log_secs)
-              if cluster is not None and values.sync_replicas else None)
+    watch = training_cluster.watching_parameter_servers(deployment,
+                                                        cli.exit_now)
+    stalls = (training_cluster.stall_reporter(deployment,
+                                              values.sync_wait_log_secs)
+              if values.sync_replicas else None)
     validator = _validator(graph, values)
     bar = progress.step_bar(values.max_number_of_steps)
     try:
@@ -738,14 +639,17 @@ def train(values, deployment=None, flags_record=None):
             save_summaries_secs=values.save_summaries_secs,
             save_interval_secs=values.save_interval_secs,
             sync_optimizer=graph.sync_optimizer,
-            session_config=deployment.session_config(values),
-            ready_wait_secs=(values.cluster_startup_timeout_secs
-                             if deployment.distributed else None),
+            session_config=compute.session_config(
+                compute_flags.compute_spec(values),
+                deployment.session_config()),
+            ready_wait_secs=deployment.ready_wait_secs,
             examples_per_step=values.batch_size * values.num_clones,
             learning_rate=graph.learning_rate, chief_step_fn=validator,
             step_callback=_step_callbacks(bar, stalls))
       # Unwatched: once every worker has said so, the servers exit.
-      _signal_done_if_finished(graph, deployment, values)
+      training_cluster.signal_done_if_finished(
+          deployment, graph.global_step, graph.done_ops,
+          values.max_number_of_steps)
       if deployment.is_chief:
         _warn_if_batch_norm_short(values)
       if graph.bad_records.summary():
@@ -753,14 +657,12 @@ def train(values, deployment=None, flags_record=None):
       return loss
     except tf.errors.DataLossError as e:
       inputs.fail_unreadable(e, graph.data_files)
-    except tf.errors.DeadlineExceededError as e:
-      if not deployment.distributed:
+    except (tf.errors.DeadlineExceededError, tf.errors.UnavailableError,
+            tf.errors.AbortedError) as e:
+      message = training_cluster.failure_message(deployment, e)
+      if message is None:
         raise
-      cli.fail(f'{e.message} Is the chief (replica 0) running?')
-    except (tf.errors.UnavailableError, tf.errors.AbortedError) as e:
-      if not deployment.distributed:
-        raise
-      _fail_lost_cluster(e, deployment)
+      cli.fail(message)
     except slim.learning.NonFiniteLossError as e:
       cli.fail(f'The loss became NaN or Inf at global step {e.step}, so '
                'training stopped; try a lower --learning_rate. '
@@ -779,9 +681,6 @@ def serve_parameters(deployment):
   Serves until every worker has finished (0), or until SIGTERM/SIGINT
   (128 + the signal).
   """
-  cluster = deployment.cluster
-  with cli.user_input():
-    server = cluster_lib.start_server(cluster)
   stop = threading.Event()
   received = []
 
@@ -792,10 +691,9 @@ def serve_parameters(deployment):
 
   with cli.signal_handlers({signal.SIGINT: on_signal,
                             signal.SIGTERM: on_signal}):
-    if cluster_lib.serve_until_workers_finish(cluster, server, stop):
-      logging.info('Every worker finished; %s exits.',
-                   cluster.describe(cluster.job_name, cluster.task))
-      return 0
+    with cli.user_input():
+      if training_cluster.serve_parameters(deployment, stop):
+        return 0
   logging.info('Stopped by signal %d.', received[0])
   return 128 + received[0]
 
@@ -803,18 +701,10 @@ def serve_parameters(deployment):
 def main(argv):
   cli.check_no_arguments(argv)
   deployment = resolve_deployment(
-      FLAGS, given={name for name in _CLUSTER_DECIDES if FLAGS[name].present})
-  if deployment.cluster is not None and deployment.cluster.is_ps:
-    status = serve_parameters(deployment)
-    if status:
-      # Stopped by a signal, its queue-draining thread is still inside a
-      # session call: tearing the interpreter down under it can abort
-      # (SIGABRT), so the process ends without the teardown.
-      logging.flush()
-      sys.stdout.flush()
-      sys.stderr.flush()
-      os._exit(status)  # pylint: disable=protected-access
-    sys.exit(status)
+      FLAGS, given={name for name in training_cluster.CLUSTER_DECIDES
+                    if FLAGS[name].present})
+  if deployment.is_parameter_server:
+    training_cluster.exit_parameter_server(serve_parameters(deployment))
   if not FLAGS.dataset_dir:
     cli.fail('You must supply the dataset directory with --dataset_dir.')
   compute.check_precision(FLAGS.precision)

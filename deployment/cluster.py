@@ -2,7 +2,7 @@
 
 The original research/slim left the cluster to the user: start a
 `tf.train.Server` per machine by hand, pass `--master=grpc://...`, and hope
-every task came up. Here the training script starts its own server from a
+every task came up. Here each training process starts its own server from a
 cluster description, given either as flags
 
     --ps_hosts=ps0:2222,ps1:2222 --worker_hosts=w0:2222,w1:2222
@@ -18,8 +18,10 @@ A `chief` job (one task) is accepted as TF_CONFIG writes it: it is replica 0
 and the workers follow it. What lives here: the `Cluster` description and
 its checks, the server start, the wait for unreachable tasks (with a
 deadline instead of the original's silent hang), and the parameter server's
-lifetime: a ps serves until every worker has said it finished, then exits,
-instead of `server.join()` forever.
+serve loop: a ps serves until every worker has said it finished, then exits,
+instead of `server.join()` forever. A training process's whole part in a
+cluster (flags to a Deployment, the worker's start, the ps's life and exit,
+the lost-task lines) is `training_cluster.py`, built on these pieces.
 
 The "finished" word is a FIFOQueue per ps task, created on that task under a
 shared name: each worker enqueues its replica id when it has finished
@@ -51,8 +53,9 @@ _TRAINING_JOBS = (CHIEF, WORKER)
 _KNOWN_JOBS = (PS,) + _TRAINING_JOBS
 
 
-class TaskUnreachable(Exception):
-  """A cluster task did not answer within the start-up deadline."""
+class TaskUnreachable(ValueError):
+  """A cluster task did not answer within the start-up deadline (a user
+  error: its message names the task and what to do)."""
 
 
 @dataclasses.dataclass(frozen=True)

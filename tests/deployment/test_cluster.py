@@ -99,7 +99,7 @@ def test_cluster_decides_replicas_and_ps_tasks():
       _values(ps_hosts=PS, worker_hosts=WORKERS, job_name='worker', task=1))
   assert (deployment.num_replicas, deployment.num_ps_tasks,
           deployment.replica_id, deployment.is_chief) == (2, 1, 1, False)
-  config = deployment.config(_values())
+  config = deployment.config(num_clones=1, clone_on_cpu=False)
   assert config.clone_device(0) == '/job:worker/task:1/device:CPU:0'
   assert config.inputs_device() == '/job:worker/task:1/device:CPU:0'
   # Agreeing explicit values are fine.
@@ -142,7 +142,8 @@ def test_the_original_master_flags_still_work():
       master='grpc://w1:2222', worker_replicas=2, num_ps_tasks=1, task=1))
   assert (deployment.master, deployment.replica_id, deployment.cluster) == (
       'grpc://w1:2222', 1, None)
-  assert deployment.config(_values()).variables_device()
+  config = deployment.config(num_clones=1, clone_on_cpu=False)
+  assert config.variables_device()
 
 
 def test_tf_config_is_read_from_the_environment(monkeypatch):
