@@ -198,6 +198,32 @@ def preprocessing_summary(info):
           f'{record["zero_point"]}')
 
 
+def load_classifier(model, values):
+  """The classifier of --model, the flags saying what a model without its
+  record (a checkpoint, a bare frozen graph or .tflite) does not.
+
+  Imports TensorFlow: call it once the images have been screened.
+
+  Args:
+    model: the --model path.
+    values: the script's flag values.
+
+  Returns:
+    A tools.classifiers.Classifier.
+
+  Raises:
+    ValueError: for a model that cannot be loaded (see
+      `classifiers.load`).
+  """
+  # The tf_env import first hides TensorFlow's start-up banners.
+  from image_classifier import tf_env  # pylint: disable=g-import-not-at-top,unused-import
+  from tools import classifiers  # pylint: disable=g-import-not-at-top
+  return classifiers.load(
+      model, common_flags.model_spec(values, image_size=values.image_size),
+      common_flags.data_spec(values),
+      classifiers.PixelScaling(values.input_mean, values.input_std))
+
+
 def main(argv):
   cli.check_no_arguments(argv)
   for name in ('model', 'images'):
@@ -216,12 +242,10 @@ def main(argv):
   usable, refused = screen_images(paths, FLAGS.max_image_pixels)
   if not usable and len(paths) == 1:
     cli.fail(f'cannot classify {refused[0][0]}: {refused[0][1]}.')
-  # TensorFlow loads only now (the tf_env import first hides its banners).
-  from image_classifier import tf_env  # pylint: disable=g-import-not-at-top,unused-import
-  from tools import classifiers  # pylint: disable=g-import-not-at-top
-  from tools import classify_files  # pylint: disable=g-import-not-at-top
+  # TensorFlow loads only now.
   with cli.user_input():
-    classifier = classifiers.load(FLAGS.model, FLAGS)
+    classifier = load_classifier(FLAGS.model, FLAGS)
+  from tools import classify_files  # pylint: disable=g-import-not-at-top
   info = classifier.info
   try:
     if info.num_frames:

@@ -48,6 +48,7 @@ from image_classifier import compute
 from image_classifier import eval_report
 from image_classifier import inputs
 from image_classifier import network
+from image_classifier import restore
 from flag_groups import common_flags
 from flag_groups import compute_flags
 from image_classifier import validation
@@ -247,7 +248,7 @@ def evaluate_with_report(values, checkpoint_path):
     graph = build_eval_graph(values)
     tally = eval_report.Tally(len(graph.class_names),
                               top_n=values.report_misclassified)
-    cli.check_checkpoint_fits(
+    restore.check_checkpoint_fits(
         checkpoint_path, graph.variables_to_restore,
         f'--checkpoint_path={checkpoint_path}',
         f'Check --model_name={values.model_name}, --dataset_name and '

@@ -63,16 +63,12 @@ def main(argv):
   with cli.user_input():
     num_classes = dataset_num_classes(FLAGS.dataset_name, FLAGS.dataset_dir)
   with tf.Graph().as_default() as graph, slim.variables.reference_variables():
-    try:
-      build_inference_graph(
-          FLAGS.model_name, num_classes - FLAGS.labels_offset,
-          is_training=FLAGS.is_training, image_size=FLAGS.image_size,
-          batch_size=FLAGS.batch_size, is_video_model=is_video,
-          num_frames=FLAGS.num_frames, use_grayscale=FLAGS.use_grayscale,
-          precision=FLAGS.precision, quantize=FLAGS.quantize)
-    except slim.quantize.UnsupportedLayerError as e:
-      cli.fail(f'--quantize: --model_name={FLAGS.model_name} cannot be '
-               f'quantized: {e}')
+    build_inference_graph(
+        FLAGS.model_name, num_classes - FLAGS.labels_offset,
+        is_training=FLAGS.is_training, image_size=FLAGS.image_size,
+        batch_size=FLAGS.batch_size, is_video_model=is_video,
+        num_frames=FLAGS.num_frames, use_grayscale=FLAGS.use_grayscale,
+        precision=FLAGS.precision, quantize=FLAGS.quantize)
     graph_def = graph.as_graph_def()
   graph_io.write_graph_def(graph_def, FLAGS.output_file,
                            as_text=FLAGS.write_text_graphdef)

@@ -70,6 +70,7 @@ from image_classifier import optimization
 from flag_groups import common_flags
 from flag_groups import compute_flags
 from image_classifier import progress
+from image_classifier import restore
 from image_classifier import run_lock
 from image_classifier import validation as validation_lib
 from preprocessing import augment
@@ -611,12 +612,7 @@ def train(values, deployment=None, flags_record=None):
     latest = deployment.is_chief and tf.train.latest_checkpoint(
         values.train_dir)
     if latest:
-      cli.check_checkpoint_fits(
-          latest, tf1.global_variables(),
-          f'--train_dir={values.train_dir} holds {latest}, which',
-          f'Resume with the flags it was trained with ({FLAGS_FILENAME} '
-          'there), or train in a new --train_dir (fine-tune from it with '
-          '--checkpoint_path and --checkpoint_exclude_scopes).')
+      restore.check_resume_fits(latest, values.train_dir, FLAGS_FILENAME)
     if deployment.is_chief and flags_record is not None:
       # Only now: a refused resume leaves the flags it was trained with.
       cli.write_json_atomic(os.path.join(values.train_dir, FLAGS_FILENAME),

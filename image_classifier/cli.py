@@ -257,29 +257,6 @@ def run(main, extra_user_errors=(), output_flag=None, resumable=False):
   app.run(guarded_main)
 
 
-def check_checkpoint_fits(checkpoint_path, variables, what, advice):
-  """Fails with one line unless the checkpoint can be read whole and holds
-  every variable, shaped as in the graph (see
-  `slim.variables.check_checkpoint_readable` and `checkpoint_fit_problems`).
-
-  Args:
-    checkpoint_path: a checkpoint prefix.
-    variables: a list of variables, or {name in checkpoint: variable}.
-    what: how the message starts, e.g. '--checkpoint_path=/x/model.ckpt-9'.
-    advice: the sentence that ends the message (what to do).
-
-  Raises:
-    UserError: naming the truncated or corrupt file, or the mismatched and
-      missing variables.
-  """
-  from slim import variables as slim_variables  # pylint: disable=import-outside-toplevel
-  with user_input(what):
-    slim_variables.check_checkpoint_readable(checkpoint_path)
-  problems = slim_variables.checkpoint_fit_problems(checkpoint_path, variables)
-  if problems:
-    fail(f'{what} does not fit the model ({"; ".join(problems)}). {advice}')
-
-
 def write_json_atomic(path, value):
   """Writes `value` as indented JSON to `path` atomically."""
   fileio.write_atomic(path, json.dumps(value, indent=2, sort_keys=True) + '\n')

@@ -8,9 +8,9 @@ import collections
 
 import tensorflow as tf
 
-import slim
 from datasets import dataset_factory
 from image_classifier import cli
+from image_classifier import restore
 from nets import nets_factory
 from nets.registry import NETWORKS
 from preprocessing import preprocessing_factory
@@ -116,14 +116,14 @@ def build_inference_graph(model_name, num_classes, is_training=False,
     precision: 'float32', 'bfloat16' or 'float16' (see `slim.precision`);
       the input stays a float32 placeholder either way.
     quantize: then rewrite the graph as for evaluation after
-      quantization-aware training (`slim.quantize.create_eval_graph`).
+      quantization-aware training (`restore.quantize_inference_graph`).
 
   Returns:
     (placeholder, logits, end_points).
 
   Raises:
-    slim.quantize.UnsupportedLayerError: with `quantize`, for a network
-      that cannot be quantized.
+    cli.UserError: with `quantize`, naming the layer of a network that
+      cannot be quantized.
   """
   network_fn = nets_factory.get_network_fn(model_name, num_classes,
                                            is_training=is_training,
@@ -141,5 +141,5 @@ def build_inference_graph(model_name, num_classes, is_training=False,
                                                name='input')
   logits, end_points = network_fn(placeholder)
   if quantize:
-    slim.quantize.create_eval_graph()
+    restore.quantize_inference_graph(model_name)
   return placeholder, logits, end_points

@@ -17,6 +17,7 @@ from PIL import Image
 import pytest
 import tensorflow as tf
 
+from image_classifier import specs
 from tests import cli_harness as h
 from tools import classifiers
 from tools import classify_files
@@ -254,8 +255,9 @@ def test_a_model_of_any_input_size_needs_image_size(files, tmp_path):
   with pytest.raises(ValueError, match=r'takes images of any size .*pass '
                      '--image_size'):
     classifiers.load(str(model), None)
-  classifier = classifiers.load(
-      str(model), h.flag_values('classify_images', image_size=24))
+  classifier = classifiers.load(str(model),
+                                specs.ModelSpec(model_name=None,
+                                                image_size=24))
   assert classifier.info.input_size == (24, 24)
   got, _ = classify_files.classify(classifier, _image_paths(files), top_k=1)
   classifier.close()

@@ -10,7 +10,6 @@ import csv
 import io
 import os
 import shutil
-import types
 
 import numpy as np
 import pytest
@@ -78,12 +77,9 @@ def models(data, random_cifarnet, tmp_path_factory):
 
 
 def _flag_values(**overrides):
-  values = dict(model_name='cifarnet', preprocessing_name='lenet',
-                dataset_name='shapes', labels_offset=0, image_size=None,
-                use_grayscale=False, moving_average_decay=None,
-                quantize=False)
-  values.update(overrides)
-  return types.SimpleNamespace(**values)
+  return h.flag_values('classify_images', model_name='cifarnet',
+                       preprocessing_name='lenet', dataset_name='shapes',
+                       **overrides)
 
 
 def _expected(models_and_images):
@@ -110,8 +106,8 @@ def test_every_format_gives_the_checkpoint_scores(models, data,
                                                   model_format):
   paths, images = models
   expected = _expected(models)
-  classifier = classifiers.load(paths[model_format],
-                                _flag_values(dataset_dir=data))
+  classifier = classify_images.load_classifier(
+      paths[model_format], _flag_values(dataset_dir=data))
   assert classifier.format == model_format
   assert (classifier.info.image_size, classifier.info.labels) == (32, NAMES)
   predictions, unreadable = classify_files.classify(classifier,
@@ -148,9 +144,10 @@ def test_tflite_without_its_record_takes_the_flags(models, data, tmp_path):
   shutil.copy(paths['tflite_int8'], bare)
   files = classify_images.list_images(images)
   results = []
-  for model, values in ((paths['tflite_int8'], None),
+  for model, values in ((paths['tflite_int8'],
+                         h.flag_values('classify_images')),
                         (bare, _flag_values(dataset_dir=data))):
-    classifier = classifiers.load(model, values)
+    classifier = classify_images.load_classifier(model, values)
     results.append(classify_files.classify(classifier, files, top_k=3))
     classifier.close()
   assert results[0] == results[1]

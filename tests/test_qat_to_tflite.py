@@ -154,7 +154,7 @@ def test_classify_images_within_1_point_of_eval_quantize(
                          model_name='cifarnet', preprocessing_name='lenet',
                          dataset_name='shapes', dataset_dir=data,
                          quantize=True)
-  classifier = classifiers.load(qat_checkpoint, values)
+  classifier = classify_images.load_classifier(qat_checkpoint, values)
   try:
     predictions, unreadable = classify_files.classify(
         classifier, sorted(str(p) for p in images.iterdir()), top_k=1)

@@ -5,7 +5,8 @@ GraphDef, SavedModel or TFLite.
 ModelInfo (network, image size, preprocessing, class names) and
 `predict(images)`, preprocessed float32 images in, probabilities out. An
 exported model (SavedModel, .tflite with its `<file>.json`) carries its
-ModelInfo; a checkpoint or a bare frozen graph takes it from the flags.
+ModelInfo; a checkpoint or a bare frozen graph takes it from the records
+the caller gives (classify_images.py makes them from its flags).
 A .tflite without its record (any TFLite image classifier, such as the
 published quantized MobileNets) is read from its own tensors: input size,
 input and output types with their scale and zero point, class count; its
@@ -16,16 +17,19 @@ unless classify_images.py --labels gives them. With --model_name it is
 taken as an exported model whose record is missing, like a bare frozen
 graph.
 """
+import dataclasses
 import os
 import re
 import warnings
+from typing import Optional
 
 import numpy as np
 import tensorflow as tf
 
 import slim
-from image_classifier import cli
 from image_classifier import network
+from image_classifier import restore
+from image_classifier import specs
 from nets.registry import NETWORKS
 from tools import graph_io
 from tools import model_info
@@ -34,6 +38,25 @@ from tools import tflite_file
 tf1 = tf.compat.v1
 
 FORMATS = ('checkpoint', 'frozen_graph', 'saved_model', 'tflite')
+
+
+@dataclasses.dataclass(frozen=True)
+class PixelScaling:
+  """How a float .tflite without its record takes 0-255 pixels:
+  (x - mean) / std.
+
+  Attributes:
+    mean: subtracted from each pixel value; None: DEFAULT_INPUT_MEAN.
+    std: pixel values are then divided by it; None: DEFAULT_INPUT_STD.
+  """
+  mean: Optional[float] = None
+  std: Optional[float] = None
+
+
+# What a model without a record is taken as when the caller names nothing.
+_NO_MODEL = specs.ModelSpec(model_name=None)
+_NO_DATA = specs.DataSpec(dataset_name=None)
+_NO_SCALING = PixelScaling()
 
 
 def tflite_interpreter(model_path=None, model_content=None, num_threads=None):
@@ -196,70 +219,60 @@ def tflite_tensor_record(detail):
           'shape': [int(d) for d in detail['shape_signature']]}
 
 
-def _info_from_flags(values, num_classes, image_size=None):
-  """The ModelInfo of a checkpoint or a bare frozen graph, from the flags.
+def _info_from_specs(model, data, num_classes, image_size=None):
+  """The ModelInfo of a checkpoint or a bare frozen graph, from the records
+  the caller gave.
 
   Args:
-    values: flag values with model_name, preprocessing_name, image_size,
-      dataset_name, dataset_dir, labels_offset and use_grayscale.
+    model: the specs.ModelSpec naming the network (model_name,
+      preprocessing_name, image_size, use_grayscale).
+    data: the specs.DataSpec of its dataset (dataset_name, dataset_dir,
+      labels_offset), for the class count and names.
     num_classes: the network's class count (None: from the dataset).
     image_size: the graph's own input size, if it has one.
 
   Raises:
     ValueError: without --model_name, or for an unknown network or dataset.
   """
-  if not values.model_name:
+  if not model.model_name:
     raise ValueError('--model_name is needed for a checkpoint or a frozen '
                      'graph without its .json record.')
-  if values.model_name not in NETWORKS:
-    raise ValueError(f'--model_name={values.model_name} is not a network; '
+  if model.model_name not in NETWORKS:
+    raise ValueError(f'--model_name={model.model_name} is not a network; '
                      f'valid names: {", ".join(sorted(NETWORKS))}.')
   if num_classes is None:
-    if not values.dataset_name:
+    if not data.dataset_name:
       raise ValueError('--dataset_name (and --dataset_dir) give a '
                        'checkpoint\'s class count: pass them.')
     num_classes = network.dataset_num_classes(
-        values.dataset_name, values.dataset_dir) - values.labels_offset
-  labels = model_info.class_names(values.dataset_name, values.dataset_dir,
-                                  num_classes, values.labels_offset)
+        data.dataset_name, data.dataset_dir) - data.labels_offset
+  labels = model_info.class_names(data.dataset_name, data.dataset_dir,
+                                  num_classes, data.labels_offset)
   return model_info.ModelInfo(
-      model_name=values.model_name,
-      image_size=(values.image_size or image_size
-                  or NETWORKS[values.model_name].default_image_size),
-      preprocessing_name=values.preprocessing_name or values.model_name,
-      labels=labels, labels_offset=values.labels_offset,
-      use_grayscale=values.use_grayscale, dataset_name=values.dataset_name)
+      model_name=model.model_name,
+      image_size=(model.image_size or image_size
+                  or NETWORKS[model.model_name].default_image_size),
+      preprocessing_name=model.preprocessing_name or model.model_name,
+      labels=labels, labels_offset=data.labels_offset,
+      use_grayscale=model.use_grayscale, dataset_name=data.dataset_name)
 
 
-def _load_checkpoint(path, values):
-  info = _info_from_flags(values, None)
+def _load_checkpoint(path, model, data):
+  info = _info_from_specs(model, data, None)
   if NETWORKS[info.model_name].is_video:
     raise ValueError(f'--model_name={info.model_name} is a video model; '
                      'classify_images.py classifies images.')
   checkpoint = slim.variables.resolve_checkpoint_path(path)
   graph = tf.Graph()
   with graph.as_default():
-    try:
-      images, _, end_points = network.build_inference_graph(
-          info.model_name, info.num_classes, image_size=info.image_size,
-          use_grayscale=info.use_grayscale, quantize=values.quantize)
-    except slim.quantize.UnsupportedLayerError as e:
-      raise ValueError(f'--quantize: --model_name={info.model_name} cannot '
-                       f'be quantized: {e}') from None
-    variables = slim.get_model_variables()
-    if values.quantize:
-      # The fake-quant ranges, which a quantization-aware checkpoint holds.
-      variables = variables + slim.quantize.range_variables()
-    if values.moving_average_decay:
-      variables = tf1.train.ExponentialMovingAverage(
-          values.moving_average_decay).variables_to_restore(variables)
-    cli.check_checkpoint_fits(
+    images, _, end_points = network.build_inference_graph(
+        info.model_name, info.num_classes, image_size=info.image_size,
+        use_grayscale=info.use_grayscale, quantize=model.quantize)
+    variables = restore.variables_to_restore(model.moving_average_decay)
+    restore.check_checkpoint_fits(
         checkpoint, variables, f'--model={path}',
-        'Pass the --model_name, --dataset_name and --labels_offset it was '
-        'trained with' + ('; --quantize needs a checkpoint trained with '
-                          'train_image_classifier.py --quantize_delay'
-                          if values.quantize else '')
-        + '.')
+        restore.model_advice(info.model_name, model.moving_average_decay,
+                             model.quantize))
     saver = tf1.train.Saver(variables)
     session = tf1.Session(graph=graph)
     saver.restore(session, checkpoint)
@@ -287,7 +300,7 @@ def _graph_output(graph_def):
                    '--output_node_names=<scope>/Predictions/Reshape_1.')
 
 
-def _load_frozen_graph(path, values):
+def _load_frozen_graph(path, model, data):
   graph_def = graph_io.read_graph_def(path)
   output, is_probabilities = _graph_output(graph_def)
   graph = tf.Graph()
@@ -306,7 +319,7 @@ def _load_frozen_graph(path, values):
   info = model_info.read_info(model_info.sidecar_path(path))
   if info is None:
     shape = images.shape.as_list()
-    info = _info_from_flags(values, num_classes, image_size=shape[1])
+    info = _info_from_specs(model, data, num_classes, image_size=shape[1])
   return _SessionClassifier(info, 'frozen_graph', tf1.Session(graph=graph),
                             images, scores)
 
@@ -338,23 +351,23 @@ DEFAULT_INPUT_STD = 127.5
 _TFLITE_TYPES = ('float32', 'uint8', 'int8')
 
 
-def _load_tflite(path, values, num_threads=None):
+def _load_tflite(path, model, data, pixels, num_threads=None):
   info = model_info.read_info(model_info.sidecar_path(path))
   interpreter = tflite_interpreter(model_path=path, num_threads=num_threads)
   if info is not None:
     return _TFLiteClassifier(info, interpreter)
   batch_size, height, width, channels = _tflite_input_layout(
-      path, interpreter, getattr(values, 'image_size', None))
+      path, interpreter, model.image_size)
   num_classes = _tflite_num_classes(interpreter, batch_size or 1, height,
                                     width, channels)
-  if getattr(values, 'model_name', None):
+  if model.model_name:
     # An exported model whose record is missing: the flags say the rest,
     # as for a bare frozen graph.
     if height != width:
       raise ValueError(f'--model={path} takes {height}x{width} images; '
                        '--model_name\'s preprocessing makes square ones: '
                        'leave --model_name out.')
-    info = _info_from_flags(values, num_classes, image_size=height)
+    info = _info_from_specs(model, data, num_classes, image_size=height)
   else:
     info = model_info.ModelInfo(
         model_name=None, image_size=height if height == width else None,
@@ -364,7 +377,7 @@ def _load_tflite(path, values, num_threads=None):
         pixel_preprocessing=dict(
             height=height, width=width, channels=channels,
             **_pixel_scaling(path, interpreter.get_input_details()[0],
-                             values)))
+                             pixels)))
   info.tflite = {
       'input': tflite_tensor_record(interpreter.get_input_details()[0]),
       'output': tflite_tensor_record(interpreter.get_output_details()[0])}
@@ -428,7 +441,7 @@ def _tflite_num_classes(interpreter, batch_size, height, width, channels):
   return int(np.prod(shape)) // batch_size
 
 
-def _pixel_scaling(path, detail, values):
+def _pixel_scaling(path, detail, pixels):
   """{'mean', 'std'} that turn 0-255 pixels into what the input takes.
 
   A float input takes (x - --input_mean) / --input_std. A uint8 input takes
@@ -442,10 +455,8 @@ def _pixel_scaling(path, detail, values):
     ValueError: for --input_std=0.
   """
   if np.dtype(detail['dtype']) == np.float32:
-    mean = getattr(values, 'input_mean', None)
-    std = getattr(values, 'input_std', None)
-    mean = DEFAULT_INPUT_MEAN if mean is None else mean
-    std = DEFAULT_INPUT_STD if std is None else std
+    mean = DEFAULT_INPUT_MEAN if pixels.mean is None else pixels.mean
+    std = DEFAULT_INPUT_STD if pixels.std is None else pixels.std
     if not std:
       raise ValueError(f'--input_std={std}: pixel values are divided by it; '
                        f'pass a nonzero value (default {DEFAULT_INPUT_STD}).')
@@ -455,33 +466,44 @@ def _pixel_scaling(path, detail, values):
   return {'mean': float(zero_point - shift), 'std': 1 / scale}
 
 
-def load(path, values, num_threads=None):
+def load(path, model=None, data=None, pixels=None, num_threads=None):
   """The Classifier of the model at `path`.
+
+  What the model carries (an export's record, a .tflite's tensors) wins;
+  the records say the rest, for a model without them.
 
   Args:
     path: a checkpoint (prefix or folder), a frozen GraphDef, a SavedModel
       folder or a .tflite file.
-    values: flag values (model_name, preprocessing_name, image_size,
-      dataset_name, dataset_dir, labels_offset, use_grayscale,
-      moving_average_decay, quantize; input_mean and input_std for a float
-      .tflite without a record), used where the model carries no record;
-      quantize builds a checkpoint's graph as eval --quantize does. None
-      or a missing name: the defaults.
+    model: a specs.ModelSpec: the network of a checkpoint, or of a frozen
+      graph or .tflite without its record (model_name None: none named),
+      its preprocessing, image size (also the size a .tflite of any input
+      size is fed) and grayscale input; a checkpoint's moving averages
+      (moving_average_decay) and quantized graph (quantize, as eval
+      --quantize builds). None: no network named.
+    data: a specs.DataSpec: the dataset whose class count and names
+      (dataset_name, dataset_dir, labels_offset) a checkpoint or a model
+      without its record takes. None: none.
+    pixels: a PixelScaling for a float .tflite without a record; None:
+      the defaults.
     num_threads: the TFLite interpreter's threads (None: its default).
 
   Returns:
     A Classifier.
 
   Raises:
-    ValueError: for an unknown format, a missing record, or a checkpoint
-      that does not fit the network the flags name.
-    cli.UserError: for a checkpoint that does not fit.
+    ValueError: for an unknown format, a missing record, or a network or
+      dataset that the records name wrongly.
+    cli.UserError: for a checkpoint that does not fit, or a network that
+      --quantize cannot quantize.
   """
+  model = model or _NO_MODEL
+  data = data or _NO_DATA
   model_format = detect_format(path)
   if model_format == 'checkpoint':
-    return _load_checkpoint(path, values)
+    return _load_checkpoint(path, model, data)
   if model_format == 'frozen_graph':
-    return _load_frozen_graph(path, values)
+    return _load_frozen_graph(path, model, data)
   if model_format == 'saved_model':
     return _load_saved_model(path)
-  return _load_tflite(path, values, num_threads)
+  return _load_tflite(path, model, data, pixels or _NO_SCALING, num_threads)

@@ -67,6 +67,7 @@ from image_classifier import compute_flags
 from image_classifier import fileio
 from image_classifier import inputs
 from image_classifier import network
+from image_classifier import restore
 from image_classifier import run_lock
 from nets.registry import NETWORKS
 from preprocessing import preprocessing_factory
@@ -114,22 +115,6 @@ QUANTIZATIONS = ('none', 'dynamic_range', 'float16', 'int8')
 _TYPES = {'float32': tf.float32, 'uint8': tf.uint8, 'int8': tf.int8}
 
 
-def _variables_to_restore(moving_average_decay, quantize=False):
-  """The model variables (or their averages), plus with `quantize` the
-  fake-quant ranges, which a quantization-aware checkpoint must hold."""
-  variables = slim.get_model_variables()
-  if moving_average_decay:
-    averages = tf1.train.ExponentialMovingAverage(moving_average_decay)
-    variables = averages.variables_to_restore(variables)
-  if quantize:
-    ranges = slim.quantize.range_variables()
-    if isinstance(variables, dict):
-      variables.update({v.op.name: v for v in ranges})
-    else:
-      variables = variables + ranges
-  return variables
-
-
 def _images_from_bytes(image_bytes, info, image_size):
   """The preprocessed batch for a [batch] (or [batch, frames]) string input."""
   flat = tf.reshape(image_bytes, [-1])
@@ -154,12 +139,15 @@ def build_serving_graph(info, batch_size=None, top_k=5, quantize=False,
     batch_size: a static batch size, or None for a dynamic one.
     top_k: how many best classes to return.
     quantize: rewrite the graph for a quantization-aware-trained
-      checkpoint (`slim.quantize.create_eval_graph`).
+      checkpoint (`restore.quantize_inference_graph`).
     precision: the network's arithmetic (see `slim.precision`); inputs and
       outputs stay float32.
 
   Returns:
     (image_bytes, images, outputs): the two inputs and {name: tensor}.
+
+  Raises:
+    cli.UserError: with `quantize`, for a network that cannot be quantized.
   """
   bytes_shape = [batch_size, info.num_frames] if info.num_frames else [
       batch_size]
@@ -219,7 +207,7 @@ def export_saved_model(model_name, num_classes, checkpoint_path, output_dir,
     num_frames: the clip length of a video network; None for images.
     top_k: how many best classes the signatures return.
     quantize: a quantization-aware-trained checkpoint (the graph gets
-      `slim.quantize.create_eval_graph`'s fake-quant ops).
+      `restore.quantize_inference_graph`'s fake-quant ops).
     precision: the network's arithmetic, 'float32' or mixed 'bfloat16' /
       'float16' (see `slim.precision`).
     overwrite: replace a complete SavedModel export at `output_dir`.
@@ -234,6 +222,7 @@ def export_saved_model(model_name, num_classes, checkpoint_path, output_dir,
     ValueError: if the checkpoint is missing, unreadable or does not fit
       the network, or `output_dir` holds something else than an export
       (or, without `overwrite`, a complete one).
+    cli.UserError: with `quantize`, for a network that cannot be quantized.
   """
   checkpoint_path = slim.variables.resolve_checkpoint_path(checkpoint_path)
   existing = _existing_export(output_dir)
@@ -267,23 +256,17 @@ def export_saved_model(model_name, num_classes, checkpoint_path, output_dir,
       image_bytes, images, outputs = build_serving_graph(
           info, batch_size=batch_size, top_k=top_k, quantize=quantize,
           precision=precision)
-      variables = _variables_to_restore(moving_average_decay, quantize)
-      problems = slim.variables.checkpoint_fit_problems(checkpoint_path,
-                                                        variables)
-      if problems:
-        raise ValueError(
-            f'--checkpoint_path={checkpoint_path} does not fit the model '
-            f'({"; ".join(problems)}). Pass the --model_name, '
-            '--dataset_name and --labels_offset it was trained with'
-            + ('; --quantize needs a checkpoint trained with '
-               'train_image_classifier.py --quantize_delay' if quantize
-               else '')
-            + ('; --moving_average_decay needs a checkpoint trained with it'
-               if moving_average_decay else '') + '.')
-      restore = slim.assign_from_checkpoint_fn(checkpoint_path, variables)
+      variables = restore.variables_to_restore(moving_average_decay)
+      misfit = restore.misfit_message(
+          checkpoint_path, variables, f'--checkpoint_path={checkpoint_path}',
+          restore.model_advice(model_name, moving_average_decay, quantize))
+      if misfit:
+        raise ValueError(misfit)
+      restore_weights = slim.assign_from_checkpoint_fn(checkpoint_path,
+                                                       variables)
       with tf1.Session(graph=graph) as sess:
         sess.run(tf1.global_variables_initializer())
-        restore(sess)
+        restore_weights(sess)
         builder = tf1.saved_model.Builder(staging)
         signatures = {
             SERVING_SIGNATURE: tf1.saved_model.predict_signature_def(

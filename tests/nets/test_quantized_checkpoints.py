@@ -18,8 +18,8 @@ from det_weights import det_input
 from det_weights import det_value
 import quant_manifest
 import slim
-from image_classifier import cli
 from image_classifier import network
+from image_classifier import restore
 
 tf1 = tf.compat.v1
 
@@ -188,8 +188,8 @@ def _restore(name, directory, fetch=None):
     images, logits = _build_quantized(name)
     to_restore = slim.get_variables_to_restore()
     # What eval_image_classifier.py checks before restoring.
-    cli.check_checkpoint_fits(prefix, to_restore, 'the checkpoint',
-                              'It should fit.')
+    restore.check_checkpoint_fits(prefix, to_restore, 'the checkpoint',
+                                  'It should fit.')
     saver = tf1.train.Saver(to_restore)
     fetches = {'logits': logits}
     if fetch:
