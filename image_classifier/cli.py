@@ -24,6 +24,7 @@ from absl import flags
 from absl import logging as absl_logging
 
 from image_classifier import fileio
+from slim import signals
 
 
 class UserError(Exception):
@@ -78,13 +79,9 @@ def noting_stop_signals():
     del frame
     received.append(signum)
 
-  previous = {signal.SIGINT: signal.signal(signal.SIGINT, on_sigint),
-              signal.SIGTERM: signal.signal(signal.SIGTERM, on_sigterm)}
-  try:
+  with signals.handling({signal.SIGINT: on_sigint,
+                         signal.SIGTERM: on_sigterm}):
     yield received
-  finally:
-    for signum, handler in previous.items():
-      signal.signal(signum, handler)
 
 
 def check_no_arguments(argv):
@@ -199,13 +196,9 @@ def _interrupted_by_sigterm(received):
     received.append(signum)
     raise KeyboardInterrupt
 
-  previous = {signal.SIGINT: signal.signal(signal.SIGINT, interrupt),
-              signal.SIGTERM: signal.signal(signal.SIGTERM, interrupt)}
-  try:
+  with signals.handling({signal.SIGINT: interrupt,
+                         signal.SIGTERM: interrupt}):
     yield
-  finally:
-    for signum, handler in previous.items():
-      signal.signal(signum, handler)
 
 
 def run(main, extra_user_errors=(), output_flag=None, resumable=False):
