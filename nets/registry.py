@@ -356,8 +356,9 @@ def _main_checkpoint(model_name):
   return max(own, key=lambda c: c.image_size, default=None)
 
 
-NETWORKS = {name: dataclasses.replace(spec, checkpoint=_main_checkpoint(name))
-            for name, spec in NETWORKS.items()}
+NETWORKS = {
+    name: dataclasses.replace(spec, checkpoint=_main_checkpoint(name))
+    for name, spec in NETWORKS.items()}
 
 
 def tarball_name(checkpoint):
