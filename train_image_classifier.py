@@ -57,6 +57,7 @@ from absl import logging
 import tensorflow as tf
 
 import slim
+from slim import signals
 from deployment import cluster as cluster_lib
 from deployment import model_deploy
 from deployment import training_cluster
@@ -685,8 +686,8 @@ def serve_parameters(deployment):
     received.append(signum)
     stop.set()
 
-  with cli.signal_handlers({signal.SIGINT: on_signal,
-                            signal.SIGTERM: on_signal}):
+  with signals.handling({signal.SIGINT: on_signal,
+                         signal.SIGTERM: on_signal}):
     with cli.user_input():
       if training_cluster.serve_parameters(deployment, stop):
         return 0

@@ -75,7 +75,7 @@ def _validation(dataset_name, dataset_dir, num_images, info):
       return sess.run((images, labels))
 
 
-def main():
+def _parse_args():
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument('--model_name', default='cifarnet')
   parser.add_argument('--checkpoint_path', default=None)
@@ -90,35 +90,32 @@ def main():
   parser.add_argument('--num_images', type=int, default=500)
   parser.add_argument('--batch_size', type=int, default=1)
   parser.add_argument('--num_threads', type=int, default=None)
-  args = parser.parse_args()
+  return parser.parse_args()
 
-  num_classes = args.num_classes or network.dataset_num_classes(
-      args.dataset_name, args.dataset_dir)
-  work = tempfile.mkdtemp(prefix='bench-export-')
-  checkpoint = args.checkpoint_path or _random_checkpoint(
-      args.model_name, num_classes, work)
-  saved_model = os.path.join(work, 'saved_model')
-  info = export_saved_model.export_saved_model(
-      args.model_name, num_classes, checkpoint, saved_model,
-      preprocessing_name=args.preprocessing_name,
-      labels=model_info.class_names(args.dataset_name, args.dataset_dir,
-                                    num_classes))
-  size = info.image_size
+
+def _images(args, info):
+  """(calibration images, images, labels): the dataset's preprocessed, or
+  random ones (labels None) without --dataset_dir."""
   if args.dataset_dir:
     calibration = export_saved_model.calibration_images(
         args.dataset_name, args.dataset_dir, 'train',
         args.num_calibration_images, info)
     images, labels = _validation(args.dataset_name, args.dataset_dir,
                                  args.num_images, info)
-  else:
-    labels = None
-    rng = np.random.default_rng(0)
-    calibration = rng.uniform(-1, 1, [args.num_calibration_images, size,
-                                      size, 3]).astype(np.float32)
-    images = rng.uniform(-1, 1, [args.num_images, size, size, 3]).astype(
-        np.float32)
+    return calibration, images, labels
+  size = info.image_size
+  rng = np.random.default_rng(0)
+  calibration = rng.uniform(-1, 1, [args.num_calibration_images, size,
+                                    size, 3]).astype(np.float32)
+  images = rng.uniform(-1, 1, [args.num_images, size, size, 3]).astype(
+      np.float32)
+  return calibration, images, None
 
-  models = {'saved_model': saved_model}
+
+def _tflite_models(args, work, saved_model, num_classes, calibration):
+  """{row name: path} of the TFLite conversions of `saved_model` and, with
+  --qat_checkpoint_path, the int8 one of the QAT checkpoint."""
+  models = {}
   for quantization in export_saved_model.QUANTIZATIONS:
     path = os.path.join(work, f'{quantization}.tflite')
     export_saved_model.convert_to_tflite(
@@ -137,18 +134,20 @@ def main():
         qat_saved_model, path, 'int8', calibration=calibration,
         input_type='uint8', quantized_checkpoint=True)
     models['tflite int8, QAT checkpoint'] = path
+  return models
 
-  print(f'{args.model_name} {size}x{size}, {num_classes} classes, '
-        f'{len(images)} images, batch {args.batch_size}, TF {tf.__version__}')
+
+def _print_table(models, images, labels, batch_size, num_threads):
+  """One row per model: size, images/sec, agreement with the first."""
   print('| format | size | images/sec | top-1 = SavedModel | accuracy |')
   print('|---|---:|---:|---:|---:|')
   reference = None
   for name, path in models.items():
-    classifier = classifiers.load(path, None, num_threads=args.num_threads)
-    classifier.predict(images[:args.batch_size])  # Warm-up.
+    classifier = classifiers.load(path, None, num_threads=num_threads)
+    classifier.predict(images[:batch_size])  # Warm-up.
     start = time.perf_counter()
-    outputs = [classifier.predict(images[i:i + args.batch_size])
-               for i in range(0, len(images), args.batch_size)]
+    outputs = [classifier.predict(images[i:i + batch_size])
+               for i in range(0, len(images), batch_size)]
     elapsed = time.perf_counter() - start
     top1 = np.concatenate(outputs).argmax(1)
     if reference is None:
@@ -159,6 +158,29 @@ def main():
     print(f'| {name} | {_size(path) / 1e6:.2f} MB | '
           f'{len(images) / elapsed:,.0f} | {np.mean(top1 == reference):.1%} '
           f'| {accuracy} |')
+
+
+def main():
+  args = _parse_args()
+  num_classes = args.num_classes or network.dataset_num_classes(
+      args.dataset_name, args.dataset_dir)
+  work = tempfile.mkdtemp(prefix='bench-export-')
+  checkpoint = args.checkpoint_path or _random_checkpoint(
+      args.model_name, num_classes, work)
+  saved_model = os.path.join(work, 'saved_model')
+  info = export_saved_model.export_saved_model(
+      args.model_name, num_classes, checkpoint, saved_model,
+      preprocessing_name=args.preprocessing_name,
+      labels=model_info.class_names(args.dataset_name, args.dataset_dir,
+                                    num_classes))
+  calibration, images, labels = _images(args, info)
+  models = {'saved_model': saved_model,
+            **_tflite_models(args, work, saved_model, num_classes,
+                             calibration)}
+  size = info.image_size
+  print(f'{args.model_name} {size}x{size}, {num_classes} classes, '
+        f'{len(images)} images, batch {args.batch_size}, TF {tf.__version__}')
+  _print_table(models, images, labels, args.batch_size, args.num_threads)
 
 
 if __name__ == '__main__':

@@ -23,6 +23,7 @@ read by the `custom` dataset descriptor. The validation split takes
 and the order. A rerun on an unchanged source folder with the same settings
 does nothing.
 """
+import collections
 import functools
 import hashlib
 import math
@@ -211,6 +212,51 @@ def _write_skipped_report(dataset_dir, source_dir, skipped):
                   len(skipped), path, skipped[0].name, skipped[0].reason)
 
 
+_Written = collections.namedtuple('_Written',
+                                  ['sizes', 'skipped', 'paths', 'seconds'])
+_Written.__doc__ = """What `_write_splits` wrote: {split: examples}, the
+files skipped while reading, the shard paths and the seconds it took."""
+
+
+def _write_splits(dataset_dir, splits, shard_counts, read_image, num_workers):
+  """Writes each split's images into its shards (see `run`)."""
+  sizes, skipped, paths_written = {}, [], []
+  seconds = 0.0
+  for split_name in _SPLITS:
+    tasks = splits[split_name]
+    paths = tfrecord_writer.shard_filenames(dataset_dir, NAME, split_name,
+                                            shard_counts[split_name])
+    shards = [(path, tasks[start:end]) for path, (start, end) in zip(
+        paths, tfrecord_writer.shard_ranges(len(tasks), len(paths)))]
+    stats = tfrecord_writer.write_shards(
+        shards, read_image, dataset_utils.result_to_tfexample,
+        num_workers=num_workers, desc='custom ' + split_name)
+    paths_written.extend(paths)
+    sizes[split_name] = stats.num_written
+    skipped.extend(stats.skipped)
+    seconds += stats.seconds
+  return _Written(sizes, skipped, paths_written, seconds)
+
+
+def _check_every_class_readable(dataset_dir, source_dir, class_names,
+                                files_by_class, unusable_by_class, skipped,
+                                written_paths):
+  """Removes the shards and fails when a class had no image read: the
+  dataset would count a class that no example has."""
+  skipped_paths = {item.name for item in skipped}
+  for class_name in class_names:
+    if all(path in skipped_paths for path in files_by_class[class_name]):
+      for path in written_paths:
+        os.remove(path)
+      num_files = (len(files_by_class[class_name])
+                   + len(unusable_by_class[class_name]))
+      raise DatasetError(
+          "class folder '%s' in --source_dir=%s has no readable images (%d "
+          'file(s) skipped, listed in %s); fix or remove them, or remove the '
+          'folder' % (class_name, source_dir, num_files,
+                      os.path.join(dataset_dir, SKIPPED_FILENAME)))
+
+
 def run(dataset_dir, source_dir,
         validation_fraction=DEFAULT_VALIDATION_FRACTION, num_shards=None,
         seed=None, num_workers=None, max_image_pixels=None,
@@ -271,35 +317,14 @@ def run(dataset_dir, source_dir,
   read_image = functools.partial(image_coding.read_any_image,
                                  max_pixels=max_image_pixels,
                                  min_side=min_image_side)
-  sizes, skipped, written_paths = {}, list(unusable), []
-  seconds = 0.0
-  for split_name in _SPLITS:
-    tasks = splits[split_name]
-    paths = tfrecord_writer.shard_filenames(dataset_dir, NAME, split_name,
-                                            shard_counts[split_name])
-    shards = [(path, tasks[start:end]) for path, (start, end) in zip(
-        paths, tfrecord_writer.shard_ranges(len(tasks), len(paths)))]
-    stats = tfrecord_writer.write_shards(
-        shards, read_image, dataset_utils.result_to_tfexample,
-        num_workers=num_workers, desc='custom ' + split_name)
-    written_paths.extend(paths)
-    sizes[split_name] = stats.num_written
-    skipped.extend(stats.skipped)
-    seconds += stats.seconds
-
+  written = _write_splits(dataset_dir, splits, shard_counts, read_image,
+                          num_workers)
+  sizes, seconds = written.sizes, written.seconds
+  skipped = list(unusable) + written.skipped
   _write_skipped_report(dataset_dir, source_dir, skipped)
-  skipped_paths = {item.name for item in skipped}
-  for class_name in class_names:
-    if all(path in skipped_paths for path in files_by_class[class_name]):
-      for path in written_paths:
-        os.remove(path)
-      num_files = (len(files_by_class[class_name])
-                   + len(unusable_by_class[class_name]))
-      raise DatasetError(
-          "class folder '%s' in --source_dir=%s has no readable images (%d "
-          'file(s) skipped, listed in %s); fix or remove them, or remove the '
-          'folder' % (class_name, source_dir, num_files,
-                      os.path.join(dataset_dir, SKIPPED_FILENAME)))
+  _check_every_class_readable(dataset_dir, source_dir, class_names,
+                              files_by_class, unusable_by_class, skipped,
+                              written.paths)
   for split_name in _SPLITS:
     tfrecord_writer.remove_stale_shards(
         dataset_dir, NAME, split_name, tfrecord_writer.shard_filenames(

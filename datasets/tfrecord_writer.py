@@ -39,6 +39,7 @@ import tqdm
 
 from datasets.errors import DatasetError
 from datasets.image_coding import Skipped
+from slim import signals
 
 INCOMPLETE_SUFFIX = '.incomplete'
 # Results of at most this many chunks per worker wait in memory at a time.
@@ -190,8 +191,8 @@ def _results(tasks, encode_fn, num_workers, chunk_size):
   context = multiprocessing.get_context('spawn')
   with _without_main_module():
     # Ctrl-C is handled once, here; workers ignore it (no traceback each).
-    pool = context.Pool(num_workers, initializer=signal.signal,
-                        initargs=(signal.SIGINT, signal.SIG_IGN))
+    pool = context.Pool(num_workers, initializer=signals.ignore,
+                        initargs=(signal.SIGINT,))
   with pool:
     pending = collections.deque()
     chunks = _chunks(tasks, chunk_size)

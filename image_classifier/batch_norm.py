@@ -32,6 +32,7 @@ from image_classifier import cli
 from image_classifier import inputs
 from image_classifier import network
 from nets import nets_factory
+from nets.registry import NETWORKS
 
 tf1 = tf.compat.v1
 
@@ -48,12 +49,12 @@ def effective_decay(model_name, batch_norm_decay):
     batch_norm_decay: the --batch_norm_decay value (None: the network's).
 
   Returns:
-    `batch_norm_decay` if set, else the default of the network's arg_scope;
-    None where the arg_scope has no decay parameter.
+    `batch_norm_decay` if set, else the default of the network's arg_scope
+    (its record's); None for a network without batch norm.
   """
   if batch_norm_decay is not None:
     return batch_norm_decay
-  return nets_factory.arg_scope_decay_parameter(model_name)[1]
+  return NETWORKS[model_name].batch_norm_decay
 
 
 def check_decay(batch_norm_decay):

@@ -24,6 +24,7 @@ from absl import flags
 from absl import logging as absl_logging
 
 from image_classifier import fileio
+from slim import signals
 
 
 class UserError(Exception):
@@ -54,21 +55,6 @@ def fail(message):
 
 
 @contextlib.contextmanager
-def signal_handlers(handlers):
-  """Installs `handlers` ({signal number: handler}) inside and restores the
-  previous ones on the way out: where the scripts install signal handlers
-  (slim.learning.train has its own SIGTERM handler, which calls the one it
-  found)."""
-  previous = {signum: signal.signal(signum, handler)
-              for signum, handler in handlers.items()}
-  try:
-    yield
-  finally:
-    for signum, handler in previous.items():
-      signal.signal(signum, handler)
-
-
-@contextlib.contextmanager
 def noting_stop_signals():
   """Records SIGINT and SIGTERM received inside, for the exit status.
 
@@ -93,8 +79,8 @@ def noting_stop_signals():
     del frame
     received.append(signum)
 
-  with signal_handlers({signal.SIGINT: on_sigint,
-                        signal.SIGTERM: on_sigterm}):
+  with signals.handling({signal.SIGINT: on_sigint,
+                         signal.SIGTERM: on_sigterm}):
     yield received
 
 
@@ -210,7 +196,8 @@ def _interrupted_by_sigterm(received):
     received.append(signum)
     raise KeyboardInterrupt
 
-  with signal_handlers({signal.SIGINT: interrupt, signal.SIGTERM: interrupt}):
+  with signals.handling({signal.SIGINT: interrupt,
+                         signal.SIGTERM: interrupt}):
     yield
 
 

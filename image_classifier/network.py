@@ -37,6 +37,25 @@ def check_image_model(model_name, script):
     cli.fail(f'--model_name={model_name} is a video model; {script}')
 
 
+def preprocessing_for(model_name, preprocessing_name=None):
+  """The preprocessing family to build: the one named, else the network's.
+
+  The preprocessing factory knows no networks; the network's record in
+  nets/registry.py says which family it trains and evaluates with.
+
+  Args:
+    model_name: a registered network name.
+    preprocessing_name: the --preprocessing_name value (None or '' for the
+      network's own).
+
+  Returns:
+    A name `preprocessing_factory.get_preprocessing` accepts.
+  """
+  if preprocessing_name:
+    return preprocessing_name
+  return NETWORKS[model_name].preprocessing
+
+
 ModelInputs = collections.namedtuple(
     'ModelInputs',
     ['dataset', 'num_classes', 'network_fn', 'preprocessing_fn',
@@ -77,7 +96,7 @@ def model_inputs(values, is_training, image_size=None, split_name=None,
       **network_kwargs)
   with cli.user_input('--preprocessing_name'):
     preprocessing_fn = preprocessing_factory.get_preprocessing(
-        values.preprocessing_name or values.model_name,
+        preprocessing_for(values.model_name, values.preprocessing_name),
         is_training=is_training, use_grayscale=values.use_grayscale)
   return ModelInputs(dataset, num_classes, network_fn, preprocessing_fn,
                      image_size or network_fn.default_image_size)

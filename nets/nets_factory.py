@@ -7,7 +7,6 @@ its networks is asked for, so the factory stays cheap to import.
 import collections.abc
 import functools
 import importlib
-import inspect
 
 import tensorflow as tf
 
@@ -45,36 +44,6 @@ def network_names():
   return sorted(NETWORKS)
 
 
-# The names a family's arg_scope gives its batch-norm decay parameter.
-_DECAY_PARAMETERS = ('batch_norm_decay', 'bn_decay')
-
-
-def arg_scope_decay_parameter(name):
-  """(parameter name, default) of the batch-norm decay in `name`'s arg_scope.
-
-  Args:
-    name: a registered network name.
-
-  Returns:
-    ('batch_norm_decay', 0.9997) or ('bn_decay', 0.997) ..., or (None, None)
-    for an arg_scope without such a parameter (a network without batch norm,
-    or one that forwards **kwargs).
-  """
-  function = arg_scopes_map[name]
-  parameters = inspect.signature(function).parameters
-  if not any(p in parameters for p in _DECAY_PARAMETERS):
-    # mobilenet_v2.training_scope(**kwargs) forwards to mobilenet's.
-    module = importlib.import_module(NETWORKS[name].module)
-    lib = getattr(module, 'lib', None)
-    if lib is not None and hasattr(lib, NETWORKS[name].arg_scope):
-      parameters = inspect.signature(
-          getattr(lib, NETWORKS[name].arg_scope)).parameters
-  for parameter in _DECAY_PARAMETERS:
-    if parameter in parameters:
-      return parameter, parameters[parameter].default
-  return None, None
-
-
 def get_network_fn(name, num_classes, weight_decay=0.0, is_training=False,
                    batch_norm_decay=None, precision='float32'):
   """Returns network_fn(images, **kwargs) -> (logits, end_points).
@@ -109,9 +78,8 @@ def get_network_fn(name, num_classes, weight_decay=0.0, is_training=False,
   scope_kwargs = {'weight_decay': weight_decay}
   batch_norm_scope = {}
   if batch_norm_decay is not None:
-    parameter, _ = arg_scope_decay_parameter(name)
-    if parameter is not None:
-      scope_kwargs[parameter] = batch_norm_decay
+    if spec.batch_norm_decay_parameter is not None:
+      scope_kwargs[spec.batch_norm_decay_parameter] = batch_norm_decay
     batch_norm_scope = {'decay': batch_norm_decay}
 
   @functools.wraps(func)

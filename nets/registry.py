@@ -3,7 +3,8 @@ about them that the toolkit uses.
 
 A `NetworkSpec` says where the network lives (module, function, arg_scope),
 its default input size, the preprocessing family it trains and evaluates
-with and whether it takes video. A `Checkpoint` is one set of published
+with, its arg_scope's batch-norm decay parameter and default, whether it
+takes video, and the class count and label offset of its published weights. A `Checkpoint` is one set of published
 ImageNet weights, keyed by its name in `CHECKPOINTS` (`inception_v3`,
 `mobilenet_v1_0.50_160`, `mobilenet_v1_1.0_224_quant`, `nasnet-a_mobile`,
 ...): the network it restores into, the tarball's URL, the checkpoint file
@@ -17,76 +18,128 @@ quantized); `NetworkSpec.checkpoint` is its main one (float, the largest
 size), the one the table of networks in docs/networks.md links to.
 
 These tables are the single source for `nets_factory` (`networks_map`,
-`arg_scopes_map`, `default_image_size`, `is_video`), for the network names
-and families `preprocessing_factory` accepts, for
-`tools/download_checkpoint.py` and for the table of networks in
+`arg_scopes_map`, `default_image_size`, `is_video`, the batch-norm decay),
+for the preprocessing family image_classifier picks for a network (the
+preprocessing factory keeps its own copy of the original's aliases, which
+tests/preprocessing/test_preprocessing_factory.py checks against these
+records), for `tools/download_checkpoint.py` and for the table of networks in
 docs/networks.md (`markdown_table()`). The original kept parallel dicts
 that drifted apart (8 of 40 networks had no preprocessing); here a network
 cannot be registered without one.
 
-Pure data (no TensorFlow import), so light modules such as the preprocessing
-factory can read it.
+Pure data (no TensorFlow import), so light modules can read it.
 """
 import collections
+import dataclasses
 import posixpath
 
-NetworkSpec = collections.namedtuple(
-    'NetworkSpec',
-    ['module', 'function', 'arg_scope', 'default_image_size', 'preprocessing',
-     'is_video', 'checkpoint'])
+
+@dataclasses.dataclass(frozen=True)
+class NetworkSpec:
+  """Every fact about one network that the toolkit uses.
+
+  Attributes:
+    module: the module defining it (`nets.inception_v3`).
+    function: the network function's name in `module`.
+    arg_scope: the arg_scope function's name in `module`.
+    default_image_size: the square input size it is built for.
+    preprocessing: the preprocessing family it trains and evaluates with
+      (a family of `preprocessing.preprocessing_factory`).
+    batch_norm_decay_parameter: the arg_scope's parameter that sets the
+      batch-norm decay (`batch_norm_decay`, MobileNet v2/v3's `bn_decay`),
+      None for a network without batch norm. Recorded rather than read from
+      the signature, which `functools.partial` arg_scopes (NASNet) and
+      `**kwargs` forwarding (MobileNet v2) hide; tests/nets/test_registry.py
+      checks it against the signatures.
+    batch_norm_decay: that parameter's default (None without batch norm).
+    is_video: it takes [batch, frames, height, width, channels].
+    checkpoint: its main published weights (a Checkpoint), or None.
+  """
+  module: str
+  function: str
+  arg_scope: str
+  default_image_size: int
+  preprocessing: str
+  batch_norm_decay_parameter: str | None = None
+  batch_norm_decay: float | None = None
+  is_video: bool = False
+  checkpoint: 'Checkpoint | None' = None
+
+  @property
+  def weights_num_classes(self):
+    """The class count of the main published weights, None without any."""
+    return self.checkpoint.num_classes if self.checkpoint else None
+
+  @property
+  def weights_labels_offset(self):
+    """The --labels_offset the main published weights need with the
+    1001-class ImageNet records (1 for 1000-class weights), None without
+    any."""
+    return self.checkpoint.labels_offset if self.checkpoint else None
 
 
-def _spec(module, function, arg_scope, size, preprocessing, is_video=False):
+# The arg_scopes' batch-norm decay parameters and their defaults.
+_NO_BATCH_NORM = (None, None)
+_BN_0_9997 = ('batch_norm_decay', 0.9997)  # Inception, MobileNet v1, NASNet.
+_BN_0_999 = ('batch_norm_decay', 0.999)  # I3D, S3D-G.
+_BN_0_997 = ('batch_norm_decay', 0.997)  # ResNet.
+_BN_0_9 = ('batch_norm_decay', 0.9)  # NASNet CIFAR.
+_MOBILENET_BN = ('bn_decay', 0.997)  # MobileNet v2, v3, EdgeTPU.
+
+
+def _spec(module, function, arg_scope, size, preprocessing, batch_norm,
+          is_video=False):
   return NetworkSpec('nets.' + module, function, arg_scope, size,
-                     preprocessing, is_video, None)
+                     preprocessing, *batch_norm, is_video=is_video)
 
 
 # name: NetworkSpec(module, network function, arg_scope function,
-#                   default_image_size, preprocessing family, is_video).
+#                   default_image_size, preprocessing family,
+#                   batch-norm decay (parameter, default), is_video).
 NETWORKS = {
-    'alexnet_v2': _spec('alexnet', 'alexnet_v2', 'alexnet_v2_arg_scope', 224, 'vgg'),
-    'cifarnet': _spec('cifarnet', 'cifarnet', 'cifarnet_arg_scope', 32, 'cifarnet'),
-    'overfeat': _spec('overfeat', 'overfeat', 'overfeat_arg_scope', 231, 'vgg'),
-    'vgg_a': _spec('vgg', 'vgg_a', 'vgg_arg_scope', 224, 'vgg'),
-    'vgg_16': _spec('vgg', 'vgg_16', 'vgg_arg_scope', 224, 'vgg'),
-    'vgg_19': _spec('vgg', 'vgg_19', 'vgg_arg_scope', 224, 'vgg'),
-    'inception_v1': _spec('inception_v1', 'inception_v1', 'inception_v1_arg_scope', 224, 'inception'),
-    'inception_v2': _spec('inception_v2', 'inception_v2', 'inception_v2_arg_scope', 224, 'inception'),
-    'inception_v3': _spec('inception_v3', 'inception_v3', 'inception_v3_arg_scope', 299, 'inception'),
-    'inception_v4': _spec('inception_v4', 'inception_v4', 'inception_v4_arg_scope', 299, 'inception'),
+    'alexnet_v2': _spec('alexnet', 'alexnet_v2', 'alexnet_v2_arg_scope', 224, 'vgg', _NO_BATCH_NORM),
+    'cifarnet': _spec('cifarnet', 'cifarnet', 'cifarnet_arg_scope', 32, 'cifarnet', _NO_BATCH_NORM),
+    'overfeat': _spec('overfeat', 'overfeat', 'overfeat_arg_scope', 231, 'vgg', _NO_BATCH_NORM),
+    'vgg_a': _spec('vgg', 'vgg_a', 'vgg_arg_scope', 224, 'vgg', _NO_BATCH_NORM),
+    'vgg_16': _spec('vgg', 'vgg_16', 'vgg_arg_scope', 224, 'vgg', _NO_BATCH_NORM),
+    'vgg_19': _spec('vgg', 'vgg_19', 'vgg_arg_scope', 224, 'vgg', _NO_BATCH_NORM),
+    'inception_v1': _spec('inception_v1', 'inception_v1', 'inception_v1_arg_scope', 224, 'inception', _BN_0_9997),
+    'inception_v2': _spec('inception_v2', 'inception_v2', 'inception_v2_arg_scope', 224, 'inception', _BN_0_9997),
+    'inception_v3': _spec('inception_v3', 'inception_v3', 'inception_v3_arg_scope', 299, 'inception', _BN_0_9997),
+    'inception_v4': _spec('inception_v4', 'inception_v4', 'inception_v4_arg_scope', 299, 'inception', _BN_0_9997),
     'inception_resnet_v2': _spec('inception_resnet_v2', 'inception_resnet_v2',
-                                 'inception_resnet_v2_arg_scope', 299, 'inception'),
-    'i3d': _spec('i3d', 'i3d', 'i3d_arg_scope', 224, 'inception', is_video=True),
-    's3dg': _spec('s3dg', 's3dg', 's3dg_arg_scope', 224, 'inception', is_video=True),
-    'lenet': _spec('lenet', 'lenet', 'lenet_arg_scope', 28, 'lenet'),
-    'resnet_v1_50': _spec('resnet_v1', 'resnet_v1_50', 'resnet_arg_scope', 224, 'vgg'),
-    'resnet_v1_101': _spec('resnet_v1', 'resnet_v1_101', 'resnet_arg_scope', 224, 'vgg'),
-    'resnet_v1_152': _spec('resnet_v1', 'resnet_v1_152', 'resnet_arg_scope', 224, 'vgg'),
-    'resnet_v1_200': _spec('resnet_v1', 'resnet_v1_200', 'resnet_arg_scope', 224, 'vgg'),
-    'resnet_v2_50': _spec('resnet_v2', 'resnet_v2_50', 'resnet_arg_scope', 224, 'vgg'),
-    'resnet_v2_101': _spec('resnet_v2', 'resnet_v2_101', 'resnet_arg_scope', 224, 'vgg'),
-    'resnet_v2_152': _spec('resnet_v2', 'resnet_v2_152', 'resnet_arg_scope', 224, 'vgg'),
-    'resnet_v2_200': _spec('resnet_v2', 'resnet_v2_200', 'resnet_arg_scope', 224, 'vgg'),
-    'mobilenet_v1': _spec('mobilenet_v1', 'mobilenet_v1', 'mobilenet_v1_arg_scope', 224, 'inception'),
-    'mobilenet_v1_075': _spec('mobilenet_v1', 'mobilenet_v1_075', 'mobilenet_v1_arg_scope', 224, 'inception'),
-    'mobilenet_v1_050': _spec('mobilenet_v1', 'mobilenet_v1_050', 'mobilenet_v1_arg_scope', 224, 'inception'),
-    'mobilenet_v1_025': _spec('mobilenet_v1', 'mobilenet_v1_025', 'mobilenet_v1_arg_scope', 224, 'inception'),
-    'mobilenet_v2': _spec('mobilenet.mobilenet_v2', 'mobilenet', 'training_scope', 224, 'inception'),
-    'mobilenet_v2_140': _spec('mobilenet.mobilenet_v2', 'mobilenet_v2_140', 'training_scope', 224, 'inception'),
-    'mobilenet_v2_035': _spec('mobilenet.mobilenet_v2', 'mobilenet_v2_035', 'training_scope', 224, 'inception'),
-    'mobilenet_v3_small': _spec('mobilenet.mobilenet_v3', 'small', 'training_scope', 224, 'inception'),
-    'mobilenet_v3_large': _spec('mobilenet.mobilenet_v3', 'large', 'training_scope', 224, 'inception'),
+                                 'inception_resnet_v2_arg_scope', 299, 'inception', _BN_0_9997),
+    'i3d': _spec('i3d', 'i3d', 'i3d_arg_scope', 224, 'inception', _BN_0_999, is_video=True),
+    's3dg': _spec('s3dg', 's3dg', 's3dg_arg_scope', 224, 'inception', _BN_0_999, is_video=True),
+    'lenet': _spec('lenet', 'lenet', 'lenet_arg_scope', 28, 'lenet', _NO_BATCH_NORM),
+    'resnet_v1_50': _spec('resnet_v1', 'resnet_v1_50', 'resnet_arg_scope', 224, 'vgg', _BN_0_997),
+    'resnet_v1_101': _spec('resnet_v1', 'resnet_v1_101', 'resnet_arg_scope', 224, 'vgg', _BN_0_997),
+    'resnet_v1_152': _spec('resnet_v1', 'resnet_v1_152', 'resnet_arg_scope', 224, 'vgg', _BN_0_997),
+    'resnet_v1_200': _spec('resnet_v1', 'resnet_v1_200', 'resnet_arg_scope', 224, 'vgg', _BN_0_997),
+    'resnet_v2_50': _spec('resnet_v2', 'resnet_v2_50', 'resnet_arg_scope', 224, 'vgg', _BN_0_997),
+    'resnet_v2_101': _spec('resnet_v2', 'resnet_v2_101', 'resnet_arg_scope', 224, 'vgg', _BN_0_997),
+    'resnet_v2_152': _spec('resnet_v2', 'resnet_v2_152', 'resnet_arg_scope', 224, 'vgg', _BN_0_997),
+    'resnet_v2_200': _spec('resnet_v2', 'resnet_v2_200', 'resnet_arg_scope', 224, 'vgg', _BN_0_997),
+    'mobilenet_v1': _spec('mobilenet_v1', 'mobilenet_v1', 'mobilenet_v1_arg_scope', 224, 'inception', _BN_0_9997),
+    'mobilenet_v1_075': _spec('mobilenet_v1', 'mobilenet_v1_075', 'mobilenet_v1_arg_scope', 224, 'inception', _BN_0_9997),
+    'mobilenet_v1_050': _spec('mobilenet_v1', 'mobilenet_v1_050', 'mobilenet_v1_arg_scope', 224, 'inception', _BN_0_9997),
+    'mobilenet_v1_025': _spec('mobilenet_v1', 'mobilenet_v1_025', 'mobilenet_v1_arg_scope', 224, 'inception', _BN_0_9997),
+    'mobilenet_v2': _spec('mobilenet.mobilenet_v2', 'mobilenet', 'training_scope', 224, 'inception', _MOBILENET_BN),
+    'mobilenet_v2_140': _spec('mobilenet.mobilenet_v2', 'mobilenet_v2_140', 'training_scope', 224, 'inception', _MOBILENET_BN),
+    'mobilenet_v2_035': _spec('mobilenet.mobilenet_v2', 'mobilenet_v2_035', 'training_scope', 224, 'inception', _MOBILENET_BN),
+    'mobilenet_v3_small': _spec('mobilenet.mobilenet_v3', 'small', 'training_scope', 224, 'inception', _MOBILENET_BN),
+    'mobilenet_v3_large': _spec('mobilenet.mobilenet_v3', 'large', 'training_scope', 224, 'inception', _MOBILENET_BN),
     'mobilenet_v3_small_minimalistic': _spec('mobilenet.mobilenet_v3', 'small_minimalistic',
-                                             'training_scope', 224, 'inception'),
+                                             'training_scope', 224, 'inception', _MOBILENET_BN),
     'mobilenet_v3_large_minimalistic': _spec('mobilenet.mobilenet_v3', 'large_minimalistic',
-                                             'training_scope', 224, 'inception'),
-    'mobilenet_edgetpu': _spec('mobilenet.mobilenet_v3', 'edge_tpu', 'training_scope', 224, 'inception'),
-    'mobilenet_edgetpu_075': _spec('mobilenet.mobilenet_v3', 'edge_tpu_075', 'training_scope', 224, 'inception'),
-    'nasnet_cifar': _spec('nasnet.nasnet', 'build_nasnet_cifar', 'nasnet_cifar_arg_scope', 32, 'cifarnet'),
-    'nasnet_mobile': _spec('nasnet.nasnet', 'build_nasnet_mobile', 'nasnet_mobile_arg_scope', 224, 'inception'),
-    'nasnet_large': _spec('nasnet.nasnet', 'build_nasnet_large', 'nasnet_large_arg_scope', 331, 'inception'),
-    'pnasnet_large': _spec('nasnet.pnasnet', 'build_pnasnet_large', 'pnasnet_large_arg_scope', 331, 'inception'),
-    'pnasnet_mobile': _spec('nasnet.pnasnet', 'build_pnasnet_mobile', 'pnasnet_mobile_arg_scope', 224, 'inception'),
+                                             'training_scope', 224, 'inception', _MOBILENET_BN),
+    'mobilenet_edgetpu': _spec('mobilenet.mobilenet_v3', 'edge_tpu', 'training_scope', 224, 'inception', _MOBILENET_BN),
+    'mobilenet_edgetpu_075': _spec('mobilenet.mobilenet_v3', 'edge_tpu_075', 'training_scope', 224, 'inception', _MOBILENET_BN),
+    'nasnet_cifar': _spec('nasnet.nasnet', 'build_nasnet_cifar', 'nasnet_cifar_arg_scope', 32, 'cifarnet', _BN_0_9),
+    'nasnet_mobile': _spec('nasnet.nasnet', 'build_nasnet_mobile', 'nasnet_mobile_arg_scope', 224, 'inception', _BN_0_9997),
+    'nasnet_large': _spec('nasnet.nasnet', 'build_nasnet_large', 'nasnet_large_arg_scope', 331, 'inception', _BN_0_9997),
+    'pnasnet_large': _spec('nasnet.pnasnet', 'build_pnasnet_large', 'pnasnet_large_arg_scope', 331, 'inception', _BN_0_9997),
+    'pnasnet_mobile': _spec('nasnet.pnasnet', 'build_pnasnet_mobile', 'pnasnet_mobile_arg_scope', 224, 'inception', _BN_0_9997),
 }
 
 
@@ -303,8 +356,9 @@ def _main_checkpoint(model_name):
   return max(own, key=lambda c: c.image_size, default=None)
 
 
-NETWORKS = {name: spec._replace(checkpoint=_main_checkpoint(name))
-            for name, spec in NETWORKS.items()}
+NETWORKS = {
+    name: dataclasses.replace(spec, checkpoint=_main_checkpoint(name))
+    for name, spec in NETWORKS.items()}
 
 
 def tarball_name(checkpoint):
@@ -374,14 +428,6 @@ def network_flags(checkpoint):
   if checkpoint.quantized:
     flags.append('--quantize')
   return flags
-
-# Preprocessing families and the module that implements each.
-PREPROCESSING_FAMILIES = {
-    'cifarnet': 'preprocessing.cifarnet_preprocessing',
-    'inception': 'preprocessing.inception_preprocessing',
-    'lenet': 'preprocessing.lenet_preprocessing',
-    'vgg': 'preprocessing.vgg_preprocessing',
-}
 
 
 def markdown_table():

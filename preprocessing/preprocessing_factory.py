@@ -1,31 +1,84 @@
 """Contains a factory for building various models.
 
-Accepts the same names as slim's original `preprocessing_factory` (the four
-family names and the network names), read from `nets.registry` so that every
-registered network has a preprocessing; the original's map missed eight
-networks (alexnet_v2, overfeat, i3d, s3dg, mobilenet_v1_075/050/025,
-nasnet_cifar).
+Maps preprocessing family names ('cifarnet', 'inception', 'lenet', 'vgg')
+to their modules. It knows no network: image_classifier picks a network's
+family from its record in nets/registry.py (`network.preprocessing_for`).
+For code written against slim's original factory, which took network names
+too (`get_preprocessing('inception_v3')`), `MODEL_ALIASES` keeps that
+mapping: the original's 32 network names plus the eight it missed
+(alexnet_v2, overfeat, i3d, s3dg, mobilenet_v1_075/050/025, nasnet_cifar).
+tests/preprocessing/test_preprocessing_factory.py checks that it names the
+family of every network in nets/registry.py, so the two cannot drift.
 """
 import importlib
 
-from nets import registry
+# Preprocessing families and the module that implements each.
+PREPROCESSING_FAMILIES = {
+    'cifarnet': 'preprocessing.cifarnet_preprocessing',
+    'inception': 'preprocessing.inception_preprocessing',
+    'lenet': 'preprocessing.lenet_preprocessing',
+    'vgg': 'preprocessing.vgg_preprocessing',
+}
+
+# Network name -> its preprocessing family, for the original's callers.
+MODEL_ALIASES = {
+    'alexnet_v2': 'vgg',
+    'cifarnet': 'cifarnet',
+    'overfeat': 'vgg',
+    'vgg_a': 'vgg',
+    'vgg_16': 'vgg',
+    'vgg_19': 'vgg',
+    'inception_v1': 'inception',
+    'inception_v2': 'inception',
+    'inception_v3': 'inception',
+    'inception_v4': 'inception',
+    'inception_resnet_v2': 'inception',
+    'i3d': 'inception',
+    's3dg': 'inception',
+    'lenet': 'lenet',
+    'resnet_v1_50': 'vgg',
+    'resnet_v1_101': 'vgg',
+    'resnet_v1_152': 'vgg',
+    'resnet_v1_200': 'vgg',
+    'resnet_v2_50': 'vgg',
+    'resnet_v2_101': 'vgg',
+    'resnet_v2_152': 'vgg',
+    'resnet_v2_200': 'vgg',
+    'mobilenet_v1': 'inception',
+    'mobilenet_v1_075': 'inception',
+    'mobilenet_v1_050': 'inception',
+    'mobilenet_v1_025': 'inception',
+    'mobilenet_v2': 'inception',
+    'mobilenet_v2_140': 'inception',
+    'mobilenet_v2_035': 'inception',
+    'mobilenet_v3_small': 'inception',
+    'mobilenet_v3_large': 'inception',
+    'mobilenet_v3_small_minimalistic': 'inception',
+    'mobilenet_v3_large_minimalistic': 'inception',
+    'mobilenet_edgetpu': 'inception',
+    'mobilenet_edgetpu_075': 'inception',
+    'nasnet_cifar': 'cifarnet',
+    'nasnet_mobile': 'inception',
+    'nasnet_large': 'inception',
+    'pnasnet_large': 'inception',
+    'pnasnet_mobile': 'inception',
+}
 
 
 def _family_of(name):
   """The preprocessing family for a family or network name, or None."""
-  if name in registry.PREPROCESSING_FAMILIES:
+  if name in PREPROCESSING_FAMILIES:
     return name
-  spec = registry.NETWORKS.get(name)
-  return spec.preprocessing if spec is not None else None
+  return MODEL_ALIASES.get(name)
 
 
 def preprocessing_names():
   """All names `get_preprocessing` accepts, sorted.
 
   Returns:
-    A sorted list of the family names and the registered network names.
+    A sorted list of the family names and the network-name aliases.
   """
-  return sorted(set(registry.PREPROCESSING_FAMILIES) | set(registry.NETWORKS))
+  return sorted(set(PREPROCESSING_FAMILIES) | set(MODEL_ALIASES))
 
 
 def get_preprocessing_module(name):
@@ -44,7 +97,7 @@ def get_preprocessing_module(name):
   if family is None:
     raise ValueError('Preprocessing name [%s] was not recognized. Valid '
                      'names: %s.' % (name, ', '.join(preprocessing_names())))
-  return importlib.import_module(registry.PREPROCESSING_FAMILIES[family])
+  return importlib.import_module(PREPROCESSING_FAMILIES[family])
 
 
 def get_preprocessing(name, is_training=False, use_grayscale=False):
@@ -52,7 +105,8 @@ def get_preprocessing(name, is_training=False, use_grayscale=False):
 
   Args:
     name: The name of the preprocessing function: a family ('cifarnet',
-      'inception', 'lenet', 'vgg') or a network name from `nets.registry`.
+      'inception', 'lenet', 'vgg') or, as in the original, a network name
+      (`MODEL_ALIASES`).
     is_training: `True` if the model is being used for training and `False`
       otherwise.
     use_grayscale: Whether to convert the image from RGB to grayscale.

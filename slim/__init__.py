@@ -35,6 +35,7 @@ _SUBMODULES = {
     'parallel_reader': 'slim.data.parallel_reader',
     'utils': 'slim.layers.utils',
     'precision': 'slim.precision',
+    'precision_scope': 'slim.precision_scope',
     'nets': 'nets',
 }
 

@@ -45,6 +45,8 @@ Differences from tf_slim, all on the safe side:
 * The default saver writes relative paths into the `checkpoint` state file,
   so a train directory can be moved.
 """
+import collections
+import contextlib
 import dataclasses
 import json
 import os
@@ -56,6 +58,7 @@ from typing import Any, Callable
 from absl import logging
 import tensorflow as tf
 
+from slim import signals
 from slim import variables
 
 tf1 = tf.compat.v1
@@ -523,30 +526,23 @@ def _wait_for_step(sess, global_step, step):
     time.sleep(1.0)
 
 
-class _StopSignal:
-  """Turns SIGTERM into a stop request for the duration of `train`."""
+@contextlib.contextmanager
+def _stop_on_sigterm():
+  """Yields an Event that SIGTERM sets for the duration of `train`.
 
-  def __init__(self):
-    self.event = threading.Event()
-    self._previous = None
-    self._installed = False
+  The handler it replaced (a script's, noting the signal for its exit
+  status) still hears of it.
+  """
+  event = threading.Event()
 
-  def __enter__(self):
-    if threading.current_thread() is threading.main_thread():
-      self._previous = signal.signal(signal.SIGTERM, self._handle)
-      self._installed = True
-    return self
-
-  def _handle(self, signum, frame):
+  def request_stop(signum, frame):
+    del frame
     logging.info('Received signal %d: stopping after the current step.',
                  signum)
-    self.event.set()
-    if callable(self._previous):  # A caller's handler still hears of it.
-      self._previous(signum, frame)
+    event.set()
 
-  def __exit__(self, *exc_info):
-    if self._installed:
-      signal.signal(signal.SIGTERM, self._previous)
+  with signals.handling({signal.SIGTERM: request_stop}, chain=True):
+    yield event
 
 
 def _is_loss_check_error(error):
@@ -668,6 +664,66 @@ def train(train_op, logdir, train_step_fn=train_step,
     tf.errors.DeadlineExceededError: If a non-chief worker's model was not
       initialized within `ready_wait_secs`.
   """
+  sync_list = _check_train_arguments(
+      train_op, logdir, summary_op=summary_op, saver=saver,
+      trace_every_n_steps=trace_every_n_steps, sync_optimizer=sync_optimizer,
+      startup_delay_steps=startup_delay_steps,
+      number_of_steps=number_of_steps)
+  if graph is None:
+    graph = train_op.graph
+  elif graph is not train_op.graph:
+    raise ValueError('`graph` is not the graph `train_op` belongs to.')
+
+  with graph.as_default():
+    if global_step is None:
+      global_step = variables.get_or_create_global_step()
+    session_ops = _session_ops(init_op, ready_op, local_init_op, sync_list,
+                               is_chief)
+    if logdir is not None and saver is None:
+      saver = _graph_saver()
+    writes_events = is_chief and logdir is not None
+    summary_op = _op_or_default(summary_op, tf1.GraphKeys.SUMMARY_OP,
+                                tf1.summary.merge_all)
+    if summary_writer is _USE_DEFAULT:
+      summary_writer = tf1.summary.FileWriter(logdir) if writes_events else None
+    if train_step_kwargs is _USE_DEFAULT:
+      train_step_kwargs = _default_train_step_kwargs(
+          global_step, number_of_steps, log_every_n_steps,
+          trace_every_n_steps if is_chief else None, logdir, summary_writer,
+          examples_per_step, learning_rate)
+    graph.finalize()
+
+  loop = _TrainingLoop(
+      graph=graph, train_op=train_op, logdir=logdir,
+      train_step_fn=train_step_fn, train_step_kwargs=train_step_kwargs,
+      master=session_target(master), is_chief=is_chief,
+      global_step=global_step, number_of_steps=number_of_steps,
+      init_feed_dict=init_feed_dict, init_fn=init_fn,
+      **session_ops._asdict(),
+      summary_op=summary_op if writes_events else None,
+      save_summaries_secs=save_summaries_secs, summary_writer=summary_writer,
+      startup_delay_steps=startup_delay_steps,
+      saver=saver if writes_events else None,
+      save_interval_secs=save_interval_secs, session_config=session_config,
+      session_wrapper=session_wrapper,
+      ignore_live_threads=ignore_live_threads, should_stop_fn=should_stop_fn,
+      step_callback=step_callback, ready_wait_secs=ready_wait_secs,
+      chief_step_fn=chief_step_fn if is_chief else None)
+  return _run_until_stopped(loop, summary_writer)
+
+
+def _check_train_arguments(train_op, logdir, summary_op, saver,
+                           trace_every_n_steps, sync_optimizer,
+                           startup_delay_steps, number_of_steps):
+  """Checks `train`'s arguments against each other.
+
+  Returns:
+    The SyncReplicasOptimizers `sync_optimizer` names, as a list (empty
+    for none).
+
+  Raises:
+    ValueError: naming the inconsistent argument.
+  """
   if train_op is None:
     raise ValueError('`train_op` cannot be None; pass the op returned by '
                      'create_train_op.')
@@ -696,105 +752,100 @@ def train(train_op, logdir, train_step_fn=train_step,
   if number_of_steps is not None and number_of_steps <= 0:
     raise ValueError('`number_of_steps` must be None or a positive number; '
                      f'received {number_of_steps}.')
+  return sync_list
 
-  if graph is None:
-    graph = train_op.graph
-  elif graph is not train_op.graph:
-    raise ValueError('`graph` is not the graph `train_op` belongs to.')
 
-  with graph.as_default():
-    if global_step is None:
-      global_step = variables.get_or_create_global_step()
+_SessionOps = collections.namedtuple(
+    '_SessionOps',
+    ['init_op', 'ready_op', 'local_init_op', 'ready_for_local_init_op',
+     'init_tokens_ops', 'chief_queue_runners'])
+_SessionOps.__doc__ = """The ops that make a session's model ready, as
+`_TrainingLoop` takes them (see its fields)."""
 
-    init_op = _op_or_default(init_op, tf1.GraphKeys.INIT_OP,
-                             tf1.global_variables_initializer)
-    ready_op = _op_or_default(ready_op, tf1.GraphKeys.READY_OP,
-                              tf1.report_uninitialized_variables)
-    local_init_op = _op_or_default(
-        local_init_op, tf1.GraphKeys.LOCAL_INIT_OP,
-        lambda: tf.group(tf1.local_variables_initializer(),
-                         tf1.tables_initializer()))
-    ready_for_local_init_op = None
-    init_tokens_ops = []
-    chief_queue_runners = []
-    if sync_list:
-      deps = [local_init_op] if local_init_op is not None else []
-      with tf.control_dependencies(deps):
-        if is_chief:
-          local_init_op = tf.group(*[o.chief_init_op for o in sync_list])
-        else:
-          local_init_op = tf.group(*[o.local_step_init_op for o in sync_list])
-      ready_for_local_init_op = tf.concat(
-          [o.ready_for_local_init_op for o in sync_list], 0)
+
+def _session_ops(init_op, ready_op, local_init_op, sync_list, is_chief):
+  """`train`'s init, ready and local-init ops, defaults resolved, with
+  what SyncReplicasOptimizers add to them (tokens, the chief's queue
+  runners)."""
+  init_op = _op_or_default(init_op, tf1.GraphKeys.INIT_OP,
+                           tf1.global_variables_initializer)
+  ready_op = _op_or_default(ready_op, tf1.GraphKeys.READY_OP,
+                            tf1.report_uninitialized_variables)
+  local_init_op = _op_or_default(
+      local_init_op, tf1.GraphKeys.LOCAL_INIT_OP,
+      lambda: tf.group(tf1.local_variables_initializer(),
+                       tf1.tables_initializer()))
+  ready_for_local_init_op = None
+  init_tokens_ops = []
+  chief_queue_runners = []
+  if sync_list:
+    deps = [local_init_op] if local_init_op is not None else []
+    with tf.control_dependencies(deps):
       if is_chief:
-        init_tokens_ops = [o.get_init_tokens_op() for o in sync_list]
-        chief_queue_runners = [o.get_chief_queue_runner() for o in sync_list]
-    elif local_init_op is not None:
-      ready_for_local_init_op = tf1.report_uninitialized_variables(
-          tf1.global_variables())
+        local_init_op = tf.group(*[o.chief_init_op for o in sync_list])
+      else:
+        local_init_op = tf.group(*[o.local_step_init_op for o in sync_list])
+    ready_for_local_init_op = tf.concat(
+        [o.ready_for_local_init_op for o in sync_list], 0)
+    if is_chief:
+      init_tokens_ops = [o.get_init_tokens_op() for o in sync_list]
+      chief_queue_runners = [o.get_chief_queue_runner() for o in sync_list]
+  elif local_init_op is not None:
+    ready_for_local_init_op = tf1.report_uninitialized_variables(
+        tf1.global_variables())
+  return _SessionOps(init_op, ready_op, local_init_op,
+                     ready_for_local_init_op, init_tokens_ops,
+                     chief_queue_runners)
 
-    if logdir is not None and saver is None:
-      saver = _first_in_collection(tf1.GraphKeys.SAVERS)
-      if saver is None:
-        saver = tf1.train.Saver(save_relative_paths=True)
-        tf1.add_to_collection(tf1.GraphKeys.SAVERS, saver)
 
-    writes_events = is_chief and logdir is not None
-    summary_op = _op_or_default(summary_op, tf1.GraphKeys.SUMMARY_OP,
-                                tf1.summary.merge_all)
-    if summary_writer is _USE_DEFAULT:
-      summary_writer = tf1.summary.FileWriter(logdir) if writes_events else None
+def _graph_saver():
+  """The graph's saver (collection SAVERS), or a new one added there."""
+  saver = _first_in_collection(tf1.GraphKeys.SAVERS)
+  if saver is None:
+    saver = tf1.train.Saver(save_relative_paths=True)
+    tf1.add_to_collection(tf1.GraphKeys.SAVERS, saver)
+  return saver
 
-    if train_step_kwargs is _USE_DEFAULT:
-      with tf1.name_scope('train_step'):
-        train_step_kwargs = {}
-        if number_of_steps:
-          train_step_kwargs['should_stop'] = tf.greater_equal(
-              global_step, number_of_steps)
-        else:
-          train_step_kwargs['should_stop'] = tf.constant(False)
-        if log_every_n_steps > 0:
-          train_step_kwargs['should_log'] = tf.equal(
-              tf.math.floormod(global_step, log_every_n_steps), 0)
-        if is_chief and trace_every_n_steps is not None:
-          train_step_kwargs['should_trace'] = tf.equal(
-              tf.math.floormod(global_step, trace_every_n_steps), 0)
-          train_step_kwargs['logdir'] = logdir
-          if summary_writer is not None:
-            train_step_kwargs['summary_writer'] = summary_writer
-        if examples_per_step:
-          train_step_kwargs['examples_per_step'] = examples_per_step
-        if learning_rate is not None:
-          train_step_kwargs['learning_rate'] = learning_rate
-        if number_of_steps:
-          train_step_kwargs['number_of_steps'] = number_of_steps
-          train_step_kwargs['step_timer'] = StepTimer()
 
-    graph.finalize()
+def _default_train_step_kwargs(global_step, number_of_steps,
+                               log_every_n_steps, trace_every_n_steps, logdir,
+                               summary_writer, examples_per_step,
+                               learning_rate):
+  """`train_step`'s kwargs for `train`'s arguments (see `train`); a
+  `trace_every_n_steps` of None (always, off the chief) traces nothing."""
+  with tf1.name_scope('train_step'):
+    kwargs = {}
+    if number_of_steps:
+      kwargs['should_stop'] = tf.greater_equal(global_step, number_of_steps)
+    else:
+      kwargs['should_stop'] = tf.constant(False)
+    if log_every_n_steps > 0:
+      kwargs['should_log'] = tf.equal(
+          tf.math.floormod(global_step, log_every_n_steps), 0)
+    if trace_every_n_steps is not None:
+      kwargs['should_trace'] = tf.equal(
+          tf.math.floormod(global_step, trace_every_n_steps), 0)
+      kwargs['logdir'] = logdir
+      if summary_writer is not None:
+        kwargs['summary_writer'] = summary_writer
+    if examples_per_step:
+      kwargs['examples_per_step'] = examples_per_step
+    if learning_rate is not None:
+      kwargs['learning_rate'] = learning_rate
+    if number_of_steps:
+      kwargs['number_of_steps'] = number_of_steps
+      kwargs['step_timer'] = StepTimer()
+  return kwargs
 
-  loop = _TrainingLoop(
-      graph=graph, train_op=train_op, logdir=logdir,
-      train_step_fn=train_step_fn, train_step_kwargs=train_step_kwargs,
-      master=session_target(master), is_chief=is_chief,
-      global_step=global_step, number_of_steps=number_of_steps,
-      init_op=init_op,
-      init_feed_dict=init_feed_dict, local_init_op=local_init_op,
-      ready_for_local_init_op=ready_for_local_init_op, init_fn=init_fn,
-      ready_op=ready_op, summary_op=summary_op if writes_events else None,
-      save_summaries_secs=save_summaries_secs, summary_writer=summary_writer,
-      startup_delay_steps=startup_delay_steps,
-      saver=saver if writes_events else None,
-      save_interval_secs=save_interval_secs, init_tokens_ops=init_tokens_ops,
-      chief_queue_runners=chief_queue_runners, session_config=session_config,
-      session_wrapper=session_wrapper,
-      ignore_live_threads=ignore_live_threads, should_stop_fn=should_stop_fn,
-      step_callback=step_callback, ready_wait_secs=ready_wait_secs,
-      chief_step_fn=chief_step_fn if is_chief else None)
+
+def _run_until_stopped(loop, summary_writer):
+  """Runs `loop` (again after an AbortedError, as tf_slim retried) with
+  SIGTERM as a stop request, then closes the summary writer."""
   try:
-    with _StopSignal() as stop_signal:
+    with _stop_on_sigterm() as stop_requested:
       while True:
         try:
-          return loop.run(stop_signal.event)
+          return loop.run(stop_requested)
         except tf.errors.AbortedError:
           logging.info('Retrying training!')
   finally:

@@ -18,48 +18,23 @@ float16 also needs loss scaling, or small gradients underflow:
 by it, skips an update whose gradients are not finite (halving the scale),
 and doubles the scale after a run of finite steps.
 """
-import contextlib
 import re
-import threading
 
 import tensorflow as tf
+
+from slim import variables
+# The compute-dtype state lives in slim.precision_scope (slim.variables
+# reads it too); it stays public here.
+from slim.precision_scope import LOW_PRECISIONS as _LOW
+from slim.precision_scope import PRECISIONS
+from slim.precision_scope import compute_dtype
+from slim.precision_scope import compute_precision
 
 tf1 = tf.compat.v1
 
 __all__ = ['PRECISIONS', 'compute_precision', 'compute_dtype', 'to_float32',
            'in_float32', 'bfloat16_in_float32', 'cpu_supports_bfloat16',
            'DynamicLossScale', 'LossScaleOptimizer']
-
-PRECISIONS = {'float32': tf.float32, 'bfloat16': tf.bfloat16,
-              'float16': tf.float16}
-_LOW = (tf.bfloat16, tf.float16)
-
-_state = threading.local()
-
-
-@contextlib.contextmanager
-def compute_precision(dtype):
-  """Layers built inside compute in `dtype` on float32 variables.
-
-  Args:
-    dtype: tf.bfloat16 or tf.float16 (or a name of PRECISIONS); float32 or
-      None make this a no-op, so callers need no branch.
-  """
-  dtype = PRECISIONS.get(dtype, dtype) if isinstance(dtype, str) else dtype
-  if dtype is not None and tf.as_dtype(dtype) not in _LOW + (tf.float32,):
-    raise ValueError(f'precision must be one of {", ".join(PRECISIONS)}; '
-                     f'got {dtype!r}.')
-  previous = getattr(_state, 'dtype', None)
-  _state.dtype = tf.as_dtype(dtype) if dtype in _LOW else None
-  try:
-    yield
-  finally:
-    _state.dtype = previous
-
-
-def compute_dtype():
-  """The active low compute dtype, or None outside `compute_precision`."""
-  return getattr(_state, 'dtype', None)
 
 
 def to_float32(tensor):
@@ -126,7 +101,6 @@ class DynamicLossScale:
 
   def __init__(self, initial_scale=2.0**15, growth_steps=2000,
                name='loss_scale'):
-    from slim import variables  # pylint: disable=import-outside-toplevel
     self._growth_steps = growth_steps
     with tf1.variable_scope(name):
       self.scale = variables.global_variable(

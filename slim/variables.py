@@ -18,7 +18,7 @@ import re
 import numpy as np
 import tensorflow as tf
 
-from slim import precision
+from slim import precision_scope
 from slim.scopes import add_arg_scope
 
 tf1 = tf.compat.v1
@@ -133,7 +133,7 @@ def variable(name, shape=None, dtype=None, initializer=None, regularizer=None,
   if custom_getter is not None:
     getter = functools.partial(custom_getter,
                                reuse=tf1.get_variable_scope().reuse)
-  low = precision.compute_dtype()
+  low = precision_scope.compute_dtype()
   cast_to = None
   if low is not None and dtype is not None and tf.as_dtype(dtype) == low:
     dtype, cast_to = tf.float32, low

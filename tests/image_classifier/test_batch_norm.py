@@ -39,6 +39,16 @@ def test_effective_decay_is_the_flag_or_the_networks_default():
   assert batch_norm.effective_decay('cifarnet', None) is None
 
 
+def test_effective_decay_of_a_partial_arg_scope():
+  # NASNet's arg_scopes are partials of nasnet_arg_scope, whose own
+  # signature has no default (nets/nasnet/nasnet.py fixes 0.9 for CIFAR,
+  # 0.9997 for the ImageNet networks).
+  assert batch_norm.effective_decay('nasnet_cifar', None) == 0.9
+  assert batch_norm.effective_decay('nasnet_mobile', None) == 0.9997
+  assert batch_norm.decay_warning(
+      batch_norm.effective_decay('nasnet_cifar', None), 1) is not None
+
+
 @pytest.mark.parametrize('model_name', ['mobilenet_v1_025', 'mobilenet_v2'])
 def test_batch_norm_decay_reaches_every_batch_norm(model_name):
   # With decay 0 an update sets the moving statistic to the batch's, so a

@@ -113,12 +113,3 @@ def test_resumable_script_interrupted_says_to_rerun(tmp_path, signum):
   assert process.returncode == 128 + signum
   assert 'cleaned up' in stdout  # It unwound rather than vanished.
   assert _one_line(stderr) == 'interrupted; rerun the same command to resume'
-
-
-def test_signal_handlers_are_installed_inside_and_restored_after():
-  received = []
-  before = signal.getsignal(signal.SIGUSR1)
-  with cli.signal_handlers({signal.SIGUSR1: lambda s, f: received.append(s)}):
-    os.kill(os.getpid(), signal.SIGUSR1)
-  assert received == [signal.SIGUSR1]
-  assert signal.getsignal(signal.SIGUSR1) is before

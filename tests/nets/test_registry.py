@@ -12,6 +12,7 @@ import pytest
 
 from nets import registry
 from nets.registry import NETWORKS
+from preprocessing import preprocessing_factory
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
@@ -31,7 +32,65 @@ def test_record_names_greppable_code(name):
   assert getattr(fn, 'default_image_size',
                  spec.default_image_size) == spec.default_image_size
   assert callable(getattr(module, spec.arg_scope))
-  assert spec.preprocessing in registry.PREPROCESSING_FAMILIES
+  assert spec.preprocessing in preprocessing_factory.PREPROCESSING_FAMILIES
+
+
+# The names the arg_scopes give their batch-norm decay parameter.
+_DECAY_PARAMETERS = ('batch_norm_decay', 'bn_decay')
+
+
+def _arg_scope_parameters(spec):
+  """The parameters of the network's arg_scope, as a caller may pass them.
+
+  A `zoo.wrapped_partial` (NASNet) is read as the partial, whose fixed
+  keywords are the defaults (not as the function it wraps);
+  mobilenet_v2.training_scope(**kwargs) forwards to mobilenet's.
+  """
+  module = importlib.import_module(spec.module)
+  function = getattr(module, spec.arg_scope)
+  parameters = inspect.signature(function, follow_wrapped=False).parameters
+  if not any(p in parameters for p in _DECAY_PARAMETERS):
+    lib = getattr(module, 'lib', None)
+    if lib is not None and hasattr(lib, spec.arg_scope):
+      parameters = inspect.signature(getattr(lib, spec.arg_scope),
+                                     follow_wrapped=False).parameters
+  return parameters
+
+
+@pytest.mark.parametrize('name', NAMES)
+def test_batch_norm_decay_is_the_arg_scopes(name):
+  spec = NETWORKS[name]
+  parameters = _arg_scope_parameters(spec)
+  found = [p for p in _DECAY_PARAMETERS if p in parameters]
+  assert len(found) <= 1
+  if not found:
+    assert spec.batch_norm_decay_parameter is None
+    assert spec.batch_norm_decay is None
+    return
+  assert spec.batch_norm_decay_parameter == found[0]
+  default = parameters[found[0]].default
+  assert default is not inspect.Parameter.empty
+  assert spec.batch_norm_decay == default
+
+
+@pytest.mark.parametrize('name', NAMES)
+def test_weights_facts_are_the_main_checkpoints(name):
+  spec = NETWORKS[name]
+  own = [c for c in registry.CHECKPOINTS.values() if c.model_name == name]
+  if spec.checkpoint is None:
+    assert spec.weights_num_classes is None
+    assert spec.weights_labels_offset is None
+    assert not [c for c in own if not c.quantized and not c.network_kwargs]
+    return
+  assert spec.checkpoint in own
+  assert spec.weights_num_classes == spec.checkpoint.num_classes
+  # The ImageNet records have 1001 classes, background at 0.
+  assert spec.weights_labels_offset == 1001 - spec.weights_num_classes
+
+
+def test_records_are_frozen():
+  with pytest.raises(AttributeError):
+    NETWORKS['cifarnet'].default_image_size = 64
 
 
 CHECKPOINT_NAMES = list(registry.CHECKPOINTS)
@@ -62,7 +121,7 @@ def test_checkpoint_facts(name):
   assert ckpt.sha256 is None or re.fullmatch('[0-9a-f]{64}', ckpt.sha256)
   # 1001-class ImageNet records: class 0 is background.
   assert (ckpt.num_classes, ckpt.labels_offset) in ((1001, 0), (1000, 1))
-  assert ckpt.preprocessing in registry.PREPROCESSING_FAMILIES
+  assert ckpt.preprocessing in preprocessing_factory.PREPROCESSING_FAMILIES
   assert ckpt.image_size in (96, 128, 160, 192, 224, 299, 331)
   # Accuracy only with its source, and only where the README lists it.
   assert (ckpt.top1 is None) == (ckpt.top5 is None) == (

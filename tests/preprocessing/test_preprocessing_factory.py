@@ -1,4 +1,5 @@
-"""preprocessing_factory: every registered name resolves, errors list names."""
+"""preprocessing_factory: every family and alias resolves, errors list names."""
+import ast
 import importlib
 import json
 import os
@@ -14,7 +15,7 @@ from tests.preprocessing import pp_harness as harness
 tf1 = tf.compat.v1
 
 MODES = sorted(harness.RUNNERS)
-FAMILIES = sorted(registry.PREPROCESSING_FAMILIES)
+FAMILIES = sorted(preprocessing_factory.PREPROCESSING_FAMILIES)
 # Keyword arguments that keep the vgg resize tiny.
 FAMILY_KWARGS = {'vgg': {'resize_side_min': 10, 'resize_side_max': 12}}
 
@@ -30,8 +31,39 @@ def _manifest():
 def test_every_network_resolves_to_its_family(name):
   module = preprocessing_factory.get_preprocessing_module(name)
   family = registry.NETWORKS[name].preprocessing
-  assert module.__name__ == registry.PREPROCESSING_FAMILIES[family]
+  assert module.__name__ == preprocessing_factory.PREPROCESSING_FAMILIES[family]
   assert callable(preprocessing_factory.get_preprocessing(name))
+
+
+def test_model_aliases_are_the_registrys_families():
+  # The factory's own copy of network -> family (it imports no nets/) names
+  # exactly the registered networks, each with its record's family.
+  aliases = preprocessing_factory.MODEL_ALIASES
+  assert set(aliases) == set(registry.NETWORKS)
+  assert aliases == {name: spec.preprocessing
+                     for name, spec in registry.NETWORKS.items()}
+
+
+def _imported_modules(path):
+  """Every module a source file imports, at its top or inside a function."""
+  with open(path) as f:
+    tree = ast.parse(f.read())
+  for node in ast.walk(tree):
+    if isinstance(node, ast.Import):
+      yield from (alias.name for alias in node.names)
+    elif isinstance(node, ast.ImportFrom) and node.module:
+      yield node.module
+
+
+def test_preprocessing_imports_nothing_from_nets():
+  # Networks know no data, and preprocessing knows no networks.
+  package = os.path.dirname(os.path.abspath(preprocessing_factory.__file__))
+  for file_name in sorted(os.listdir(package)):
+    if file_name.endswith('.py'):
+      path = os.path.join(package, file_name)
+      nets = [m for m in _imported_modules(path)
+              if m == 'nets' or m.startswith('nets.')]
+      assert not nets, f'{file_name} imports {nets}'
 
 
 def test_original_names_map_to_the_original_modules():
@@ -58,7 +90,7 @@ def test_unknown_name_lists_valid_names(name):
 def test_fn_is_the_family_preprocess_image(family):
   image = harness.random_image(14, 12)
   kwargs = FAMILY_KWARGS.get(family, {})
-  module = importlib.import_module(registry.PREPROCESSING_FAMILIES[family])
+  module = importlib.import_module(preprocessing_factory.PREPROCESSING_FAMILIES[family])
   fn = preprocessing_factory.get_preprocessing(family)
   got = harness.run_graph(lambda x: fn(x, 8, 6, **kwargs), image).values[0]
   want = harness.run_graph(
@@ -94,7 +126,7 @@ def test_is_training_and_kwargs_reach_the_module(is_training):
       assert ('distorted_image' in names) == is_training
 
 
-@pytest.mark.parametrize('family', sorted(registry.PREPROCESSING_FAMILIES))
+@pytest.mark.parametrize('family', sorted(preprocessing_factory.PREPROCESSING_FAMILIES))
 @pytest.mark.parametrize('is_training', [True, False])
 def test_a_1x1_image_gives_the_output_size(family, is_training):
   fn = preprocessing_factory.get_preprocessing(family, is_training=is_training)

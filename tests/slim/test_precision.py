@@ -228,3 +228,14 @@ def test_xla_without_a_gpu_warns(monkeypatch):
   monkeypatch.setattr(tf.config, 'list_physical_devices', lambda kind: ['gpu'])
   compute.check_xla(True, environ={})
   assert len(warnings) == 2
+
+
+def test_the_compute_dtype_state_is_shared_with_precision_scope():
+  # slim.variables reads slim.precision_scope; slim.precision re-exports it.
+  from slim import precision_scope
+  assert precision.compute_precision is precision_scope.compute_precision
+  assert precision.compute_dtype is precision_scope.compute_dtype
+  assert precision.PRECISIONS is precision_scope.PRECISIONS
+  with precision.compute_precision('bfloat16'):
+    assert precision_scope.compute_dtype() == tf.bfloat16
+  assert precision_scope.compute_dtype() is None

@@ -41,7 +41,8 @@ def _np_fake_quant(x, min_value, max_value, num_bits=8):
 
 def _build(name, is_training=True, **kwargs):
   """`name` on a [2, size, size, 3] placeholder: (input, logits, end_points)."""
-  size = 32 if name.startswith('mobilenet') else NETWORKS[name][3]
+  size = (32 if name.startswith('mobilenet')
+          else NETWORKS[name].default_image_size)
   return harness.build(name, [2, size, size, 3], num_classes=5,
                        is_training=is_training, **kwargs)
 
