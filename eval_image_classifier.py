@@ -28,32 +28,21 @@ then evaluates with them; metrics.json says so, and the checkpoint with the
 recomputed statistics is saved under <eval_dir>/batch_norm_recomputed/ for
 export (export_saved_model, freeze_graph).
 """
-import collections
-import math
 import os
-import sys
 
 # Before TensorFlow loads: sets TF_CPP_MIN_LOG_LEVEL unless the user did.
 from image_classifier import tf_env  # pylint: disable=unused-import
 
 from absl import flags
-import tensorflow as tf
-import tqdm
 
 import slim
-from image_classifier import batch_norm
+from flag_groups import common_flags
+from flag_groups import compute_flags
 from image_classifier import best_checkpoints
 from image_classifier import cli
 from image_classifier import compute
 from image_classifier import eval_report
-from image_classifier import inputs
-from image_classifier import network
-from image_classifier import restore
-from flag_groups import common_flags
-from flag_groups import compute_flags
-from image_classifier import validation
-
-tf1 = tf.compat.v1
+from image_classifier import evaluation
 
 # ------------------------------------------------------- original flags
 flags.DEFINE_integer('max_num_batches', None, 'Max number of batches to '
@@ -99,136 +88,30 @@ compute_flags.define_compute_flags(__name__)
 FLAGS = flags.FLAGS
 
 METRICS_FILENAME = 'metrics.json'
-RECOMPUTED_DIRNAME = 'batch_norm_recomputed'
 
 
-def checkpoint_global_step(checkpoint_path):
-  """The global step stored in a checkpoint (0 if it has none)."""
-  reader = tf.train.load_checkpoint(checkpoint_path)
-  if reader.has_tensor('global_step'):
-    return int(reader.get_tensor('global_step'))
-  return 0
+def eval_spec(values):
+  """The EvalSpec of the evaluation-only flags."""
+  return evaluation.EvalSpec(
+      eval_dir=values.eval_dir, master=values.master,
+      max_num_batches=values.max_num_batches,
+      report_misclassified=values.report_misclassified,
+      recompute_batch_norm_statistics=values.recompute_batch_norm_statistics,
+      batch_norm_split_name=values.batch_norm_split_name,
+      progress_bar=values.progress_bar)
 
 
-EvalGraph = collections.namedtuple(
-    'EvalGraph',
-    ['names_to_values', 'names_to_updates', 'variables_to_restore',
-     'provider', 'num_batches', 'report_fetches', 'class_names',
-     'recompute_hook', 'bad_records'], defaults=(None, None))
-
-Evaluation = collections.namedtuple('Evaluation',
-                                    ['metrics', 'tally', 'class_names'])
-
-
-def quantize_inference_graph(model_name):
-  """Rewrites the network just built as create_eval_graph did.
-
-  Raises:
-    cli.UserError: naming the layer, for a network it cannot quantize.
-  """
-  try:
-    slim.quantize.create_eval_graph()
-  except slim.quantize.UnsupportedLayerError as e:
-    cli.fail(f'--quantize: --model_name={model_name} cannot be quantized: '
-             f'{e}')
+def _records(values):
+  """(DataSpec, ModelSpec, InputSpec, EvalSpec) of the flag values."""
+  return (common_flags.data_spec(values),
+          common_flags.model_spec(values, image_size=values.eval_image_size),
+          common_flags.input_spec(values), eval_spec(values))
 
 
 def build_eval_graph(values):
-  """Builds input, network and metrics in the current graph.
-
-  Returns:
-    An EvalGraph: the metric values and update ops, the variables to
-    restore, the provider, num_batches (the number of batches the bar
-    shows), report_fetches (the batch tensors an eval_report.Tally takes:
-    labels, predictions and, with --report_misclassified, confidences and
-    record keys), the class names, with
-    --recompute_batch_norm_statistics the batch_norm.RecomputeHook, and
-    the inputs.BadRecords of the input (--max_bad_records).
-  """
-  network.check_image_model(values.model_name,
-                            'eval_image_classifier.py evaluates image models.')
-  global_step = slim.get_or_create_global_step()
-  model = network.model_inputs(values, is_training=False,
-                               image_size=values.eval_image_size)
-  with cli.user_input('--max_bad_records'):
-    bad_records = inputs.BadRecords(values.max_bad_records)
-  with cli.user_input('--dataset_dir'):
-    provider = inputs.eval_provider(model.dataset, values.batch_size,
-                                    bad_records)
-  batches = inputs.batched(
-      provider, model.preprocessing_fn, model.image_size, values.batch_size,
-      labels_offset=values.labels_offset,
-      num_threads=values.num_preprocessing_threads, drop_remainder=False,
-      with_keys=True)
-  images, labels, keys = inputs.iterator_get_next(batches)
-  logits, _ = model.network_fn(images)
-  if values.quantize:
-    quantize_inference_graph(values.model_name)
-
-  if values.moving_average_decay:
-    averages = tf1.train.ExponentialMovingAverage(values.moving_average_decay,
-                                                  global_step)
-    variables_to_restore = averages.variables_to_restore(
-        slim.get_model_variables())
-    variables_to_restore[global_step.op.name] = global_step
-  else:
-    variables_to_restore = slim.get_variables_to_restore()
-
-  predictions = tf.argmax(logits, 1)
-  names_to_values, names_to_updates = validation.classification_metrics(
-      logits, labels)
-  for name, value in names_to_values.items():
-    tf1.summary.scalar('eval/' + name, value)
-
-  report_fetches = {'labels': labels, 'predictions': predictions}
-  if values.report_misclassified > 0:
-    report_fetches['confidences'] = tf.reduce_max(
-        tf.nn.softmax(tf.cast(logits, tf.float32)), axis=1)
-    report_fetches['keys'] = keys
-
-  num_batches = math.ceil(model.dataset.num_samples / values.batch_size)
-  if values.max_num_batches:
-    num_batches = min(num_batches, values.max_num_batches)
-  names = eval_report.class_names(model.dataset.labels_to_names,
-                                  model.num_classes, values.labels_offset)
-  recompute_hook = None
-  if values.recompute_batch_norm_statistics:
-    if values.recompute_batch_norm_statistics < 0:
-      cli.fail('--recompute_batch_norm_statistics must be >= 0 (a number '
-               'of batches); received '
-               f'{values.recompute_batch_norm_statistics}.')
-    ops = batch_norm.build_recompute(
-        values, values.recompute_batch_norm_statistics,
-        values.batch_norm_split_name, model.image_size, model.num_classes)
-    saver = tf1.train.Saver(
-        {v.op.name: v for v in slim.get_model_variables() + [global_step]},
-        max_to_keep=1)
-    recompute_hook = batch_norm.RecomputeHook(
-        ops, saver, os.path.join(values.eval_dir, RECOMPUTED_DIRNAME,
-                                 'model.ckpt'))
-  return EvalGraph(names_to_values, names_to_updates, variables_to_restore,
-                   provider, num_batches, report_fetches, names,
-                   recompute_hook, bad_records)
-
-
-class _TallyHook(tf1.train.SessionRunHook):
-  """Feeds every evaluated batch to an eval_report.Tally.
-
-  Its fetches run in the same session.run as the metric updates, so the
-  report counts exactly the examples that Accuracy counts.
-  """
-
-  def __init__(self, fetches, tally):
-    self._fetches = fetches
-    self._tally = tally
-
-  def before_run(self, run_context):
-    del run_context
-    return tf1.train.SessionRunArgs(self._fetches)
-
-  def after_run(self, run_context, run_values):
-    del run_context
-    self._tally.add(**run_values.results)
+  """Builds input, network and metrics in the current graph; returns an
+  evaluation.EvalGraph."""
+  return evaluation.build_eval_graph(*_records(values))
 
 
 def evaluate(values, checkpoint_path):
@@ -237,64 +120,12 @@ def evaluate(values, checkpoint_path):
 
 
 def evaluate_with_report(values, checkpoint_path):
-  """Evaluates one checkpoint and tallies the report of its examples.
-
-  Returns:
-    An Evaluation: metrics ({metric: value} plus global_step and
-    checkpoint, the metrics.json content), the filled eval_report.Tally
-    and the class names.
-  """
-  with tf.Graph().as_default():
-    graph = build_eval_graph(values)
-    tally = eval_report.Tally(len(graph.class_names),
-                              top_n=values.report_misclassified)
-    restore.check_checkpoint_fits(
-        checkpoint_path, graph.variables_to_restore,
-        f'--checkpoint_path={checkpoint_path}',
-        f'Check --model_name={values.model_name}, --dataset_name and '
-        '--labels_offset' + (
-            '; --moving_average_decay needs a checkpoint trained with it'
-            if values.moving_average_decay else '') + (
-                '; --quantize needs a checkpoint trained with '
-                'train_image_classifier.py --quantize_delay'
-                if values.quantize else '') + '.')
-    # disable=None: on a terminal only; in a log file or a pipe the bar's
-    # carriage-return redraws would be lines of their own.
-    bar = tqdm.tqdm(total=graph.num_batches, desc='eval', unit='batch',
-                    disable=None if values.progress_bar else True,
-                    file=sys.stderr)
-    try:
-      metrics = slim.evaluation.evaluate_once(
-          values.master, checkpoint_path, logdir=values.eval_dir,
-          num_evals=values.max_num_batches,
-          eval_op=list(graph.names_to_updates.values()),
-          final_op=graph.names_to_values,
-          variables_to_restore=graph.variables_to_restore,
-          session_config=compute.session_config(
-              compute_flags.compute_spec(values),
-              tf1.ConfigProto(allow_soft_placement=True)),
-          hooks=[h for h in (graph.recompute_hook,
-                             _TallyHook(graph.report_fetches, tally)) if h],
-          progress_fn=lambda done, total: bar.update(1))
-    except tf.errors.DataLossError as e:
-      inputs.fail_unreadable(e, graph.provider.data_files)
-    except tf.errors.InvalidArgumentError as e:
-      inputs.fail_undecodable(e, graph.bad_records)
-    finally:
-      bar.close()
-  result = {name: float(value) for name, value in metrics.items()}
-  result['global_step'] = checkpoint_global_step(checkpoint_path)
-  result['checkpoint'] = checkpoint_path
-  if graph.bad_records.keys:
-    result['skipped_records'] = len(graph.bad_records.keys)
-    print(f'Evaluation {graph.bad_records.summary()}.', file=sys.stderr,
-          flush=True)
-  if graph.recompute_hook is not None:
-    result['batch_norm_statistics'] = {
-        'recomputed_batches': values.recompute_batch_norm_statistics,
-        'split': values.batch_norm_split_name,
-        'checkpoint': graph.recompute_hook.saved_path}
-  return Evaluation(result, tally, graph.class_names)
+  """Evaluates one checkpoint and tallies the report of its examples;
+  returns an evaluation.Evaluation."""
+  data, model, input_spec, spec = _records(values)
+  return evaluation.evaluate_with_report(
+      data, model, input_spec, compute_flags.compute_spec(values), spec,
+      checkpoint_path)
 
 
 def report(result, eval_dir):

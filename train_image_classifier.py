@@ -543,7 +543,10 @@ def build_training_graph(values, deployment=None):
   if values.validation_split_name and deployment.is_chief:
     with tf1.device(config.inputs_device()):
       validation = validation_lib.build_validation(
-          values, model.num_classes, moving_average)
+          common_flags.data_spec(values, values.validation_split_name),
+          common_flags.model_spec(values, values.train_image_size),
+          common_flags.input_spec(values), model.num_classes, moving_average,
+          values.quantize_delay)
   return TrainingGraph(train_tensor, summary_op, init_fn, provider.data_files,
                        global_step, sync_optimizer, done_ops, learning_rate,
                        validation, bad_records)

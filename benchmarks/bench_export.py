@@ -32,10 +32,7 @@ import numpy as np
 import tensorflow as tf
 
 import slim
-from datasets import dataset_factory
-from image_classifier import inputs
 from image_classifier import network
-from preprocessing import preprocessing_factory
 from tools import classifiers
 from tools import export_saved_model
 from tools import model_info
@@ -62,17 +59,8 @@ def _size(path):
 def _validation(dataset_name, dataset_dir, num_images, info):
   """(images, labels) of the first num_images validation images, the
   images through the model's eval preprocessing."""
-  with tf.Graph().as_default():
-    dataset = dataset_factory.get_dataset(dataset_name, 'validation',
-                                          dataset_dir)
-    preprocessing_fn = preprocessing_factory.get_preprocessing(
-        info.preprocessing_name, is_training=False)
-    provider = inputs.eval_provider(dataset, num_images)
-    batches = inputs.batched(provider, preprocessing_fn, info.image_size,
-                             num_images)
-    images, labels = inputs.iterator_get_next(batches.take(1))
-    with tf1.Session() as sess:
-      return sess.run((images, labels))
+  return export_saved_model.first_batch(dataset_name, dataset_dir,
+                                        'validation', num_images, info)
 
 
 def _parse_args():

@@ -14,6 +14,7 @@ augmentation flags of train_image_classifier.py (--randaugment_layers ...)
 measure what augmentation costs.
 """
 import argparse
+import dataclasses
 import os
 import sys
 import time
@@ -24,8 +25,9 @@ from image_classifier import tf_env  # pylint: disable=unused-import,g-bad-impor
 
 import tensorflow as tf
 
-from datasets import dataset_factory
 from image_classifier import inputs
+from image_classifier import model_on_split
+from image_classifier import specs
 from preprocessing import augment
 from preprocessing import preprocessing_factory
 
@@ -54,17 +56,22 @@ def main():
   augmentation = augment.AugmentParams.from_values(args)
 
   with tf.Graph().as_default():
-    dataset = dataset_factory.get_dataset(
-        args.dataset_name, args.dataset_split_name, args.dataset_dir)
-    preprocessing_fn = preprocessing_factory.get_preprocessing(
-        args.preprocessing_name, is_training=True)
-    provider = inputs.train_provider(dataset, args.num_readers,
-                                     args.batch_size)
-    batches = inputs.batched(
-        provider, preprocessing_fn, args.image_size, args.batch_size,
-        num_threads=args.num_preprocessing_threads, drop_remainder=True,
-        augmentation=augmentation, num_classes=dataset.num_classes)
-    images, _ = inputs.iterator_get_next(batches.repeat())
+    # The input stages of model_on_split, without a network.
+    dataset = model_on_split.open_split(specs.DataSpec(
+        args.dataset_name, args.dataset_dir, args.dataset_split_name))
+    split = model_on_split.split_batches(
+        dataset,
+        specs.InputSpec(args.batch_size,
+                        num_preprocessing_threads=(
+                            args.num_preprocessing_threads or 0),
+                        num_readers=args.num_readers),
+        preprocessing_factory.get_preprocessing(args.preprocessing_name,
+                                                is_training=True),
+        args.image_size,
+        dataclasses.replace(model_on_split.TRAINING,
+                            augmentation=augmentation),
+        num_classes=dataset.num_classes)
+    images, _ = inputs.iterator_get_next(split.batches)
     with tf1.Session() as sess:
       for _ in range(args.warmup):
         sess.run(images)

@@ -22,6 +22,7 @@ Two remedies, both here:
   which only matters for a batch norm placed after a dropout.
 """
 import collections
+import dataclasses
 import math
 import os
 
@@ -29,12 +30,14 @@ from absl import logging
 import tensorflow as tf
 
 from image_classifier import cli
-from image_classifier import inputs
-from image_classifier import network
+from image_classifier import model_on_split
 from nets import nets_factory
 from nets.registry import NETWORKS
 
 tf1 = tf.compat.v1
+
+# The name scope of the network copy that recomputes the statistics.
+RECOMPUTE_SCOPE = 'recompute_batch_norm'
 
 # The share of its initial value a moving average may keep at the end of a
 # run without a warning.
@@ -110,6 +113,27 @@ the decay placeholder, the moving-average update ops and the number of
 batches to run them on."""
 
 
+def _decay_placeholder():
+  """The decay each recompute run feeds (k / (k + 1) for batch k)."""
+  return tf1.placeholder(tf.float32, [], name='recompute_batch_norm_decay')
+
+
+def _new_update_ops(build_network, model_name, decay, num_batches):
+  """A Recompute of the update ops that `build_network()` adds.
+
+  Raises:
+    ValueError: if it adds none (the network has no batch norm).
+  """
+  before = set(tf1.get_collection(tf1.GraphKeys.UPDATE_OPS))
+  build_network()
+  update_ops = [op for op in tf1.get_collection(tf1.GraphKeys.UPDATE_OPS)
+                if op not in before]
+  if not update_ops:
+    raise ValueError(f'{model_name} has no batch norm: there are no '
+                     'statistics to recompute.')
+  return Recompute(decay, update_ops, num_batches)
+
+
 def build_recompute_ops(model_name, num_classes, images, num_batches):
   """Builds the network in training mode on `images`, reusing its variables.
 
@@ -129,48 +153,51 @@ def build_recompute_ops(model_name, num_classes, images, num_batches):
   Raises:
     ValueError: if the network has no batch norm.
   """
-  decay = tf1.placeholder(tf.float32, [], name='recompute_batch_norm_decay')
+  decay = _decay_placeholder()
   network_fn = nets_factory.get_network_fn(
       model_name, num_classes, is_training=True, batch_norm_decay=decay)
-  before = set(tf1.get_collection(tf1.GraphKeys.UPDATE_OPS))
-  with tf1.name_scope('recompute_batch_norm'):
-    with tf1.variable_scope(tf1.get_variable_scope(), reuse=True):
-      network_fn(images)
-  update_ops = [op for op in tf1.get_collection(tf1.GraphKeys.UPDATE_OPS)
-                if op not in before]
-  if not update_ops:
-    raise ValueError(f'{model_name} has no batch norm: there are no '
-                     'statistics to recompute.')
-  return Recompute(decay, update_ops, num_batches)
+  return _new_update_ops(
+      lambda: model_on_split.apply_network(
+          network_fn, images, reuse=True, name_scope=RECOMPUTE_SCOPE),
+      model_name, decay, num_batches)
 
 
-def build_recompute(values, num_batches, split_name, image_size, num_classes):
+def build_recompute(data, model, input_spec, num_batches, image_size,
+                    num_classes):
   """Recompute ops on batches of a split, preprocessed as for evaluation.
 
+  The network (in training mode, at `model`'s precision) reuses the
+  variables of the one built before it; its images are drawn from the
+  split reshuffled without end (seed 0, one reader).
+
   Args:
-    values: flag values naming the dataset, model and preprocessing (as
-      `network.model_inputs` reads them) and batch_size.
+    data: a specs.DataSpec naming the split to draw the batches from (the
+      training split).
+    model: the specs.ModelSpec of the evaluated network.
+    input_spec: a specs.InputSpec (batch size, preprocessing threads).
     num_batches: the number of batches.
-    split_name: the split to draw them from (the training split).
     image_size: the evaluation image size.
     num_classes: the class count the network was built with.
 
   Returns:
     A Recompute.
   """
-  model = network.model_inputs(values, is_training=False,
-                               image_size=image_size, split_name=split_name)
-  with cli.user_input('--dataset_dir'):
-    provider = inputs.train_provider(model.dataset, 1, values.batch_size,
-                                     seed=0)
-  batches = inputs.batched(
-      provider, model.preprocessing_fn, model.image_size, values.batch_size,
-      labels_offset=values.labels_offset,
-      num_threads=values.num_preprocessing_threads, drop_remainder=True)
-  images, _ = inputs.iterator_get_next(batches.repeat())
+  decay = _decay_placeholder()
+  parts = model_on_split.model_parts(
+      data, dataclasses.replace(model, image_size=image_size),
+      is_training=True, train_preprocessing=False, batch_norm_decay=decay)
+  if parts.num_classes != num_classes:
+    cli.fail(f'--batch_norm_split_name={data.split_name} has '
+             f'{parts.num_classes} classes; the network has {num_classes}.')
+  reading = model_on_split.Reading(
+      provider=model_on_split.TRAIN, seed=0, drop_remainder=True,
+      repeat=True)
   with cli.user_input('--recompute_batch_norm_statistics'):
-    return build_recompute_ops(values.model_name, num_classes, images,
-                               num_batches)
+    return _new_update_ops(
+        lambda: model_on_split.on_split(
+            parts, data, dataclasses.replace(input_spec, num_readers=1),
+            reading, reuse=True, network_scope=RECOMPUTE_SCOPE),
+        model.model_name, decay, num_batches)
 
 
 def recompute(session, ops):

@@ -22,9 +22,7 @@ import tensorflow as tf
 
 import slim
 from image_classifier import cli
-from image_classifier import inputs
-from image_classifier import network
-from nets import nets_factory
+from image_classifier import model_on_split
 
 tf1 = tf.compat.v1
 
@@ -50,10 +48,17 @@ def classification_metrics(logits, labels):
 ValidationGraph = collections.namedtuple(
     'ValidationGraph',
     ['reset_op', 'update_op', 'names_to_values', 'count', 'split_name',
-     'num_batches'])
+     'num_batches', 'quantized', 'quantize_from'], defaults=(None, None))
 ValidationGraph.__doc__ = """What a validation runs: the op that rewinds the
 input and zeroes the metrics, the update op (one batch), the metric values,
-the number of examples counted, the split name and its batch count."""
+the number of examples counted, the split name and its batch count; with
+quantization-aware training that starts later than step 0, `quantized` is
+the ValidationGraph of the quantized network, run from global step
+`quantize_from` on."""
+
+# The name scopes of the validation networks (float and quantized).
+SCOPE = 'validation'
+QUANTIZED_SCOPE = 'validation_quantized'
 
 
 def _averages_getter(moving_average):
@@ -65,61 +70,100 @@ def _averages_getter(moving_average):
   return getter
 
 
-def build_validation(values, num_classes, moving_average=None):
+def _averages_names(moving_average):
+  """{moving average's variable name: its model variable's name}."""
+  names = {}
+  for variable in slim.get_model_variables():
+    average = moving_average.average(variable)
+    if average is not None:
+      names[average.op.name] = variable.op.name
+  return names
+
+
+def _quantize(scope, model_name, moving_average):
+  """Rewrites the validation network in `scope` as eval --quantize does,
+  on the ranges that quantization-aware training keeps."""
+  try:
+    slim.quantize.create_eval_graph(
+        scope=scope, weights_names=(_averages_names(moving_average)
+                                    if moving_average is not None else None))
+  except slim.quantize.UnsupportedLayerError as e:
+    cli.fail(f'--quantize_delay: --model_name={model_name} cannot be '
+             f'quantized: {e}')
+
+
+def _build_one(parts, data, model, input_spec, moving_average, scope,
+               quantize):
+  """The ValidationGraph of one validation network (float or quantized)."""
+  with tf1.name_scope(scope) as name_scope:
+    on_split = model_on_split.on_split(
+        parts, data, input_spec,
+        model_on_split.Reading(iterator=model_on_split.INITIALIZABLE),
+        reuse=True, custom_getter=(_averages_getter(moving_average)
+                                   if moving_average is not None else None))
+  if quantize:
+    _quantize(scope, model.model_name, moving_average)
+  with tf1.name_scope(name_scope):  # The same scope again, not scope_1.
+    local_before = set(tf1.local_variables())
+    with tf1.variable_scope(scope + '_metrics'):
+      names_to_values, names_to_updates = classification_metrics(
+          on_split.logits, on_split.labels)
+      count = slim.local_variable(tf.constant(0, tf.int64), name='count')
+      update_op = tf.group(
+          *names_to_updates.values(),
+          tf1.assign_add(count, tf.cast(tf.size(on_split.labels), tf.int64)))
+    metric_variables = [v for v in tf1.local_variables()
+                        if v not in local_before]
+    reset_op = tf.group(on_split.iterator.initializer,
+                        tf1.variables_initializer(metric_variables))
+  num_batches = math.ceil(on_split.dataset.num_samples
+                          / input_spec.batch_size)
+  return ValidationGraph(reset_op, update_op, names_to_values, count,
+                         data.split_name, num_batches)
+
+
+def build_validation(data, model, input_spec, num_classes,
+                     moving_average=None, quantize_delay=None):
   """Builds the validation of the current weights in the training graph.
 
-  Call it after the training network (its variables exist) and, with
-  moving averages, after their update op is built.
+  It measures what eval_image_classifier.py would report for a checkpoint
+  of them with the same flags: the network at `model`'s precision and
+  image size, on the moving averages of the weights with
+  moving_average_decay, and once quantization-aware training quantizes
+  (global step >= `quantize_delay`) the quantized network of eval
+  --quantize. Call it after the training network (its variables exist,
+  rewritten for quantization) and, with moving averages, after their
+  update op is built.
 
   Args:
-    values: the training flag values (dataset, model and preprocessing
-      flags, train_image_size, batch_size, labels_offset,
-      validation_split_name).
+    data: a specs.DataSpec naming the validation split.
+    model: the specs.ModelSpec of the training network.
+    input_spec: a specs.InputSpec (batch size, preprocessing threads).
     num_classes: the class count the training network was built with.
     moving_average: the tf.train.ExponentialMovingAverage of the model
       variables, or None to validate the variables themselves.
+    quantize_delay: the step from which training quantizes; None or < 0:
+      never.
 
   Returns:
     A ValidationGraph.
   """
-  split_name = values.validation_split_name
-  model = network.model_inputs(values, is_training=False,
-                               image_size=values.train_image_size,
-                               split_name=split_name)
-  if model.num_classes != num_classes:
-    cli.fail(f'--validation_split_name={split_name} has '
-             f'{model.num_classes} classes; training has {num_classes}.')
-  network_fn = nets_factory.get_network_fn(
-      values.model_name, num_classes, is_training=False)
-  with tf1.name_scope('validation'):
-    with cli.user_input('--dataset_dir'):
-      provider = inputs.eval_provider(model.dataset, values.batch_size)
-    batches = inputs.batched(
-        provider, model.preprocessing_fn, model.image_size,
-        values.batch_size, labels_offset=values.labels_offset,
-        num_threads=values.num_preprocessing_threads)
-    iterator = tf1.data.make_initializable_iterator(batches)
-    images, labels = iterator.get_next()
-    getter = (_averages_getter(moving_average)
-              if moving_average is not None else None)
-    with tf1.variable_scope(tf1.get_variable_scope(), reuse=True,
-                            custom_getter=getter):
-      logits, _ = network_fn(images)
-    local_before = set(tf1.local_variables())
-    with tf1.variable_scope('validation_metrics'):
-      names_to_values, names_to_updates = classification_metrics(logits,
-                                                                 labels)
-      count = slim.local_variable(tf.constant(0, tf.int64), name='count')
-      update_op = tf.group(
-          *names_to_updates.values(),
-          tf1.assign_add(count, tf.cast(tf.size(labels), tf.int64)))
-    metric_variables = [v for v in tf1.local_variables()
-                        if v not in local_before]
-    reset_op = tf.group(iterator.initializer,
-                        tf1.variables_initializer(metric_variables))
-  num_batches = math.ceil(model.dataset.num_samples / values.batch_size)
-  return ValidationGraph(reset_op, update_op, names_to_values, count,
-                         split_name, num_batches)
+  parts = model_on_split.model_parts(data, model, is_training=False)
+  if parts.num_classes != num_classes:
+    cli.fail(f'--validation_split_name={data.split_name} has '
+             f'{parts.num_classes} classes; training has {num_classes}.')
+  quantized = quantize_delay is not None and quantize_delay >= 0
+  if quantized and quantize_delay == 0:
+    return _build_one(parts, data, model, input_spec, moving_average,
+                      QUANTIZED_SCOPE, quantize=True)
+  graph = _build_one(parts, data, model, input_spec, moving_average, SCOPE,
+                     quantize=False)
+  if not quantized:
+    return graph
+  return graph._replace(
+      quantized=_build_one(parts, data, model, input_spec, moving_average,
+                           QUANTIZED_SCOPE, quantize=True),
+      quantize_from=quantize_delay)
 
 
 def repair_jsonl(path):
@@ -179,6 +223,14 @@ class Validator:
     return bool(self._every_n_secs
                 and time.time() - self._last_time >= self._every_n_secs)
 
+  def _graph_at(self, global_step):
+    """The ValidationGraph of the network eval would measure at this step:
+    the quantized one once quantization is on."""
+    quantized = self._graph.quantized
+    if quantized is not None and global_step >= self._graph.quantize_from:
+      return quantized
+    return self._graph
+
   def __call__(self, sess, global_step, save_checkpoint, last):
     if global_step == self._last_step:
       return
@@ -190,14 +242,14 @@ class Validator:
   def validate(self, sess, global_step, checkpoint):
     """Runs one validation; returns its record (also appended, logged)."""
     start = time.time()
-    sess.run(self._graph.reset_op)
+    graph = self._graph_at(global_step)
+    sess.run(graph.reset_op)
     while True:
       try:
-        sess.run(self._graph.update_op)
+        sess.run(graph.update_op)
       except tf.errors.OutOfRangeError:
         break
-    metrics, count = sess.run([self._graph.names_to_values,
-                               self._graph.count])
+    metrics, count = sess.run([graph.names_to_values, graph.count])
     record = {name: float(metrics[name]) for name in METRIC_NAMES}
     record.update(global_step=int(global_step), examples=int(count),
                   split=self._graph.split_name,

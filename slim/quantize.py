@@ -315,10 +315,11 @@ def _batch_moments(bn):
   return mean, variance
 
 
-def _fold_batch_norms(graph):
-  """Folds every foldable batch norm; returns ([_Layer], {replaced op})."""
+def _fold_batch_norms(graph, scope=None):
+  """Folds every foldable batch norm (in name scope `scope` if not None);
+  returns ([_Layer], {replaced op})."""
   layers, replaced, left = [], set(), []
-  for bn in [op for op in graph.get_operations()
+  for bn in [op for op in _operations(graph, scope)
              if op.type in _BATCH_NORM_TYPES]:
     if not bn.outputs[0].consumers():
       continue
@@ -361,9 +362,17 @@ def fold_batch_norms(graph=None):
 # ------------------------------------------------------------- quantization
 
 
-def _check_supported(graph):
+def _operations(graph, scope):
+  """The graph's ops, those in name scope `scope` if it is not None."""
+  if scope is None:
+    return graph.get_operations()
+  return [op for op in graph.get_operations()
+          if op.name.startswith(scope + '/')]
+
+
+def _check_supported(graph, scope=None):
   """Raises UnsupportedLayerError for the first layer it cannot handle."""
-  for op in graph.get_operations():
+  for op in _operations(graph, scope):
     if op.type in _UNSUPPORTED_LAYER_TYPES and len(op.inputs) > 1:
       weights_var = _variable_op(op.inputs[1])
       if weights_var is not None:
@@ -380,10 +389,11 @@ def _check_supported(graph):
               f'norm ({consumer.name}), which cannot be folded.')
 
 
-def _unfolded_layers(graph, replaced):
-  """_Layers for the layer ops with variable weights and no batch norm."""
+def _unfolded_layers(graph, replaced, scope=None):
+  """_Layers for the layer ops with variable weights and no batch norm (in
+  name scope `scope` if not None)."""
   layers = []
-  for op in graph.get_operations():
+  for op in _operations(graph, scope):
     weights_var = _weights_variable_op(op)
     if weights_var is None or op.name in replaced:
       continue
@@ -557,13 +567,31 @@ def _matching_var_scope(layer, op_scope):
   return '/'.join(var_parts[:len(var_parts) - up] + op_parts[common:])
 
 
-def _rewrite(graph, is_training, quant_delay):
+def _with_weights_scopes(layers, weights_names):
+  """`layers` with the range variables of a layer reading a stand-in for
+  its weights (e.g. their moving average) in the weights' own scope.
+
+  Args:
+    layers: [_Layer].
+    weights_names: {name of the variable read: name of the weights it
+      stands for}.
+  """
+  scopes = {_scope_of(read): _scope_of(weights)
+            for read, weights in weights_names.items()}
+  return [dataclasses.replace(layer, var_scope=scopes[layer.var_scope])
+          if layer.var_scope in scopes else layer for layer in layers]
+
+
+def _rewrite(graph, is_training, quant_delay, scope=None, weights_names=None):
   graph = graph or tf1.get_default_graph()
   with graph.as_default():
-    _check_supported(graph)
-    folded, replaced = _fold_batch_norms(graph)
+    _check_supported(graph, scope)
+    folded, replaced = _fold_batch_norms(graph, scope)
+    layers = folded + _unfolded_layers(graph, replaced, scope)
+    if weights_names:
+      layers = _with_weights_scopes(layers, weights_names)
     quantizer = _Quantizer(graph, is_training, quant_delay)
-    for layer in folded + _unfolded_layers(graph, replaced):
+    for layer in layers:
       quantizer.layer(layer)
 
 
@@ -594,7 +622,7 @@ def create_training_graph(input_graph=None, quant_delay=0):
   _rewrite(input_graph, True, quant_delay)
 
 
-def create_eval_graph(input_graph=None):
+def create_eval_graph(input_graph=None, scope=None, weights_names=None):
   """Rewrites an inference graph to match a quantization-aware one.
 
   The batch norms are folded with their moving statistics and the fake-quant
@@ -602,8 +630,14 @@ def create_eval_graph(input_graph=None):
 
   Args:
     input_graph: the graph; default: the default graph.
+    scope: rewrite only the ops in this name scope (an inference copy of a
+      network inside a training graph, e.g. `validation`); None: all.
+    weights_names: {variable name: weights name} for a network that reads
+      stand-ins of its weights (their moving averages, through a custom
+      getter): its range variables are then those of the weights' scope,
+      as in a graph on the weights themselves. None: none.
 
   Raises:
     UnsupportedLayerError: for a layer the rewrite cannot handle.
   """
-  _rewrite(input_graph, False, None)
+  _rewrite(input_graph, False, None, scope, weights_names)

@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+import slim
 from image_classifier import best_checkpoints
 from image_classifier import cli
+from image_classifier import validation as validation_lib
 from tests import cli_harness as h
 
 train_image_classifier = h.script_module('train_image_classifier')
@@ -211,3 +213,81 @@ def test_eval_of_best_after_a_kill_between_its_writes_is_the_best(
   restored, best = h.read_checkpoint(tuned), h.read_checkpoint(path)
   for name in [n for n in best if n.startswith('CifarNet/')]:
     np.testing.assert_array_equal(restored[name], best[name], err_msg=name)
+
+
+def _validated_and_evaluated(data, tmp_path, steps, train_flags, eval_flags):
+  """(validation.jsonl's last record, eval's metrics of its checkpoint)."""
+  train_dir = tmp_path / 'train'
+  train_image_classifier.train(h.train_values(
+      data, train_dir, max_number_of_steps=steps,
+      validation_split_name='validation', validation_every_n_secs=0,
+      **train_flags))
+  record = _records(train_dir)[-1]  # Only at the end.
+  assert record['checkpoint'] == f'model.ckpt-{steps}'
+  metrics = eval_image_classifier.evaluate(
+      h.eval_values(data, tmp_path / 'eval', **eval_flags),
+      str(train_dir / record['checkpoint']))
+  return record, metrics
+
+
+@pytest.mark.parametrize('train_flags, eval_flags', [
+    (dict(moving_average_decay=0.9), dict(moving_average_decay=0.9)),
+    (dict(quantize_delay=0), dict(quantize=True)),
+    (dict(quantize_delay=2), dict(quantize=True)),
+    (dict(quantize_delay=0, moving_average_decay=0.9),
+     dict(quantize=True, moving_average_decay=0.9)),
+], ids=['moving_average', 'quantized_from_0', 'quantized_from_2',
+        'quantized_moving_average'])
+def test_validation_reports_what_eval_reports_with_the_same_flags(
+    data, tmp_path, train_flags, eval_flags):
+  record, metrics = _validated_and_evaluated(data, tmp_path, 6, train_flags,
+                                             eval_flags)
+  assert record['Accuracy'] == pytest.approx(metrics['Accuracy'], abs=1e-6)
+
+
+def test_validation_before_the_quantize_delay_is_the_float_network(
+    data, tmp_path):
+  # Quantization starts at step 10: at step 6 eval measures the float
+  # network (without --quantize), and so does validation.
+  record, metrics = _validated_and_evaluated(
+      data, tmp_path, 6, dict(quantize_delay=10), {})
+  assert record['Accuracy'] == pytest.approx(metrics['Accuracy'], abs=1e-6)
+
+
+@pytest.mark.skipif(not slim.precision.cpu_supports_bfloat16(),
+                    reason='this CPU computes bfloat16 slowly (no AVX512 '
+                    'BF16 / AMX), so the bfloat16 network is not tested')
+def test_bfloat16_validation_reports_what_bfloat16_eval_reports(
+    data, tmp_path):
+  record, metrics = _validated_and_evaluated(
+      data, tmp_path, 4, dict(precision='bfloat16'),
+      dict(precision='bfloat16'))
+  assert record['Accuracy'] == pytest.approx(metrics['Accuracy'], abs=1e-6)
+
+
+def _validation_ops(values, scope):
+  with tf.Graph().as_default() as graph:
+    built = train_image_classifier.build_training_graph(values)
+  return built.validation, [op for op in graph.get_operations()
+                            if op.name.startswith(scope + '/')]
+
+
+def test_validation_network_is_eval_s_network(data, tmp_path):
+  """At chance accuracy, float and quantized (or bfloat16) agree, so the
+  graphs show what validation measures: the training precision, and the
+  quantized network from the quantize delay on."""
+  flags = dict(validation_split_name='validation')
+  graph, ops = _validation_ops(h.train_values(
+      data, tmp_path, precision='bfloat16', **flags), 'validation')
+  assert any(op.type == 'Conv2D' and op.get_attr('T') == tf.bfloat16
+             for op in ops)
+  graph, ops = _validation_ops(h.train_values(
+      data, tmp_path, quantize_delay=2, **flags), 'validation_quantized')
+  assert graph.quantize_from == 2 and graph.quantized is not None
+  assert any(op.type == 'FakeQuantWithMinMaxVars' for op in ops)
+  validator = validation_lib.Validator(graph, str(tmp_path))
+  assert [validator._graph_at(step) is graph.quantized  # pylint: disable=protected-access
+          for step in (1, 2, 3)] == [False, True, True]
+  graph, ops = _validation_ops(h.train_values(
+      data, tmp_path, quantize_delay=0, **flags), 'validation_quantized')
+  assert graph.quantized is None and ops

@@ -33,7 +33,8 @@ import tensorflow as tf
 
 from datasets import dataset_factory
 from image_classifier import cli
-from image_classifier import inputs
+from image_classifier import model_on_split
+from image_classifier import specs
 from preprocessing import augment
 from slim.data import dataset_data_provider
 
@@ -61,17 +62,19 @@ FLAGS = flags.FLAGS
 
 def _augmented(dataset, num_images, augmentation, image_size, seed):
   """(png, label) examples augmented as training would, in [0, 255]."""
-  provider = dataset_data_provider.DatasetDataProvider(
-      dataset, shuffle=False, num_epochs=1)
 
   def as_float(image, height, width):
     image = tf.cast(image, tf.float32)
     return tf.image.resize(image, [height, width]) if image_size else image
 
-  batches = inputs.batched(
-      provider, as_float, image_size,
-      num_images if augmentation.per_batch else 1,
-      augmentation=augmentation, num_classes=dataset.num_classes, seed=seed)
+  batches = model_on_split.split_batches(
+      dataset,
+      specs.InputSpec(batch_size=num_images if augmentation.per_batch else 1,
+                      num_preprocessing_threads=0),
+      as_float, image_size,
+      model_on_split.Reading(augmentation=augmentation, seed=seed,
+                             iterator=None),
+      num_classes=dataset.num_classes).batches
   return batches.unbatch().take(num_images).map(
       lambda image, label: (tf.io.encode_png(tf.cast(
           tf.round(tf.clip_by_value(image, 0.0, 255.0)), tf.uint8)), label))

@@ -60,15 +60,16 @@ import numpy as np
 import tensorflow as tf
 
 import slim
-from datasets import dataset_factory
 from image_classifier import cli
 from image_classifier import common_flags
 from image_classifier import compute_flags
 from image_classifier import fileio
 from image_classifier import inputs
+from image_classifier import model_on_split
 from image_classifier import network
 from image_classifier import restore
 from image_classifier import run_lock
+from image_classifier import specs
 from nets.registry import NETWORKS
 from preprocessing import preprocessing_factory
 from tools import classifiers
@@ -353,37 +354,47 @@ def _publish(staging, output_dir):
     os.replace(staging, output_dir)
 
 
-def calibration_images(dataset_name, dataset_dir, split_name, num_images,
-                       info):
-  """`num_images` images of a split through the model's eval preprocessing.
+def first_batch(dataset_name, dataset_dir, split_name, num_images, info):
+  """The first `num_images` examples of a split, the images through the
+  model's eval preprocessing.
 
   Returns:
-    A float32 array [n, size, size, channels], n <= num_images.
+    (images, labels): float32 [n, size, size, channels] and int64 [n]
+    arrays (the dataset's labels), n <= num_images.
 
   Raises:
-    ValueError: for an unknown dataset or split, or no files.
+    ValueError: for a count below 1, or a split without images.
+    cli.UserError: for an unknown dataset or split, or no files.
   """
   if num_images < 1:
     raise ValueError(f'--num_calibration_images={num_images} must be at '
                      'least 1.')
   with tf.Graph().as_default():
-    dataset = dataset_factory.get_dataset(dataset_name, split_name,
-                                          dataset_dir)
-    preprocessing_fn = preprocessing_factory.get_preprocessing(
-        info.preprocessing_name, is_training=False,
-        use_grayscale=info.use_grayscale)
-    provider = inputs.eval_provider(dataset, num_images)
-    batches = inputs.batched(provider, preprocessing_fn, info.image_size,
-                             num_images)
-    images, _ = inputs.iterator_get_next(batches.take(1))
+    on_split = model_on_split.build(
+        specs.DataSpec(dataset_name, dataset_dir, split_name),
+        specs.ModelSpec(info.model_name,
+                        preprocessing_name=info.preprocessing_name,
+                        use_grayscale=info.use_grayscale,
+                        image_size=info.image_size),
+        specs.InputSpec(batch_size=num_images, num_preprocessing_threads=0),
+        is_training=False, reading=model_on_split.Reading(iterator=None))
+    batch = inputs.iterator_get_next(on_split.batches.take(1))
     with tf1.Session() as sess:
       try:
-        return sess.run(images)
+        return sess.run(batch)
       except tf.errors.DataLossError as e:
-        inputs.fail_unreadable(e, provider.data_files)
+        inputs.fail_unreadable(e, on_split.provider.data_files)
       except tf.errors.OutOfRangeError as e:
         raise ValueError(f'--dataset_split_name={split_name} of '
                          f'{dataset_dir} holds no images.') from e
+
+
+def calibration_images(dataset_name, dataset_dir, split_name, num_images,
+                       info):
+  """`num_images` images of a split through the model's eval preprocessing
+  (`first_batch`'s images): a float32 array [n, size, size, channels]."""
+  return first_batch(dataset_name, dataset_dir, split_name, num_images,
+                     info)[0]
 
 
 def check_tflite_options(quantization, input_type, output_type):

@@ -363,3 +363,38 @@ def test_training_rewrite_before_gradients():
     assert all(g is not None for g in grads)
     with pytest.raises(ValueError, match='quant_delay must be >= 0'):
       quantize.create_training_graph(quant_delay=-1)
+
+
+def test_eval_rewrite_of_a_scope_leaves_the_training_network_and_shares_ranges():
+  """An inference copy of a quantization-aware network (validation inside
+  the training graph): only the copy's scope is rewritten, on the training
+  ranges; a copy reading the weights' moving averages uses the same ranges
+  (`weights_names`)."""
+  with tf.Graph().as_default() as graph:
+    images = tf1.placeholder(tf.float32, [2, 32, 32, 3])
+    train_fn = nets_factory.get_network_fn('cifarnet', 5, is_training=True)
+    train_fn(images)
+    quantize.create_training_graph(quant_delay=0)
+    ranges = set(quantize.range_variables())
+    averages = tf1.train.ExponentialMovingAverage(0.9)
+    averages.apply(slim.get_model_variables())
+
+    def getter(getter, *args, **kwargs):  # pylint: disable=redefined-outer-name
+      variable = getter(*args, **kwargs)
+      average = averages.average(variable)
+      return variable if average is None else average
+
+    eval_fn = nets_factory.get_network_fn('cifarnet', 5, is_training=False)
+    with tf1.name_scope('copy'), tf1.variable_scope(
+        tf1.get_variable_scope(), reuse=True, custom_getter=getter):
+      eval_fn(images)
+    names = {averages.average(v).op.name: v.op.name
+             for v in slim.get_model_variables()}
+    before = {op.name for op in graph.get_operations()}
+    new = _new_variables(graph, lambda: quantize.create_eval_graph(
+        scope='copy', weights_names=names))
+    assert new == [] and set(quantize.range_variables()) == ranges
+    added = [op for op in graph.get_operations() if op.name not in before]
+    quant_ops = [op for op in added if op.type == 'FakeQuantWithMinMaxVars']
+    assert len(quant_ops) == 2 * len(CIFARNET_LAYERS)
+    assert all(op.name.startswith('copy/') for op in added)
