@@ -60,9 +60,9 @@ import numpy as np
 import tensorflow as tf
 
 import slim
+from flag_groups import common_flags
+from flag_groups import compute_flags
 from image_classifier import cli
-from image_classifier import common_flags
-from image_classifier import compute_flags
 from image_classifier import fileio
 from image_classifier import inputs
 from image_classifier import model_on_split
