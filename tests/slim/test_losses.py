@@ -97,6 +97,27 @@ def test_sigmoid_cross_entropy_smoothing_and_full_weights():
   np.testing.assert_allclose(value, expected, rtol=1e-5)
 
 
+def test_sigmoid_cross_entropy_hand_computed_with_per_sample_weights():
+  # Smoothing 0.5 turns labels [1, 0, 1] into [0.75, 0.25, 0.75] (0.5 * s
+  # whatever the class count, unlike softmax's s / num_classes). Row 0:
+  #   logit 0:     p = 1/2, loss = -(0.75 + 0.25) ln(1/2) = ln 2 (twice)
+  #   logit ln 3:  p = 3/4, loss = -(0.25 ln(3/4) + 0.75 ln(1/4))
+  #                              = ln 4 - (ln 3) / 4
+  # Row 1 has weight 0: out of the sum and of the count, so the loss is
+  # 2 * (4 ln 2 - (ln 3) / 4) / 3 elements.
+  logits = np.array([[0.0, np.log(3.0), 0.0], [5.0, -5.0, 1.0]], np.float32)
+  labels = np.array([[1, 0, 1], [0, 1, 0]], np.int64)
+  with tf.Graph().as_default():
+    loss = losses.sigmoid_cross_entropy(
+        tf.constant(logits), tf.constant(labels),
+        weights=tf.constant([2.0, 0.0]), label_smoothing=0.5)
+    assert tf1.get_collection(tf1.GraphKeys.LOSSES) == [loss]
+    assert loss.op.name.startswith('sigmoid_cross_entropy_loss/')
+    value = _run(loss)
+  np.testing.assert_allclose(value, 2 * (4 * np.log(2) - np.log(3) / 4) / 3,
+                             rtol=1e-6)
+
+
 PRED = RNG.rand(4, 3).astype(np.float32)
 TARGET = RNG.rand(4, 3).astype(np.float32)
 PER_SAMPLE = np.array([1.0, 0.0, 3.0, 0.5], np.float32)
