@@ -14,6 +14,14 @@ Usage (runtime on 2 CPU cores, network aside):
   python download_and_convert_data.py --dataset_name=custom \
       --source_dir=$HOME/photos --dataset_dir=/tmp/photos
 
+  # Your own images with several labels each: a CSV "filename,labels".
+  python download_and_convert_data.py --dataset_name=custom \
+      --source_csv=$HOME/photos/labels.csv --dataset_dir=/tmp/photos_multi
+
+  # The embedded multi-label demo: 1 to 3 shapes per image, no network.
+  python download_and_convert_data.py --dataset_name=shapes_multi \
+      --dataset_dir=/tmp/shapes_multi
+
   # ImageNet from your local ILSVRC2012 archives (no bazel needed).
   python download_and_convert_data.py --dataset_name=imagenet \
       --dataset_dir=/data/imagenet \
@@ -79,13 +87,25 @@ flags.DEFINE_integer(
 flags.DEFINE_string(
     'source_dir', None,
     'custom: folder with one subfolder of images per class.')
+flags.DEFINE_string(
+    'source_csv', None,
+    'custom, multi-label: a CSV file with the header "filename,labels", one '
+    'row per image: its path (relative to the CSV\'s folder, or absolute) '
+    'and its class names separated by spaces (none is allowed). Instead of '
+    '--source_dir.')
+flags.DEFINE_string(
+    'labels_file', None,
+    'custom with --source_csv: a fixed list of class names, one a line in id '
+    'order (or labels.txt\'s "N:name" lines); a class name in the CSV that '
+    'it lacks is an error. Default: the sorted names found in the CSV.')
 flags.DEFINE_float(
     'validation_fraction', 0.1,
     'custom: share of each class put in the validation split, in [0, 1).')
 flags.DEFINE_integer(
     'num_shards', None,
-    'custom and shapes: number of training shards (default: custom one per '
-    '1000 images, shapes 2); validation gets a proportional number.')
+    'custom, shapes and shapes_multi: number of training shards (default: '
+    'custom one per 1000 images, shapes 2); validation gets a proportional '
+    'number.')
 flags.DEFINE_integer(
     'seed', None,
     'Seed of the shuffles and splits (default: the dataset\'s own: flowers 0 '

@@ -22,6 +22,9 @@ read by the `custom` dataset descriptor. The validation split takes
 `--validation_fraction` of each class (stratified); `--seed` fixes the split
 and the order. A rerun on an unchanged source folder with the same settings
 does nothing.
+
+Images with several labels each are listed in a CSV instead
+(`--source_csv`, see datasets/convert_custom_csv.py); `run` hands them on.
 """
 import collections
 import functools
@@ -160,13 +163,17 @@ def source_fingerprint(source_dir, files_by_class, unusable=()):
   return digest.hexdigest()
 
 
-def _shard_counts(num_shards, num_train, num_validation):
+def shard_counts(num_shards, num_train, num_validation):
+  """{split: shards}: `num_shards` for train (None: one per
+  IMAGES_PER_SHARD images), a proportional count for validation."""
   train = num_shards or max(1, math.ceil(num_train / IMAGES_PER_SHARD))
   validation = max(1, math.ceil(train * num_validation / max(num_train, 1)))
   return {'train': train, 'validation': validation}
 
 
-def _finished(dataset_dir, source):
+def finished(dataset_dir, source):
+  """Whether `dataset_dir` holds a finished conversion of `source` (the
+  meta's record of what was converted, and how)."""
   meta = dataset_utils.read_dataset_meta(dataset_dir)
   if not meta or meta.get('source') != source:
     return False
@@ -176,8 +183,24 @@ def _finished(dataset_dir, source):
                         dataset_dir, NAME, split, count)])
 
 
-def _check_args(dataset_dir, source_dir, validation_fraction, num_shards,
-                max_image_pixels, min_image_side):
+def begin_conversion(dataset_dir, source, source_name):
+  """Creates `dataset_dir`; returns its meta if it holds this conversion
+  already, else removes the meta (the folder is no longer a finished
+  dataset) and returns None."""
+  os.makedirs(dataset_dir, exist_ok=True)
+  if finished(dataset_dir, source):
+    logging.info('%s already holds this conversion of %s; nothing to do.',
+                 dataset_dir, source_name)
+    return dataset_utils.read_dataset_meta(dataset_dir)
+  meta_path = os.path.join(dataset_dir, dataset_utils.META_FILENAME)
+  if os.path.exists(meta_path):
+    os.remove(meta_path)
+  return None
+
+
+def check_conversion_args(validation_fraction, num_shards, max_image_pixels,
+                          min_image_side):
+  """Raises a DatasetError naming the first flag out of its range."""
   if not 0.0 <= validation_fraction < 1.0:
     raise DatasetError('--validation_fraction must be in [0, 1); received %r'
                        % validation_fraction)
@@ -189,6 +212,12 @@ def _check_args(dataset_dir, source_dir, validation_fraction, num_shards,
   if min_image_side < 1:
     raise DatasetError('--min_image_side must be >= 1; received %d'
                        % min_image_side)
+
+
+def _check_args(dataset_dir, source_dir, validation_fraction, num_shards,
+                max_image_pixels, min_image_side):
+  check_conversion_args(validation_fraction, num_shards, max_image_pixels,
+                        min_image_side)
   source = os.path.realpath(source_dir)
   target = os.path.realpath(dataset_dir)
   if target != source and target.startswith(source + os.sep):
@@ -197,7 +226,9 @@ def _check_args(dataset_dir, source_dir, validation_fraction, num_shards,
                        % (dataset_dir, source_dir))
 
 
-def _write_skipped_report(dataset_dir, source_dir, skipped):
+def write_skipped_report(dataset_dir, source_dir, skipped):
+  """Lists `skipped` in SKIPPED_FILENAME (paths relative to `source_dir`),
+  or removes an old list when nothing was skipped."""
   path = os.path.join(dataset_dir, SKIPPED_FILENAME)
   if not skipped:
     if os.path.exists(path):
@@ -257,11 +288,13 @@ def _check_every_class_readable(dataset_dir, source_dir, class_names,
                       os.path.join(dataset_dir, SKIPPED_FILENAME)))
 
 
-def run(dataset_dir, source_dir,
+def run(dataset_dir, source_dir=None,
         validation_fraction=DEFAULT_VALIDATION_FRACTION, num_shards=None,
         seed=None, num_workers=None, max_image_pixels=None,
-        min_image_side=None):
-  """Converts the image folder `source_dir` into a dataset in `dataset_dir`.
+        min_image_side=None, source_csv=None, labels_file=None):
+  """Converts the image folder `source_dir`, or the images and labels that
+  `source_csv` lists (see datasets/convert_custom_csv.py), into a dataset in
+  `dataset_dir`.
 
   Args:
     dataset_dir: output folder (created if needed); not inside `source_dir`.
@@ -275,19 +308,58 @@ def run(dataset_dir, source_dir,
       undecoded (None: `image_coding.DEFAULT_MAX_IMAGE_PIXELS`).
     min_image_side: images with a smaller width or height are skipped (None:
       `image_coding.DEFAULT_MIN_IMAGE_SIDE`).
+    source_csv: instead of `source_dir`, a CSV of image paths and their
+      class names, for a multi-label dataset.
+    labels_file: with `source_csv`, the fixed class names (None: the names
+      in the CSV, sorted).
 
   Returns:
     The metadata dict written to dataset_meta.json.
 
   Raises:
     DatasetError: a flag is invalid, the folder is empty, a class has no
-      readable image, or the disk is full.
+      readable image, or the disk is full (for `source_csv`, see
+      `convert_custom_csv.run`).
   """
-  seed = DEFAULT_SEED if seed is None else seed
-  if max_image_pixels is None:
-    max_image_pixels = image_coding.DEFAULT_MAX_IMAGE_PIXELS
-  if min_image_side is None:
-    min_image_side = image_coding.DEFAULT_MIN_IMAGE_SIDE
+  seed, max_image_pixels, min_image_side = resolve_defaults(
+      seed, max_image_pixels, min_image_side)
+  if source_csv or labels_file:
+    _check_csv_flags(source_dir, source_csv)
+    # Imported here: the CSV converter builds on this module's helpers.
+    from datasets import convert_custom_csv  # pylint: disable=g-import-not-at-top
+    return convert_custom_csv.run(
+        dataset_dir, source_csv, labels_file,
+        validation_fraction=validation_fraction, num_shards=num_shards,
+        seed=seed, num_workers=num_workers, max_image_pixels=max_image_pixels,
+        min_image_side=min_image_side)
+  return _run_folder(dataset_dir, source_dir, validation_fraction, num_shards,
+                     seed, num_workers, max_image_pixels, min_image_side)
+
+
+def resolve_defaults(seed, max_image_pixels, min_image_side):
+  """(seed, max_image_pixels, min_image_side), each None replaced by its
+  default."""
+  return (DEFAULT_SEED if seed is None else seed,
+          image_coding.DEFAULT_MAX_IMAGE_PIXELS if max_image_pixels is None
+          else max_image_pixels,
+          image_coding.DEFAULT_MIN_IMAGE_SIDE if min_image_side is None
+          else min_image_side)
+
+
+def _check_csv_flags(source_dir, source_csv):
+  if source_dir and source_csv:
+    raise DatasetError(
+        '--source_dir and --source_csv cannot be used together: pass '
+        '--source_dir for a folder of class subfolders, or --source_csv for '
+        'a CSV of image paths and their labels')
+  if not source_csv:
+    raise DatasetError('--labels_file works only with --source_csv; with '
+                       '--source_dir the class names are the subfolder names')
+
+
+def _run_folder(dataset_dir, source_dir, validation_fraction, num_shards,
+                seed, num_workers, max_image_pixels, min_image_side):
+  """`run` for a folder of class subfolders."""
   class_names, files_by_class, unusable_by_class = list_images(source_dir)
   _check_args(dataset_dir, source_dir, validation_fraction, num_shards,
               max_image_pixels, min_image_side)
@@ -302,39 +374,34 @@ def run(dataset_dir, source_dir,
       'max_image_pixels': max_image_pixels,
       'min_image_side': min_image_side,
   }
-  os.makedirs(dataset_dir, exist_ok=True)
-  if _finished(dataset_dir, source):
-    logging.info('%s already holds this conversion of %s; nothing to do.',
-                 dataset_dir, source_dir)
-    return dataset_utils.read_dataset_meta(dataset_dir)
-  meta_path = os.path.join(dataset_dir, dataset_utils.META_FILENAME)
-  if os.path.exists(meta_path):
-    os.remove(meta_path)  # From now on the folder is not a finished dataset.
+  finished_meta = begin_conversion(dataset_dir, source, source_dir)
+  if finished_meta:
+    return finished_meta
 
   splits = split_files(class_names, files_by_class, validation_fraction, seed)
-  shard_counts = _shard_counts(num_shards, len(splits['train']),
-                               len(splits['validation']))
+  shards_per_split = shard_counts(num_shards, len(splits['train']),
+                                  len(splits['validation']))
   read_image = functools.partial(image_coding.read_any_image,
                                  max_pixels=max_image_pixels,
                                  min_side=min_image_side)
-  written = _write_splits(dataset_dir, splits, shard_counts, read_image,
+  written = _write_splits(dataset_dir, splits, shards_per_split, read_image,
                           num_workers)
   sizes, seconds = written.sizes, written.seconds
   skipped = list(unusable) + written.skipped
-  _write_skipped_report(dataset_dir, source_dir, skipped)
+  write_skipped_report(dataset_dir, source_dir, skipped)
   _check_every_class_readable(dataset_dir, source_dir, class_names,
                               files_by_class, unusable_by_class, skipped,
                               written.paths)
   for split_name in _SPLITS:
     tfrecord_writer.remove_stale_shards(
         dataset_dir, NAME, split_name, tfrecord_writer.shard_filenames(
-            dataset_dir, NAME, split_name, shard_counts[split_name]))
+            dataset_dir, NAME, split_name, shards_per_split[split_name]))
 
   meta = {
       'num_classes': len(class_names),
       'splits': sizes,
       'file_pattern': FILE_PATTERN,
-      'num_shards': shard_counts,
+      'num_shards': shards_per_split,
       'num_skipped': len(skipped),
       'source': source,
   }

@@ -107,6 +107,44 @@ def result_to_tfexample(result):
                             result.width, result.label)
 
 
+def multi_label_image_to_tfexample(image_data, image_format, height, width,
+                                   class_ids, class_names):
+  """Returns the TF-Example of one encoded image with several classes.
+
+  The single-label layout, with `image/class/label` a list (possibly empty)
+  of sorted ids and `image/class/text` their names in the same order, as
+  the ImageNet converter stores text.
+
+  Args:
+    image_data: the encoded image bytes.
+    image_format: bytes such as b'jpg' or b'png'.
+    height: image height in pixels.
+    width: image width in pixels.
+    class_ids: the sorted integer labels.
+    class_names: the names of `class_ids`, in the same order.
+
+  Returns:
+    A `tf.train.Example`.
+  """
+  return tf.train.Example(features=tf.train.Features(feature={
+      'image/encoded': bytes_feature(image_data),
+      'image/format': bytes_feature(image_format),
+      'image/class/label': int64_feature(list(class_ids)),
+      'image/class/text': bytes_feature(list(class_names)),
+      'image/height': int64_feature(height),
+      'image/width': int64_feature(width),
+  }))
+
+
+def multi_label_result_to_tfexample(class_names, result):
+  """`multi_label_image_to_tfexample` of an `image_coding` result whose
+  label is a tuple of sorted class ids; `class_names[id]` names each (bind
+  it with functools.partial to get a converter's `make_example`)."""
+  return multi_label_image_to_tfexample(
+      result.data, result.format, result.height, result.width, result.label,
+      [class_names[class_id] for class_id in result.label])
+
+
 def download_url(url, dataset_dir, sha256=None, mirror=None,
                  verify_checksums=True, retries=None):
   """Downloads `url` into `dataset_dir` (resumable, checksummed).

@@ -13,13 +13,17 @@ those facts are a record, and `DatasetDescriptor.get_split` turns them into a
 
 Every descriptor decodes the common slim TF-Example layout (`image/encoded`,
 `image/format`, `image/class/label`) into the items `image` and `label`;
-`extra_features` / `extra_handlers` add more (ImageNet's boxes). A
+`extra_features` / `extra_handlers` add more (ImageNet's boxes). In a
+multi-label dataset (`multi_label=True`, or `"multi_label": true` in its
+meta file) `image/class/label` is a list and the item `label` a 1-D int64
+tensor of the image's class ids, of varying length (see
+datasets/multi_label.py for the multi-hot vector training wants). A
 descriptor whose `splits_to_sizes` is None reads the split sizes, class count
 and file pattern from `<dataset_dir>/dataset_meta.json`, written by its
 converter:
 
     {"num_classes": 3, "splits": {"train": 300, "validation": 60},
-     "file_pattern": "custom_%s_*.tfrecord"}
+     "file_pattern": "custom_%s_*.tfrecord", "multi_label": true}
 """
 import dataclasses
 import json
@@ -77,6 +81,8 @@ class DatasetDescriptor:
       `splits_to_sizes` is None.
     labels_filename: the `N:name` label file read into `labels_to_names`
       when present.
+    multi_label: whether a record holds a list of labels; a descriptor
+      reading `dataset_meta.json` also learns it from there.
   """
   name: str
   file_pattern: str
@@ -93,18 +99,27 @@ class DatasetDescriptor:
       dataclasses.field(default_factory=dict))
   meta_filename: str = META_FILENAME
   labels_filename: str = LABELS_FILENAME
+  multi_label: bool = False
 
   # ------------------------------------------------------------ decoding
 
-  def keys_to_features(self):
-    """The feature specs of a record, for `TFExampleDecoder`."""
+  def keys_to_features(self, multi_label=None):
+    """The feature specs of a record, for `TFExampleDecoder`.
+
+    Args:
+      multi_label: whether the label is a list (None: `self.multi_label`).
+    """
+    if multi_label is None:
+      multi_label = self.multi_label
     features = {
         'image/encoded': tf.io.FixedLenFeature((), tf.string,
                                                default_value=''),
         'image/format': tf.io.FixedLenFeature(
             (), tf.string, default_value=self.default_format),
-        'image/class/label': tf.io.FixedLenFeature(
-            (), tf.int64, default_value=self.default_label),
+        'image/class/label': (
+            tf.io.VarLenFeature(tf.int64) if multi_label else
+            tf.io.FixedLenFeature((), tf.int64,
+                                  default_value=self.default_label)),
     }
     features.update(self.extra_features)
     return features
@@ -121,10 +136,14 @@ class DatasetDescriptor:
     handlers.update(self.extra_handlers)
     return handlers
 
-  def decoder(self):
-    """A `TFExampleDecoder` for this dataset's records."""
-    return tfexample_decoder.TFExampleDecoder(self.keys_to_features(),
-                                              self.items_to_handlers())
+  def decoder(self, multi_label=None):
+    """A `TFExampleDecoder` for this dataset's records.
+
+    Args:
+      multi_label: whether the label is a list (None: `self.multi_label`).
+    """
+    return tfexample_decoder.TFExampleDecoder(
+        self.keys_to_features(multi_label), self.items_to_handlers())
 
   # ------------------------------------------------------------- splits
 
@@ -141,6 +160,35 @@ class DatasetDescriptor:
     Raises:
       ValueError: if the meta file is missing or malformed.
     """
+    return self._meta_facts(dataset_dir)[:3]
+
+  def is_multi_label(self, dataset_dir=None):
+    """Whether the dataset's records hold a list of labels per image.
+
+    A descriptor that reads its facts from `dataset_meta.json` (custom)
+    learns it there (`"multi_label": true`), so it needs `dataset_dir`.
+
+    Args:
+      dataset_dir: the directory holding the converted dataset.
+
+    Returns:
+      A bool.
+
+    Raises:
+      ValueError: if the meta file is needed and missing or malformed.
+    """
+    if self.multi_label or self.splits_to_sizes is not None:
+      return self.multi_label
+    if dataset_dir is None or not str(dataset_dir):
+      raise ValueError(
+          f'dataset_dir is required to tell whether the {self.name} dataset '
+          f'is multi-label (its {self.meta_filename} says); received '
+          f'{dataset_dir!r}.')
+    return self._meta_facts(str(dataset_dir))[3]
+
+  def _meta_facts(self, dataset_dir):
+    """(splits_to_sizes, num_classes, file_pattern, multi_label) from the
+    meta file (see `read_meta`)."""
     path = os.path.join(dataset_dir, self.meta_filename)
     if not tf.io.gfile.exists(path):
       raise ValueError(
@@ -155,13 +203,17 @@ class DatasetDescriptor:
                 for split, size in meta['splits'].items()}
       num_classes = int(meta['num_classes'])
       file_pattern = meta.get('file_pattern')
+      multi_label = meta.get('multi_label', False)
+      if not isinstance(multi_label, bool):
+        raise TypeError(f'"multi_label" must be true or false, not '
+                        f'{multi_label!r}')
     except (ValueError, KeyError, TypeError, AttributeError) as error:
       raise ValueError(
           f'{path} is not a valid dataset meta file ({error!r}); expected '
           'JSON like {"num_classes": 3, "splits": {"train": 300, '
           '"validation": 60}, "file_pattern": "name_%s_*.tfrecord"}.'
       ) from None
-    return splits, num_classes, file_pattern
+    return splits, num_classes, file_pattern, self.multi_label or multi_label
 
   def get_split(self, split_name, dataset_dir, file_pattern=None,
                 reader=None):
@@ -177,7 +229,8 @@ class DatasetDescriptor:
 
     Returns:
       A `slim.dataset.Dataset` with attributes num_classes,
-      labels_to_names (None without a labels file) and name.
+      labels_to_names (None without a labels file), name and multi_label
+      (whether its item `label` is a list of class ids).
 
     Raises:
       ValueError: if the split is unknown, dataset_dir is missing or not a
@@ -200,9 +253,10 @@ class DatasetDescriptor:
                        'TFRecords.')
 
     splits_to_sizes, num_classes = self.splits_to_sizes, self.num_classes
-    default_pattern = self.file_pattern
+    default_pattern, multi_label = self.file_pattern, self.multi_label
     if splits_to_sizes is None:
-      splits_to_sizes, num_classes, meta_pattern = self.read_meta(dataset_dir)
+      splits_to_sizes, num_classes, meta_pattern, multi_label = (
+          self._meta_facts(dataset_dir))
       default_pattern = meta_pattern or default_pattern
       self._check_split(split_name, splits_to_sizes)
 
@@ -218,12 +272,13 @@ class DatasetDescriptor:
     return slim_dataset.Dataset(
         data_sources=data_sources,
         reader=reader or tf.data.TFRecordDataset,
-        decoder=self.decoder(),
+        decoder=self.decoder(multi_label),
         num_samples=splits_to_sizes[split_name],
         items_to_descriptions=dict(self.items_to_descriptions),
         num_classes=num_classes,
         labels_to_names=self._labels_to_names(dataset_dir),
-        name=self.name)
+        name=self.name,
+        multi_label=multi_label)
 
   # ------------------------------------------------------------- helpers
 

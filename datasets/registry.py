@@ -42,12 +42,16 @@ class DatasetRecord:
       download_and_convert_data.py the converter takes, and as what.
     required_flags: (flag name, what to pass) pairs, for the flags without
       which the converter cannot run.
+    substitute_flags: (flag name, required flag name) pairs: a flag that,
+      when set, stands in for a required one (custom's --source_csv for
+      --source_dir); the converter itself refuses both at once.
   """
   name: str
   descriptor_module: str
   converter_module: str
   converter_flags: Tuple[Tuple[str, str], ...]
   required_flags: Tuple[Tuple[str, str], ...] = ()
+  substitute_flags: Tuple[Tuple[str, str], ...] = ()
 
   def descriptor(self):
     """Imports and returns the descriptor module."""
@@ -70,14 +74,17 @@ class DatasetRecord:
       DatasetError: a flag the converter needs is not set.
     """
     for flag, advice in self.required_flags:
-      if not values[flag]:
+      substitutes = [substitute for substitute, required
+                     in self.substitute_flags if required == flag]
+      if not any(values[name] for name in [flag] + substitutes):
         raise DatasetError(f'--{flag} is required with --dataset_name='
                            f'{self.name}: {advice}')
     return {keyword: values[flag] for keyword, flag in self.converter_flags}
 
 
 # One row per dataset: name, descriptor module, converter module, the
-# converter's (keyword, flag) pairs and, for custom, its required flag.
+# converter's (keyword, flag) pairs and, for custom, its required flag
+# (--source_dir, or --source_csv in its place).
 DATASETS = (
     DatasetRecord('cifar10', 'datasets.cifar10',
                   'datasets.download_and_convert_cifar10', _OUTPUT + _DOWNLOAD),
@@ -86,9 +93,12 @@ DATASETS = (
                              ('validation_fraction', 'validation_fraction'),
                              ('num_shards', 'num_shards'), ('seed', 'seed'),
                              ('max_image_pixels', 'max_image_pixels'),
-                             ('min_image_side', 'min_image_side')),
+                             ('min_image_side', 'min_image_side'),
+                             ('source_csv', 'source_csv'),
+                             ('labels_file', 'labels_file')),
                   required_flags=(('source_dir', 'pass a folder with one '
-                                   'subfolder of images per class'),)),
+                                   'subfolder of images per class'),),
+                  substitute_flags=(('source_csv', 'source_dir'),)),
     DatasetRecord('flowers', 'datasets.flowers',
                   'datasets.download_and_convert_flowers',
                   _OUTPUT + _DOWNLOAD + (('seed', 'seed'),)),
@@ -106,6 +116,9 @@ DATASETS = (
     DatasetRecord('mnist', 'datasets.mnist',
                   'datasets.download_and_convert_mnist', _OUTPUT + _DOWNLOAD),
     DatasetRecord('shapes', 'datasets.shapes', 'datasets.convert_shapes',
+                  _OUTPUT + (('num_shards', 'num_shards'), ('seed', 'seed'))),
+    DatasetRecord('shapes_multi', 'datasets.shapes_multi',
+                  'datasets.convert_shapes_multi',
                   _OUTPUT + (('num_shards', 'num_shards'), ('seed', 'seed'))),
     DatasetRecord('visualwakewords', 'datasets.visualwakewords',
                   'datasets.download_and_convert_visualwakewords',
@@ -167,7 +180,8 @@ def record_problems(record, flag_names):
       problems.append(f'{record.name}: {record.converter_module}.run does '
                       f'not take {keywords}: {e}')
   flags_used = ({flag for _, flag in record.converter_flags}
-                | {flag for flag, _ in record.required_flags})
+                | {flag for flag, _ in record.required_flags}
+                | {flag for pair in record.substitute_flags for flag in pair})
   for flag in sorted(flags_used - set(flag_names)):
     problems.append(f'{record.name}: no flag --{flag}')
   return problems

@@ -211,7 +211,7 @@ def _disk_full(path, error):
 
 
 def write_shards(shards, encode_fn, make_example, num_workers=None,
-                 chunk_size=64, desc='Converting'):
+                 chunk_size=64, desc='Converting', on_skipped=None):
   """Writes sharded TFRecord files from per-image tasks.
 
   Args:
@@ -223,6 +223,9 @@ def write_shards(shards, encode_fn, make_example, num_workers=None,
     num_workers: worker processes (None: automatic; 0 or 1: none).
     chunk_size: tasks sent to a worker at a time.
     desc: label of the progress bar.
+    on_skipped: optional function called with each `Skipped` result as it
+      comes; raising there stops the writing with nothing renamed (for a
+      converter to which every image matters).
 
   Returns:
     A `WriteStats`: final paths, records written per shard, the `Skipped`
@@ -250,6 +253,8 @@ def write_shards(shards, encode_fn, make_example, num_workers=None,
               result = next(results)
               bar.update(1)
               if isinstance(result, Skipped):
+                if on_skipped:
+                  on_skipped(result)
                 skipped.append(result)
                 continue
               writer.write(make_example(result).SerializeToString(
