@@ -17,6 +17,9 @@ multi-label data", ECML PKDD 2011), the usual answer:
 
 Each label keeps a row in both splits whenever its rows allow it; they may
 not, when every row of a rare label was already placed for a rarer one.
+What is kept is each label's share: the validation split's share of rows
+follows from them, within a few percent of `validation_fraction` on rows
+with several labels (more on tiny data, where the one-row minimum weighs).
 The row order is shuffled first and each split last, with `seed`.
 """
 import collections

@@ -118,6 +118,27 @@ def test_shapes_end_to_end(tmp_path):
       'shapes_validation_00000-of-00001.tfrecord']
 
 
+def test_label_csv_end_to_end_and_its_errors(tmp_path):
+  _make_custom_folder(tmp_path / 'photos')
+  csv_path = tmp_path / 'photos' / 'labels.csv'
+  csv_path.write_text('filename,labels\n' + ''.join(
+      '%s/%d.png,%s\n' % (name, i, labels) for i in range(6)
+      for name, labels in (('dark', 'dark'), ('light', 'light bright'))))
+  result = _run('--dataset_name=custom', '--source_csv=%s' % csv_path,
+                '--dataset_dir=%s' % (tmp_path / 'data'))
+  assert result.returncode == 0, result.stderr
+  meta = json.loads((tmp_path / 'data' / 'dataset_meta.json').read_text())
+  assert meta['multi_label'] and meta['num_classes'] == 3
+  assert sum(meta['splits'].values()) == 12
+  message = _user_error(_run(
+      '--dataset_name=custom', '--source_csv=%s' % csv_path,
+      '--source_dir=%s' % (tmp_path / 'photos'),
+      '--dataset_dir=%s' % (tmp_path / 'other')))
+  assert message.startswith('--source_dir and --source_csv cannot be used '
+                            'together')
+  assert not (tmp_path / 'other').exists()
+
+
 def _make_custom_folder(root):
   rng = np.random.default_rng(0)
   for label, name in enumerate(['dark', 'light']):

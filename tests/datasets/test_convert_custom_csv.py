@@ -11,7 +11,6 @@ from datasets import convert_custom
 from datasets import dataset_factory
 from datasets import dataset_utils
 from datasets import multi_label
-from datasets import registry
 from datasets import tfrecord_writer
 from datasets.errors import DatasetError
 from slim.data import dataset_data_provider
@@ -255,13 +254,6 @@ def test_flag_combinations(source, tmp_path):
                      r'not exist$'):
     _run(str(tmp_path / 'nothing.csv'), tmp_path / 'out')
   assert not (tmp_path / 'out').exists()
-  record = registry.get_record('custom')
-  values = dict.fromkeys(['source_dir', 'labels_file', 'validation_fraction',
-                          'num_shards', 'seed', 'max_image_pixels',
-                          'min_image_side', 'num_workers'])
-  arguments = record.converter_arguments(
-      dict(values, dataset_dir=str(tmp_path), source_csv=csv_path))
-  assert arguments['source_csv'] == csv_path
 
 
 def test_rerun_on_the_same_csv_does_nothing(source, tmp_path):

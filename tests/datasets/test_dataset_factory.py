@@ -79,7 +79,7 @@ def test_visualwakewords_descriptor_matches_upstream():
 def test_datasets_map_modules_have_get_split_bound_to_descriptor():
   assert sorted(dataset_factory.datasets_map) == [
       'cifar10', 'custom', 'flowers', 'imagenet', 'mnist', 'shapes',
-      'visualwakewords']
+      'shapes_multi', 'visualwakewords']
   for module in dataset_factory.datasets_map.values():
     assert module.get_split == module.DESCRIPTOR.get_split
 

@@ -17,7 +17,7 @@ from datasets.errors import DatasetError
 from tests import cli_harness
 
 NAMES = ['cifar10', 'custom', 'flowers', 'imagenet', 'mnist', 'shapes',
-         'visualwakewords']
+         'shapes_multi', 'visualwakewords']
 
 
 def _convert_values(**overrides):
@@ -127,3 +127,11 @@ def test_custom_without_source_dir_says_what_to_pass(tmp_path):
                      r'--dataset_name=custom: pass a folder with one '
                      r'subfolder of images per class$'):
     registry.get_record('custom').converter_arguments(values)
+
+
+def test_custom_takes_source_csv_in_place_of_source_dir(tmp_path):
+  values = _convert_values(dataset_dir=str(tmp_path), source_csv='l.csv',
+                           labels_file='classes.txt')
+  arguments = registry.get_record('custom').converter_arguments(values)
+  assert arguments['source_csv'] == 'l.csv' and arguments['source_dir'] is None
+  assert arguments['labels_file'] == 'classes.txt'
