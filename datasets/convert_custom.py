@@ -326,7 +326,8 @@ def run(dataset_dir, source_dir=None,
   if source_csv or labels_file:
     _check_csv_flags(source_dir, source_csv)
     # Imported here: the CSV converter builds on this module's helpers.
-    from datasets import convert_custom_csv  # pylint: disable=g-import-not-at-top
+    # pylint: disable-next=g-import-not-at-top
+    from datasets import convert_custom_csv
     return convert_custom_csv.run(
         dataset_dir, source_csv, labels_file,
         validation_fraction=validation_fraction, num_shards=num_shards,

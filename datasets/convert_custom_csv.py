@@ -181,6 +181,7 @@ def run(dataset_dir, source_csv, labels_file=None,
   sizes, seconds = _write_splits(
       dataset_dir, tasks, shards_per_split, read_image, make_example,
       _fail_on_unreadable(source_csv, images), num_workers)
+  # No image is skipped here; a list left by a folder conversion goes.
   convert_custom.write_skipped_report(dataset_dir, '', [])
   meta = {
       'num_classes': len(class_names),

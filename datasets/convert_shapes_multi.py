@@ -58,18 +58,7 @@ def run(dataset_dir, seed=None, num_shards=None, num_workers=None,
         split_sizes=None):
   """Generates shapes_multi in `dataset_dir` unless it is already there.
 
-  Args:
-    dataset_dir: output folder (created if needed).
-    seed: int seed (None: 0); the same seed gives identical files.
-    num_shards: number of training shards (None: 2).
-    num_workers: worker processes (None: automatic; 0 or 1: none).
-    split_sizes: dict split name -> number of images (None: 2500/500).
-
-  Returns:
-    The dataset metadata dict (also written to dataset_meta.json).
-
-  Raises:
-    DatasetError: a size or shard count is invalid, or the disk is full.
+  Takes and returns what `convert_shapes.run` does.
   """
   return convert_shapes.generate(SHAPES_MULTI, dataset_dir, seed, num_shards,
                                  num_workers, split_sizes)

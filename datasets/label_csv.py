@@ -80,9 +80,9 @@ def _column_order(header, csv_path):
 def _parse_row(cells, order, row, csv_path, csv_dir):
   if len(cells) != len(COLUMNS):
     raise DatasetError(
-        '%s row %d: expected %d fields (%s), found %d; quote a filename that '
-        'holds a comma' % (csv_path, row, len(COLUMNS), ','.join(COLUMNS),
-                           len(cells)))
+        '%s row %d: expected %d fields (%s), found %d; separate class names '
+        'by spaces, and quote a filename that holds a comma'
+        % (csv_path, row, len(COLUMNS), ','.join(COLUMNS), len(cells)))
   filename, labels = (cells[index].strip() for index in order)
   if not filename:
     raise DatasetError('%s row %d: the filename is empty' % (csv_path, row))

@@ -52,7 +52,8 @@ def source(tmp_path):
   expected, lines = {}, ['filename,labels']
   for filename, labels in ROWS.items():
     pixels = _save_png(str(folder / filename), rng)
-    written = str(folder / filename) if filename.endswith('a7.png') else filename
+    absolute = filename.endswith('a7.png')
+    written = str(folder / filename) if absolute else filename
     expected[written] = (pixels, sorted(set(labels.split())))
     lines.append('%s,%s' % (written, labels))
   csv_path = folder / 'labels.csv'
@@ -136,6 +137,18 @@ def test_decoded_labels_and_multi_hot_vectors_match_the_csv(source, tmp_path):
           assert hot.tolist() == [float(n in names) for n in class_names]
           seen += 1
   assert seen == len(expected)
+
+
+def test_spreadsheet_export_with_bom_crlf_and_quotes(source, tmp_path):
+  csv_path, expected = source
+  lines = ['labels,filename'] + ['"%s","%s"' % (' '.join(names), filename)
+                                 for filename, (_, names) in expected.items()]
+  with open(csv_path, 'w', encoding='utf-8-sig', newline='') as f:
+    f.write('\r\n'.join(lines) + '\r\n')
+  meta = _run(csv_path, tmp_path / 'out')
+  assert sum(meta['splits'].values()) == len(expected)
+  assert dataset_utils.read_label_file(str(tmp_path / 'out')) == {
+      0: 'bird', 1: 'cat', 2: 'dog'}
 
 
 def test_labels_file_fixes_the_ids(source, tmp_path):

@@ -1,4 +1,5 @@
-"""Tests of the embedded multi-label dataset (datasets/convert_shapes_multi.py)."""
+"""Tests of the embedded multi-label dataset shapes_multi
+(datasets/convert_shapes_multi.py)."""
 import collections
 import os
 
