@@ -42,7 +42,6 @@ writes checkpoints and summaries). --sync_replicas aggregates
 asynchronously, and the global step still stops at exactly
 --max_number_of_steps.
 """
-import collections
 import contextlib
 import os
 import signal
@@ -58,25 +57,20 @@ import tensorflow as tf
 
 import slim
 from slim import signals
-from deployment import cluster as cluster_lib
-from deployment import model_deploy
 from deployment import training_cluster
-from image_classifier import batch_norm
-from image_classifier import best_checkpoints
+from flag_groups import common_flags
+from flag_groups import compute_flags
+from flag_groups import training_flags
 from image_classifier import cli
 from image_classifier import compute
 from image_classifier import inputs
-from image_classifier import network
 from image_classifier import optimization
-from flag_groups import common_flags
-from flag_groups import compute_flags
 from image_classifier import progress
 from image_classifier import restore
 from image_classifier import run_lock
-from image_classifier import validation as validation_lib
+from image_classifier import train_specs
+from image_classifier import training
 from preprocessing import augment
-
-tf1 = tf.compat.v1
 
 # ---------------------------------------------------------------- deployment
 flags.DEFINE_string('master', '', 'The address of the TensorFlow master to '
@@ -239,10 +233,6 @@ FLAGS = flags.FLAGS
 FLAGS_FILENAME = 'train_flags.json'
 
 
-def _split_scopes(value):
-  return [s.strip() for s in (value or '').split(',') if s.strip()]
-
-
 def deployment_request(values, given=None):
   """The training_cluster.DeploymentRequest of the flag values (TF_CONFIG
   read from the environment).
@@ -275,324 +265,27 @@ def resolve_deployment(values, given=None):
     return training_cluster.resolve(deployment_request(values, given))
 
 
-def variables_to_train(trainable_scopes):
-  """Trainable variables under the comma-separated scopes (all if None)."""
-  if not trainable_scopes:
-    return tf1.trainable_variables()
-  found = []
-  for scope in _split_scopes(trainable_scopes):
-    found.extend(tf1.get_collection(tf1.GraphKeys.TRAINABLE_VARIABLES, scope))
-  if not found:
-    cli.fail(f'--trainable_scopes={trainable_scopes} matches no trainable '
-             'variable; scopes look like InceptionV3/Logits.')
-  return found
-
-
-def fine_tune_init_fn(checkpoint_path, exclude_scopes, ignore_missing_vars,
-                      train_dir):
-  """fn(session) restoring the model variables not excluded, or None.
-
-  None when there is no checkpoint_path, or when train_dir already holds a
-  checkpoint (training then resumes from it instead).
-  """
-  if not checkpoint_path:
-    return None
-  if tf.train.latest_checkpoint(train_dir):
-    logging.info('Ignoring --checkpoint_path because a checkpoint already '
-                 'exists in %s', train_dir)
-    return None
-  exclusions = _split_scopes(exclude_scopes)
-  to_restore = [v for v in slim.get_model_variables()
-                if not any(v.op.name.startswith(e) for e in exclusions)]
-  with cli.user_input('--checkpoint_path'):
-    # Another run's best/: the best that its index.json lists.
-    checkpoint_path = slim.variables.resolve_checkpoint_path(
-        best_checkpoints.best_checkpoint(checkpoint_path) or checkpoint_path)
-    slim.variables.check_checkpoint_readable(checkpoint_path)
-    logging.info('Fine-tuning from %s', checkpoint_path)
-    return slim.assign_from_checkpoint_fn(
-        checkpoint_path, to_restore, ignore_missing_vars=ignore_missing_vars)
-
-
-def clone_fn(batches, network_fn, num_classes, label_smoothing):
-  """Builds one clone: network and losses on the next batch.
-
-  The labels are class ids, or [batch, num_classes] soft labels when mixup
-  or cutmix mixed them.
-  """
-  images, labels = inputs.iterator_get_next(batches)
-  onehot_labels = (labels if labels.shape.rank == 2
-                   else tf.one_hot(labels, num_classes))
-  logits, end_points = network_fn(images)
-  if 'AuxLogits' in end_points:
-    slim.losses.softmax_cross_entropy(
-        end_points['AuxLogits'], onehot_labels,
-        label_smoothing=label_smoothing, weights=0.4, scope='aux_loss')
-  slim.losses.softmax_cross_entropy(
-      logits, onehot_labels, label_smoothing=label_smoothing, weights=1.0)
-  end_points['images'] = images
-  return end_points
-
-
-def _activation_summaries(end_points):
-  summaries = set()
-  for name, tensor in end_points.items():
-    if name == 'images':
-      continue
-    summaries.add(tf1.summary.histogram('activations/' + name, tensor))
-    summaries.add(tf1.summary.scalar('sparsity/' + name,
-                                     tf.nn.zero_fraction(tensor)))
-  return summaries
-
-
-TrainingGraph = collections.namedtuple('TrainingGraph', [
-    'train_tensor', 'summary_op', 'init_fn', 'data_files', 'global_step',
-    'sync_optimizer', 'done_ops', 'learning_rate', 'validation',
-    'bad_records'], defaults=(None, None, None))
-TrainingGraph.__doc__ = """What train() runs: the train op, the summary op,
-the fine-tuning init_fn (or None), the record files read, the global step,
-the SyncReplicasOptimizer (or None), the ops that tell the parameter
-servers this worker finished ([] without a cluster), the learning rate
-tensor, the validation_lib.ValidationGraph (or None) and the
-inputs.BadRecords of the training input (--max_bad_records)."""
-
-
-def check_validation_flags(values):
-  """Fails with one line for inconsistent validation or batch-norm flags."""
-  batch_norm.check_decay(values.batch_norm_decay)
-  for name in ('validation_every_n_steps', 'validation_every_n_secs',
-               'keep_best_checkpoints'):
-    if getattr(values, name) < 0:
-      cli.fail(f'--{name} must be >= 0; received {getattr(values, name)}.')
-  if values.keep_best_checkpoints and not values.validation_split_name:
-    cli.fail('--keep_best_checkpoints ranks checkpoints by validation '
-             'accuracy: give --validation_split_name too (e.g. validation).')
-
-
-def _apply_gradients(optimizer, grads_and_vars, global_step, checked_loss,
-                     learning_rate, step_limit):
-  """The update op, gated on a finite loss.
-
-  With `step_limit` (asynchronous replicas), the step is claimed before the
-  update with an atomic count_up_to on the global step: a replica that
-  finds the limit reached gets OutOfRangeError (which ends training) and
-  applies nothing, so the global step stops at exactly the limit however
-  many workers race for the last step. The learning rate is read before
-  the claim, so the update uses the same rate as without it.
-  """
-  # A NaN/Inf loss stops the step before any weight is updated, so the
-  # last checkpoint stays good.
-  with tf.control_dependencies([checked_loss]):
-    if step_limit is None:
-      return optimizer.apply_gradients(grads_and_vars,
-                                       global_step=global_step)
-    with tf.control_dependencies([learning_rate]):
-      claim = tf.raw_ops.ResourceCountUpTo(
-          resource=global_step.handle, limit=step_limit,
-          T=global_step.dtype.base_dtype)
-  with tf.control_dependencies([claim]):
-    return optimizer.apply_gradients(grads_and_vars)
-
-
 def build_training_graph(values, deployment=None):
   """Builds the training graph from flag values.
 
   Args:
     values: the flag values.
-    deployment: a Deployment; default: resolved from `values`.
+    deployment: a training_cluster.Deployment; default: resolved from
+      `values`.
 
   Returns:
-    A TrainingGraph.
+    A training.TrainingGraph.
   """
   if deployment is None:
     deployment = resolve_deployment(values)
-  network.check_image_model(values.model_name,
-                            'train_image_classifier.py trains image models.')
-  with cli.user_input('--optimizer'):
-    optimization.check_optimizer_name(values.optimizer)
-  with cli.user_input('--learning_rate_decay_type'):
-    optimization.check_schedule_name(values.learning_rate_decay_type)
-  if values.sync_replicas and values.replicas_to_aggregate < 1:
-    cli.fail('--replicas_to_aggregate must be at least 1; got '
-             f'{values.replicas_to_aggregate}.')
-  check_validation_flags(values)
-  if values.seed is not None:
-    tf1.set_random_seed(values.seed)
-  with cli.user_input():
-    augmentation = augment.AugmentParams.from_values(values)
-
+  spec = training_flags.training_spec(values)
   with cli.user_input('--num_clones'):
     config = deployment.config(values.num_clones, values.clone_on_cpu)
-  with tf1.device(config.variables_device()):
-    global_step = slim.create_global_step()
-
-  model = network.model_inputs(values, is_training=True,
-                               image_size=values.train_image_size,
-                               weight_decay=values.weight_decay,
-                               batch_norm_decay=values.batch_norm_decay)
-
-  with tf1.device(config.inputs_device()):
-    # Each replica shuffles its own way (with --seed, reproducibly).
-    seed = values.seed
-    if seed is not None and deployment.replica_id:
-      seed += deployment.replica_id
-    with cli.user_input('--max_bad_records'):
-      bad_records = inputs.BadRecords(values.max_bad_records)
-    with cli.user_input('--dataset_dir'):
-      provider = inputs.train_provider(model.dataset, values.num_readers,
-                                       values.batch_size, seed=seed,
-                                       bad_records=bad_records)
-    batches = inputs.batched(
-        provider, model.preprocessing_fn, model.image_size, values.batch_size,
-        labels_offset=values.labels_offset,
-        num_threads=values.num_preprocessing_threads, drop_remainder=True,
-        augmentation=augmentation, num_classes=model.num_classes, seed=seed)
-    batches = batches.repeat()
-
-  summaries = set(tf1.get_collection(tf1.GraphKeys.SUMMARIES))
-  clones = model_deploy.create_clones(
-      config, clone_fn,
-      [batches, model.network_fn, model.num_classes,
-       values.label_smoothing])
-  if values.quantize_delay >= 0:
-    # Rewrites every clone's layers before any gradient is computed.
-    try:
-      slim.quantize.create_training_graph(quant_delay=values.quantize_delay)
-    except slim.quantize.UnsupportedLayerError as e:
-      cli.fail(f'--quantize_delay: --model_name={values.model_name} cannot '
-               f'be quantized: {e}')
-  first_clone_scope = config.clone_scope(0)
-  update_ops = tf1.get_collection(tf1.GraphKeys.UPDATE_OPS, first_clone_scope)
-  end_points = clones[0].outputs
-  summaries |= _activation_summaries(end_points)
-  if values.summarize_images:
-    summaries.add(tf1.summary.image('images', end_points['images']))
-  for loss in tf1.get_collection(tf1.GraphKeys.LOSSES, first_clone_scope):
-    summaries.add(tf1.summary.scalar('losses/' + loss.op.name, loss))
-  for variable in slim.get_model_variables():
-    summaries.add(tf1.summary.histogram(variable.op.name, variable))
-
-  moving_average = None
-  if values.moving_average_decay:
-    moving_average = tf1.train.ExponentialMovingAverage(
-        values.moving_average_decay, global_step)
-
-  with tf1.device(config.optimizer_device()):
-    learning_rate = optimization.configure_learning_rate(
-        values.learning_rate_decay_type,
-        optimization.ScheduleParams(
-            values.learning_rate, values.end_learning_rate,
-            values.learning_rate_decay_factor, values.num_epochs_per_decay,
-            values.warmup_epochs),
-        model.dataset.num_samples, values.batch_size, global_step,
-        replicas_to_aggregate=(values.replicas_to_aggregate
-                               if values.sync_replicas else 1),
-        max_number_of_steps=values.max_number_of_steps)
-    optimizer = optimization.configure_optimizer(
-        values.optimizer, learning_rate,
-        optimization.OptimizerParams(*[
-            getattr(values, name)
-            for name in optimization.OptimizerParams._fields]))
-    summaries.add(tf1.summary.scalar('learning_rate', learning_rate))
-
-  if values.precision == 'float16':
-    # float16 gradients underflow without loss scaling.
-    with tf1.device(config.variables_device()):
-      optimizer = slim.precision.LossScaleOptimizer(optimizer)
-  sync_optimizer = None
-  if values.sync_replicas:
-    # The chief's queue runner aggregates the gradients, applies them and
-    # updates the moving averages, once per global step.
-    optimizer = sync_optimizer = tf1.train.SyncReplicasOptimizer(
-        optimizer, replicas_to_aggregate=values.replicas_to_aggregate,
-        total_num_replicas=deployment.num_replicas,
-        variable_averages=moving_average,
-        variables_to_average=(slim.get_model_variables()
-                              if moving_average is not None else None))
-  elif moving_average is not None:
-    update_ops.append(moving_average.apply(slim.get_model_variables()))
-
-  total_loss, clones_gradients = model_deploy.optimize_clones(
-      clones, optimizer,
-      var_list=variables_to_train(values.trainable_scopes))
-  summaries.add(tf1.summary.scalar('total_loss', total_loss))
-  if values.summarize_gradients:
-    summaries |= set(slim.learning.add_gradients_summaries(clones_gradients))
-
-  checked_loss = slim.learning.check_loss_numerics(total_loss)
-  exact_stop = (deployment.distributed and not values.sync_replicas
-                and values.max_number_of_steps)
-  update_ops.append(_apply_gradients(
-      optimizer, clones_gradients, global_step, checked_loss, learning_rate,
-      values.max_number_of_steps if exact_stop else None))
-  with tf.control_dependencies([tf.group(*update_ops)]):
-    train_tensor = tf.identity(checked_loss, name='train_op')
-
-  summaries |= set(tf1.get_collection(tf1.GraphKeys.SUMMARIES,
-                                      first_clone_scope))
-  summary_op = tf1.summary.merge(sorted(summaries, key=lambda s: s.name),
-                                 name='summary_op')
-  init_fn = fine_tune_init_fn(values.checkpoint_path,
-                              values.checkpoint_exclude_scopes,
-                              values.ignore_missing_vars, values.train_dir)
-  done_ops = []
-  if deployment.cluster is not None:
-    with tf1.device(config.inputs_device()):
-      done_ops = cluster_lib.done_signal_ops(deployment.cluster)
-  validation = None
-  if values.validation_split_name and deployment.is_chief:
-    with tf1.device(config.inputs_device()):
-      validation = validation_lib.build_validation(
-          common_flags.data_spec(values, values.validation_split_name),
-          common_flags.model_spec(values, values.train_image_size),
-          common_flags.input_spec(values), model.num_classes, moving_average,
-          values.quantize_delay)
-  return TrainingGraph(train_tensor, summary_op, init_fn, provider.data_files,
-                       global_step, sync_optimizer, done_ops, learning_rate,
-                       validation, bad_records)
-
-
-def _validator(graph, values):
-  """The chief_step_fn that validates (and keeps the best), or None."""
-  if graph.validation is None:
-    return None
-  best = None
-  if values.keep_best_checkpoints:
-    best = best_checkpoints.BestCheckpoints(
-        os.path.join(values.train_dir, best_checkpoints.DIRNAME),
-        values.keep_best_checkpoints)
-  return validation_lib.Validator(
-      graph.validation, values.train_dir,
-      every_n_steps=values.validation_every_n_steps,
-      every_n_secs=values.validation_every_n_secs, best=best)
-
-
-def _warn_if_batch_norm_short(values):
-  """Warns when the run ended short of what its batch-norm decay needs."""
-  if not batch_norm.has_batch_norm(tf1.global_variables()):
-    return
-  latest = tf.train.latest_checkpoint(values.train_dir)
-  if not latest:
-    return
-  step = tf.train.load_checkpoint(latest).get_tensor('global_step')
-  warning = batch_norm.decay_warning(
-      batch_norm.effective_decay(values.model_name, values.batch_norm_decay),
-      int(step))
-  if warning:
-    logging.warning(warning)
-
-
-def _step_callbacks(*sources):
-  """One step_callback calling those of `sources` (None skipped), or None."""
-  callbacks = [source.step_callback for source in sources
-               if source is not None and source.step_callback is not None]
-  if not callbacks:
-    return None
-
-  def step_callback(global_step, loss, seconds):
-    for callback in callbacks:
-      callback(global_step, loss, seconds)
-  return step_callback
+  placement = train_specs.Placement(
+      config=config, replica_id=deployment.replica_id,
+      num_replicas=deployment.num_replicas,
+      distributed=deployment.distributed, cluster=deployment.cluster)
+  return training.build_training_graph(spec, placement)
 
 
 def train(values, deployment=None, flags_record=None):
@@ -626,7 +319,8 @@ def train(values, deployment=None, flags_record=None):
     stalls = (training_cluster.stall_reporter(deployment,
                                               values.sync_wait_log_secs)
               if values.sync_replicas else None)
-    validator = _validator(graph, values)
+    validator = training.validator(graph.validation, values.train_dir,
+                                   training_flags.validation_spec(values))
     bar = progress.step_bar(values.max_number_of_steps)
     try:
       with watch, bar, stalls or contextlib.nullcontext():
@@ -645,13 +339,14 @@ def train(values, deployment=None, flags_record=None):
             ready_wait_secs=deployment.ready_wait_secs,
             examples_per_step=values.batch_size * values.num_clones,
             learning_rate=graph.learning_rate, chief_step_fn=validator,
-            step_callback=_step_callbacks(bar, stalls))
+            step_callback=training.step_callbacks(bar, stalls))
       # Unwatched: once every worker has said so, the servers exit.
       training_cluster.signal_done_if_finished(
           deployment, graph.global_step, graph.done_ops,
           values.max_number_of_steps)
       if deployment.is_chief:
-        _warn_if_batch_norm_short(values)
+        training.warn_if_batch_norm_short(values.train_dir, values.model_name,
+                                          values.batch_norm_decay)
       if graph.bad_records.summary():
         logging.warning('Training %s.', graph.bad_records.summary())
       return loss

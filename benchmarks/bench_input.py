@@ -25,10 +25,10 @@ from image_classifier import tf_env  # pylint: disable=unused-import,g-bad-impor
 
 import tensorflow as tf
 
+from flag_groups import training_flags
 from image_classifier import inputs
 from image_classifier import model_on_split
 from image_classifier import specs
-from preprocessing import augment
 from preprocessing import preprocessing_factory
 
 tf1 = tf.compat.v1
@@ -53,7 +53,7 @@ def main():
   parser.add_argument('--mixup_alpha', type=float, default=0.0)
   parser.add_argument('--cutmix_alpha', type=float, default=0.0)
   args = parser.parse_args()
-  augmentation = augment.AugmentParams.from_values(args)
+  augmentation = training_flags.augment_params(args)
 
   with tf.Graph().as_default():
     # The input stages of model_on_split, without a network.

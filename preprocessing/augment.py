@@ -89,12 +89,6 @@ class AugmentParams:
         raise ValueError(f'--{name} must be {valid}; received '
                          f'{getattr(self, name)!r}.')
 
-  @classmethod
-  def from_values(cls, values):
-    """The params named by an object with these attributes (parsed flags)."""
-    return cls(**{f.name: getattr(values, f.name)
-                  for f in dataclasses.fields(cls)})
-
   @property
   def per_image(self):
     """Whether any per-image step (RandAugment, random erasing) is on."""

@@ -32,6 +32,7 @@ from absl import flags
 import tensorflow as tf
 
 from datasets import dataset_factory
+from flag_groups import training_flags
 from image_classifier import cli
 from image_classifier import model_on_split
 from image_classifier import specs
@@ -132,8 +133,7 @@ def main(unused_argv):
   if not FLAGS.dataset_dir or not FLAGS.output_dir:
     cli.fail('--dataset_dir and --output_dir must be set.')
   cli.ensure_writable_dir(FLAGS.output_dir, '--output_dir')
-  with cli.user_input():
-    augmentation = augment.AugmentParams.from_values(FLAGS)
+  augmentation = training_flags.augment_params(FLAGS)
   with tf.Graph().as_default():
     with cli.user_input():
       dataset = dataset_factory.get_dataset(
