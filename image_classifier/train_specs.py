@@ -106,7 +106,21 @@ class ValidationSpec:
 
 @dataclasses.dataclass(frozen=True)
 class TrainingSpec:
-  """Everything the training graph is built from, but where it runs."""
+  """Everything the training graph is built from, but where it runs.
+
+  Attributes:
+    data: the specs.DataSpec of the training split.
+    model: the specs.ModelSpec (image_size: the training input size).
+    inputs: the specs.InputSpec (batch_size per clone).
+    network: the NetworkTraining.
+    optimization: the OptimizationSpec.
+    train_dir: the training folder (a checkpoint there wins over
+      fine_tune).
+    seed: the graph-level random seed; None: not reproducible.
+    augmentation: the augment.AugmentParams of the training batches.
+    summaries, fine_tune, validation: the SummarySpec, FineTuneSpec and
+      ValidationSpec.
+  """
   data: specs.DataSpec
   model: specs.ModelSpec
   inputs: specs.InputSpec

@@ -5,6 +5,7 @@ validation images) where a stage reads records. The whole script is tested
 in tests/test_train_image_classifier.py; its graphs are pinned by
 tests/test_graph_fingerprints.py.
 """
+import dataclasses
 import math
 
 import numpy as np
@@ -98,9 +99,8 @@ def test_check_settings_names_the_flag(tmp_path, change, message):
 
 
 def test_check_settings_refuses_a_video_model(tmp_path):
-  spec = _spec(tmp_path, tmp_path)
-  spec = train_specs.TrainingSpec(**{
-      **spec.__dict__, 'model': specs.ModelSpec('i3d')})
+  spec = dataclasses.replace(_spec(tmp_path, tmp_path),
+                             model=specs.ModelSpec('i3d'))
   with pytest.raises(cli.UserError, match='i3d is a video model'):
     training.check_settings(spec)
 
