@@ -1,6 +1,7 @@
 """The training graph of train_image_classifier.py, built as named stages.
 
-    check_settings -> global step -> build_inputs -> build_clones
+    check_settings -> global step -> build_inputs (image_classifier/
+      model_on_split: the network's parts, the split's batches) -> build_clones
       -> rewrite_for_quantization -> train_summaries.model_summaries
       -> optimizer_chain.build_optimizer_chain (with the summaries of the
          learning rate, the total loss and the gradients)
@@ -16,8 +17,8 @@ the training loop that read this graph (`validator`, `step_callbacks`,
 `warn_if_batch_norm_short`) are here too.
 """
 import collections
+import dataclasses
 import os
-import types
 
 from absl import logging
 import tensorflow as tf
@@ -29,6 +30,7 @@ from image_classifier import batch_norm
 from image_classifier import best_checkpoints
 from image_classifier import cli
 from image_classifier import inputs
+from image_classifier import model_on_split
 from image_classifier import network
 from image_classifier import optimization
 from image_classifier import optimizer_chain
@@ -90,32 +92,9 @@ def check_validation(validation):
 
 
 # ------------------------------------------------------------------- inputs
-def _model_inputs_values(data, model, input_spec, split_name=None):
-  """The attributes that network.model_inputs and
-  validation_lib.build_validation read, taken from the records (until
-  they take records themselves)."""
-  return types.SimpleNamespace(
-      dataset_name=data.dataset_name, dataset_dir=data.dataset_dir,
-      dataset_split_name=data.split_name, labels_offset=data.labels_offset,
-      model_name=model.model_name,
-      preprocessing_name=model.preprocessing_name,
-      use_grayscale=model.use_grayscale, precision=model.precision,
-      train_image_size=model.image_size, batch_size=input_spec.batch_size,
-      num_preprocessing_threads=input_spec.num_preprocessing_threads,
-      validation_split_name=split_name)
-
-
-TrainingInputs = collections.namedtuple(
-    'TrainingInputs', ['model', 'batches', 'data_files', 'bad_records'])
-TrainingInputs.__doc__ = """The input stage's result: the network.ModelInputs
-(dataset, class count, network_fn, preprocessing_fn, image size), the
-endless dataset of (images, labels) batches, the record files it reads and
-its inputs.BadRecords."""
-
-
 def build_inputs(data, model, input_spec, net, augmentation=None, seed=None,
                  replica_id=0, device=''):
-  """Dataset, network and the endless batches of the training split.
+  """The training network's parts and the endless batches of its split.
 
   Args:
     data: the specs.DataSpec of the training split.
@@ -128,31 +107,20 @@ def build_inputs(data, model, input_spec, net, augmentation=None, seed=None,
     device: where the input pipeline runs.
 
   Returns:
-    A TrainingInputs.
+    A model_on_split.ModelOnSplit without iterator or network applied:
+    dataset, num_classes, network_fn, preprocessing_fn, image_size, the
+    provider (its data_files), bad_records and the batches.
   """
-  model_inputs = network.model_inputs(
-      _model_inputs_values(data, model, input_spec), is_training=True,
-      image_size=model.image_size, weight_decay=net.weight_decay,
-      batch_norm_decay=net.batch_norm_decay)
+  # Each replica shuffles its own way (with a seed, reproducibly).
+  if seed is not None and replica_id:
+    seed += replica_id
+  reading = dataclasses.replace(model_on_split.TRAINING, seed=seed,
+                                augmentation=augmentation)
   with tf1.device(device):
-    # Each replica shuffles its own way (with a seed, reproducibly).
-    if seed is not None and replica_id:
-      seed += replica_id
-    with cli.user_input('--max_bad_records'):
-      bad_records = inputs.BadRecords(input_spec.max_bad_records)
-    with cli.user_input('--dataset_dir'):
-      provider = inputs.train_provider(
-          model_inputs.dataset, input_spec.num_readers,
-          input_spec.batch_size, seed=seed, bad_records=bad_records)
-    batches = inputs.batched(
-        provider, model_inputs.preprocessing_fn, model_inputs.image_size,
-        input_spec.batch_size, labels_offset=data.labels_offset,
-        num_threads=input_spec.num_preprocessing_threads,
-        drop_remainder=True, augmentation=augmentation,
-        num_classes=model_inputs.num_classes, seed=seed)
-    batches = batches.repeat()
-  return TrainingInputs(model_inputs, batches, provider.data_files,
-                        bad_records)
+    return model_on_split.build(
+        data, model, input_spec, is_training=True, reading=reading,
+        network_kwargs=dict(weight_decay=net.weight_decay,
+                            batch_norm_decay=net.batch_norm_decay))
 
 
 # ------------------------------------------------------- clones and rewrites
@@ -252,9 +220,8 @@ def build_validation(spec, num_classes, averages=None, device=''):
     return None
   with tf1.device(device):
     return validation_lib.build_validation(
-        _model_inputs_values(spec.data, spec.model, spec.inputs,
-                             spec.validation.split_name),
-        num_classes, averages)
+        spec.data.with_split(spec.validation.split_name), spec.model,
+        spec.inputs, num_classes, averages, spec.network.quantize_delay)
 
 
 # ------------------------------------------------------------ the pipeline
@@ -274,14 +241,12 @@ def build_training_graph(spec, placement):
   config = placement.config
   with tf1.device(config.variables_device()):
     global_step = slim.create_global_step()
-  training_inputs = build_inputs(
+  split = build_inputs(
       spec.data, spec.model, spec.inputs, spec.network, spec.augmentation,
       spec.seed, placement.replica_id, config.inputs_device())
-  model_inputs = training_inputs.model
   summaries = set(tf1.get_collection(tf1.GraphKeys.SUMMARIES))
-  clones = build_clones(config, training_inputs.batches,
-                        model_inputs.network_fn, model_inputs.num_classes,
-                        spec.network.label_smoothing)
+  clones = build_clones(config, split.batches, split.network_fn,
+                        split.num_classes, spec.network.label_smoothing)
   rewrite_for_quantization(spec.network.quantize_delay,
                            spec.model.model_name)
   first_clone_scope = config.clone_scope(0)
@@ -289,7 +254,7 @@ def build_training_graph(spec, placement):
       clones[0].outputs, first_clone_scope, spec.summaries.images)
   chain = optimizer_chain.build_optimizer_chain(
       clones, global_step, spec.optimization, spec.model,
-      model_inputs.dataset.num_samples, spec.inputs.batch_size, placement,
+      split.dataset.num_samples, spec.inputs.batch_size, placement,
       summarize_gradients=spec.summaries.gradients)
   summary_op = train_summaries.merge_summaries(summaries | chain.summaries,
                                                first_clone_scope)
@@ -297,13 +262,13 @@ def build_training_graph(spec, placement):
   done = done_ops(placement.cluster, config.inputs_device())
   validation = None
   if placement.is_chief:
-    validation = build_validation(spec, model_inputs.num_classes,
+    validation = build_validation(spec, split.num_classes,
                                   chain.moving_average,
                                   config.inputs_device())
   return TrainingGraph(
-      chain.train_tensor, summary_op, init_fn, training_inputs.data_files,
+      chain.train_tensor, summary_op, init_fn, split.provider.data_files,
       global_step, chain.sync_optimizer, done, chain.learning_rate,
-      validation, training_inputs.bad_records)
+      validation, split.bad_records)
 
 
 # ------------------------------------------------- the training loop's helpers

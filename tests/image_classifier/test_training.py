@@ -116,12 +116,12 @@ def test_build_inputs_batches_the_training_split(data):
     with tf1.Session() as sess:
       # 16 examples in batches of 4, endless: a fifth batch comes.
       batches = [sess.run([images, labels]) for _ in range(5)]
-  assert result.model.num_classes == NUM_CLASSES
-  assert result.model.image_size == 28  # LeNet's default
+  assert result.num_classes == NUM_CLASSES
+  assert result.image_size == 28  # LeNet's default
   assert [b[0].shape for b in batches] == [(BATCH, 28, 28, 3)] * 5
   assert all(set(b[1]) <= set(range(NUM_CLASSES)) for b in batches)
-  assert len(result.data_files) == 2 and all(
-      'shapes_train' in f for f in result.data_files)
+  assert len(result.provider.data_files) == 2 and all(
+      'shapes_train' in f for f in result.provider.data_files)
   assert result.bad_records.summary() is None
 
 
