@@ -24,7 +24,6 @@ from absl import flags
 from absl import logging as absl_logging
 
 from image_classifier import fileio
-from slim import signals
 
 
 class UserError(Exception):
@@ -54,6 +53,14 @@ def fail(message):
   raise UserError(message)
 
 
+def _signals():
+  """slim.signals, imported when first needed: importing the slim package
+  loads TensorFlow, which scripts that may not need it (classify_images.py
+  on a TFLite model) import only after `tf_env` quiets it."""
+  from slim import signals  # pylint: disable=import-outside-toplevel
+  return signals
+
+
 @contextlib.contextmanager
 def noting_stop_signals():
   """Records SIGINT and SIGTERM received inside, for the exit status.
@@ -79,8 +86,8 @@ def noting_stop_signals():
     del frame
     received.append(signum)
 
-  with signals.handling({signal.SIGINT: on_sigint,
-                         signal.SIGTERM: on_sigterm}):
+  with _signals().handling({signal.SIGINT: on_sigint,
+                            signal.SIGTERM: on_sigterm}):
     yield received
 
 
@@ -196,8 +203,8 @@ def _interrupted_by_sigterm(received):
     received.append(signum)
     raise KeyboardInterrupt
 
-  with signals.handling({signal.SIGINT: interrupt,
-                         signal.SIGTERM: interrupt}):
+  with _signals().handling({signal.SIGINT: interrupt,
+                            signal.SIGTERM: interrupt}):
     yield
 
 

@@ -32,6 +32,7 @@ import tensorflow as tf
 from datasets import dataset_factory
 from image_classifier import cli
 from image_classifier import inputs
+from image_classifier import network
 from nets import nets_factory
 from preprocessing import preprocessing_factory
 
@@ -127,7 +128,7 @@ def preprocessing_function(model, is_training):
   """
   with cli.user_input('--preprocessing_name'):
     return preprocessing_factory.get_preprocessing(
-        model.preprocessing_name or model.model_name,
+        network.preprocessing_for(model.model_name, model.preprocessing_name),
         is_training=is_training, use_grayscale=model.use_grayscale)
 
 

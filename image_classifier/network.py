@@ -1,10 +1,9 @@
-"""Resolving --model_name, --dataset_* and --preprocessing_name flags into
-the dataset, network function and preprocessing function that training and
-evaluation build on, with user errors reported as one line (see `cli`); and
-the inference graph (the network on an `input` placeholder) that the
-exports and classify_images.py build on.
+"""What a network name means to the entry points: whether it is an image
+model, the preprocessing family it takes (the model -> family lookup; the
+preprocessing factory knows no networks), a dataset's class count, and the
+inference graph (the network on an `input` placeholder) that the exports
+and classify_images.py build on. User errors end in one line (see `cli`).
 """
-import collections
 
 import tensorflow as tf
 
@@ -54,52 +53,6 @@ def preprocessing_for(model_name, preprocessing_name=None):
   if preprocessing_name:
     return preprocessing_name
   return NETWORKS[model_name].preprocessing
-
-
-ModelInputs = collections.namedtuple(
-    'ModelInputs',
-    ['dataset', 'num_classes', 'network_fn', 'preprocessing_fn',
-     'image_size'])
-
-
-def model_inputs(values, is_training, image_size=None, split_name=None,
-                 **network_kwargs):
-  """The dataset, network and preprocessing that the flag values name.
-
-  Args:
-    values: flag values with dataset_name, dataset_split_name, dataset_dir,
-      labels_offset, model_name, preprocessing_name and use_grayscale.
-    is_training: whether the network and preprocessing are for training.
-    image_size: the square input size; None uses the network's default.
-    split_name: the dataset split; None uses values.dataset_split_name.
-    **network_kwargs: more arguments of `nets_factory.get_network_fn`
-      (e.g. weight_decay); precision defaults to values.precision (float32
-      for values without one).
-
-  Returns:
-    A ModelInputs: the dataset, the class count the network is built for
-    (the dataset's less --labels_offset), network_fn, preprocessing_fn and
-    the image size.
-
-  Raises:
-    cli.UserError: for an unknown dataset, split or preprocessing name.
-  """
-  with cli.user_input():
-    dataset = dataset_factory.get_dataset(
-        values.dataset_name, split_name or values.dataset_split_name,
-        values.dataset_dir)
-  num_classes = dataset.num_classes - values.labels_offset
-  network_kwargs.setdefault('precision', getattr(values, 'precision',
-                                                 'float32'))
-  network_fn = nets_factory.get_network_fn(
-      values.model_name, num_classes=num_classes, is_training=is_training,
-      **network_kwargs)
-  with cli.user_input('--preprocessing_name'):
-    preprocessing_fn = preprocessing_factory.get_preprocessing(
-        preprocessing_for(values.model_name, values.preprocessing_name),
-        is_training=is_training, use_grayscale=values.use_grayscale)
-  return ModelInputs(dataset, num_classes, network_fn, preprocessing_fn,
-                     image_size or network_fn.default_image_size)
 
 
 def dataset_num_classes(dataset_name, dataset_dir):

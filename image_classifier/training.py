@@ -17,6 +17,7 @@ the training loop that read this graph (`validator`, `step_callbacks`,
 `warn_if_batch_norm_short`) are here too.
 """
 import collections
+import contextlib
 import dataclasses
 import os
 
@@ -26,6 +27,7 @@ import tensorflow as tf
 import slim
 from deployment import cluster as cluster_lib
 from deployment import model_deploy
+from deployment import training_cluster
 from image_classifier import batch_norm
 from image_classifier import best_checkpoints
 from image_classifier import cli
@@ -323,3 +325,33 @@ def step_callbacks(*sources):
     for callback in callbacks:
       callback(global_step, loss, seconds)
   return step_callback
+
+
+@contextlib.contextmanager
+def one_line_failures(graph, deployment):
+  """Ends, in one line, what can stop a training run that is not a bug:
+  an unreadable or undecodable record, a lost cluster task or master, a
+  NaN or Inf loss.
+
+  Args:
+    graph: the TrainingGraph run inside (its data files and bad records
+      name the culprit).
+    deployment: the training_cluster.Deployment it runs on.
+  """
+  try:
+    yield
+  except tf.errors.DataLossError as e:
+    inputs.fail_unreadable(e, graph.data_files)
+  except (tf.errors.DeadlineExceededError, tf.errors.UnavailableError,
+          tf.errors.AbortedError) as e:
+    message = training_cluster.failure_message(deployment, e)
+    if message is None:
+      raise
+    cli.fail(message)
+  except slim.learning.NonFiniteLossError as e:
+    cli.fail(f'The loss became NaN or Inf at global step {e.step}, so '
+             'training stopped; try a lower --learning_rate. '
+             + (f'The last good checkpoint is {e.checkpoint_path}.'
+                if e.checkpoint_path else 'No checkpoint was written.'))
+  except tf.errors.InvalidArgumentError as e:
+    inputs.fail_undecodable(e, graph.bad_records)

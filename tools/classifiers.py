@@ -252,7 +252,8 @@ def _info_from_specs(model, data, num_classes, image_size=None):
       model_name=model.model_name,
       image_size=(model.image_size or image_size
                   or NETWORKS[model.model_name].default_image_size),
-      preprocessing_name=model.preprocessing_name or model.model_name,
+      preprocessing_name=network.preprocessing_for(model.model_name,
+                                                   model.preprocessing_name),
       labels=labels, labels_offset=data.labels_offset,
       use_grayscale=model.use_grayscale, dataset_name=data.dataset_name)
 

@@ -241,7 +241,8 @@ def export_saved_model(model_name, num_classes, checkpoint_path, output_dir,
   info = model_info.ModelInfo(
       model_name=model_name,
       image_size=image_size or spec.default_image_size,
-      preprocessing_name=preprocessing_name or model_name,
+      preprocessing_name=network.preprocessing_for(model_name,
+                                                   preprocessing_name),
       labels=list(labels or [str(i) for i in range(num_classes)]),
       labels_offset=labels_offset, num_frames=num_frames,
       use_grayscale=use_grayscale, dataset_name=dataset_name)

@@ -1,10 +1,10 @@
 """network.preprocessing_for: the family a network's record names, unless
 --preprocessing_name names one."""
-import types
-
 import pytest
 
+from image_classifier import model_on_split
 from image_classifier import network
+from image_classifier import specs
 from nets.registry import NETWORKS
 from preprocessing import preprocessing_factory
 
@@ -23,7 +23,7 @@ def test_a_named_preprocessing_wins(given):
   assert network.preprocessing_for('resnet_v2_50', '') == 'vgg'
 
 
-def test_model_inputs_preprocesses_with_the_networks_family(monkeypatch,
+def test_model_parts_preprocess_with_the_networks_family(monkeypatch,
                                                           tmp_path):
   asked = []
   real = preprocessing_factory.get_preprocessing
@@ -34,10 +34,8 @@ def test_model_inputs_preprocesses_with_the_networks_family(monkeypatch,
 
   monkeypatch.setattr(preprocessing_factory, 'get_preprocessing', spy)
   (tmp_path / 'mnist_train.tfrecord').touch()  # Only found, never read.
-  values = types.SimpleNamespace(
-      dataset_name='mnist', dataset_split_name='train', dataset_dir=str(tmp_path),
-      labels_offset=0, model_name='lenet', preprocessing_name=None,
-      use_grayscale=False)
-  model = network.model_inputs(values, is_training=False)
+  model = model_on_split.model_parts(
+      specs.DataSpec('mnist', str(tmp_path), 'train'),
+      specs.ModelSpec('lenet'), is_training=False)
   assert asked == ['lenet']
   assert model.image_size == NETWORKS['lenet'].default_image_size
