@@ -58,6 +58,7 @@ import tensorflow as tf
 
 import slim
 from deployment import training_cluster
+import flag_groups
 from flag_groups import compute_flags
 from flag_groups import training_flags
 from image_classifier import cli
@@ -229,7 +230,7 @@ def main(argv):
           else contextlib.nullcontext())
   with cli.noting_stop_signals() as received, lock:
     loss = train(FLAGS, deployment,
-                 flags_record=cli.module_flag_values(__name__))
+                 flags_record=flag_groups.module_flag_values(__name__))
   if received:
     logging.info('Stopped by signal %d with a checkpoint in %s; run the same '
                  'command again to resume.', received[0], FLAGS.train_dir)

@@ -14,12 +14,12 @@ the scripts see of them.
 
 Like `compute_flags`, every define_ function takes the script's `module_name`
 (`__name__`), so that the flags are listed under the script by --help and
-recorded with its own flags (`cli.module_flag_values`).
+recorded with its own flags (`flag_groups.module_flag_values`).
 """
 from absl import flags
 
+import flag_groups
 from datasets import registry
-from image_classifier import cli
 from image_classifier import specs
 
 
@@ -35,7 +35,7 @@ def define_dataset_flags(module_name, dataset_name='imagenet',
     dataset_split_name: the default of --dataset_split_name; None for a
       script that reads no split (it then has no such flag).
   """
-  module_name = cli.flags_module_name(module_name)
+  module_name = flag_groups.flags_module_name(module_name)
   flags.DEFINE_string(
       'dataset_name', dataset_name,
       'The name of the dataset, one of: %s.' % ', '.join(registry.NAMES),
@@ -72,7 +72,7 @@ def define_model_flags(module_name, model_name='inception_v3',
     quantize: whether it reads what quantization-aware training
       (train_image_classifier.py --quantize_delay) wrote.
   """
-  module_name = cli.flags_module_name(module_name)
+  module_name = flag_groups.flags_module_name(module_name)
   flags.DEFINE_string('model_name', model_name,
                       'The name of the network (see nets/registry.py).',
                       module_name=module_name)
@@ -109,7 +109,7 @@ def define_export_flags(module_name):
                      moving_average_decay=False)
   define_dataset_flags(module_name, dataset_dir='')
   define_image_size_flag(module_name)
-  module_name = cli.flags_module_name(module_name)
+  module_name = flag_groups.flags_module_name(module_name)
   flags.DEFINE_integer('batch_size', None, 'Static batch size of the input; '
                        'None leaves it dynamic.', module_name=module_name)
   flags.DEFINE_bool('is_video_model', False, 'Whether the network takes '
@@ -122,7 +122,7 @@ def define_export_flags(module_name):
 def define_image_size_flag(module_name, name='image_size'):
   """Defines the input size flag, named `name` (the original scripts say
   train_image_size, eval_image_size or image_size)."""
-  module_name = cli.flags_module_name(module_name)
+  module_name = flag_groups.flags_module_name(module_name)
   flags.DEFINE_integer(name, None,
                        'Input image size; None uses the network\'s default.',
                        module_name=module_name)
@@ -136,7 +136,7 @@ def define_input_flags(module_name, batch_size):
     module_name: the defining script's `__name__`.
     batch_size: the default of --batch_size.
   """
-  module_name = cli.flags_module_name(module_name)
+  module_name = flag_groups.flags_module_name(module_name)
   flags.DEFINE_integer('batch_size', batch_size,
                        'The number of samples in each batch (per clone when '
                        'training).', module_name=module_name)

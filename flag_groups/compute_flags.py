@@ -9,7 +9,7 @@ defaults (docs/benchmarks.md).
 """
 from absl import flags
 
-from image_classifier import cli
+import flag_groups
 from image_classifier import specs
 from slim import precision as slim_precision
 
@@ -22,7 +22,7 @@ def define_compute_flags(module_name):
     module_name: the defining script's `__name__`, so that the flags are
       listed (and recorded) with the script's own.
   """
-  module_name = cli.flags_module_name(module_name)
+  module_name = flag_groups.flags_module_name(module_name)
   define_precision_flag(module_name)
   flags.DEFINE_integer('intra_op_threads', 0, 'Threads one op may use; 0 '
                        'lets TensorFlow choose (the core count) (new).',
@@ -43,7 +43,7 @@ def define_precision_flag(module_name):
       'Arithmetic of the network: float32, or mixed precision with '
       'bfloat16 (CPUs with AVX512-BF16/AMX, recent GPUs) or float16 (GPUs; '
       'with dynamic loss scaling when training). Variables and checkpoints '
-      'stay float32 (new).', module_name=cli.flags_module_name(module_name))
+      'stay float32 (new).', module_name=flag_groups.flags_module_name(module_name))
 
 
 def compute_spec(values):

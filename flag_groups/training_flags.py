@@ -10,6 +10,7 @@ import os
 
 from absl import flags
 
+import flag_groups
 from deployment import training_cluster
 from flag_groups import common_flags
 from image_classifier import cli
@@ -26,9 +27,9 @@ def define_training_flags(module_name):
 
   Args:
     module_name: the script's `__name__`, so that --help lists the flags
-      under it and `cli.module_flag_values` records them.
+      under it and `flag_groups.module_flag_values` records them.
   """
-  module_name = cli.flags_module_name(module_name)
+  module_name = flag_groups.flags_module_name(module_name)
   _define_deployment_flags(module_name)
   _define_optimizer_flags(module_name)
   _define_learning_rate_flags(module_name)
