@@ -61,10 +61,10 @@ def multi_label_fetches(logits, targets):
           'targets': targets}
 
 
-def multi_label_figures(tally, threshold=multi_label_metrics.
-                        DEFAULT_THRESHOLD):
+def multi_label_figures(tally, threshold=None):
   """{name: value} of MULTI_LABEL_METRIC_NAMES from a filled
-  MultiLabelTally (None where a figure is undefined)."""
+  MultiLabelTally (None where a figure is undefined), at `threshold` (None:
+  the tally's own)."""
   result = tally.result(threshold)
   return {name: result[name] for name in MULTI_LABEL_METRIC_NAMES}
 
