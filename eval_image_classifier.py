@@ -10,7 +10,10 @@ counted once; --max_num_batches evaluates fewer), shows a progress bar,
 prints one `Name: value` line per metric, writes TensorBoard summaries
 (`eval/Accuracy`, `eval/Recall_5`) at the checkpoint's global step and
 `<eval_dir>/metrics.json` with the values, the global step and the
-checkpoint. --checkpoint_path may be a file prefix or a directory (its
+checkpoint. On a multi-label dataset (several labels per image, e.g.
+shapes_multi) it reports `mAP`, `F1_micro` and `F1_macro` instead, with
+precision and recall (micro and macro) at --threshold in metrics.json and
+the summaries, and AP, precision, recall and F1 per class in the report. --checkpoint_path may be a file prefix or a directory (its
 latest checkpoint; for <train_dir>/best, the best that its index.json
 lists). --wait_for_checkpoints evaluates every new checkpoint
 of the directory as training writes it.
@@ -43,6 +46,7 @@ from image_classifier import cli
 from image_classifier import compute
 from image_classifier import eval_report
 from image_classifier import evaluation
+from image_classifier import validation
 
 # ------------------------------------------------------- original flags
 flags.DEFINE_integer('max_num_batches', None, 'Max number of batches to '
@@ -82,6 +86,9 @@ flags.DEFINE_integer('recompute_batch_norm_statistics', 0, 'Before '
                      'checkpoint\'s.')
 flags.DEFINE_string('batch_norm_split_name', 'train', 'The split that '
                     '--recompute_batch_norm_statistics draws batches from.')
+flags.DEFINE_float('threshold', 0.5, 'On a multi-label dataset: a class is '
+                   'predicted where its probability is above this '
+                   '(precision, recall, F1; mAP does not depend on it).')
 
 compute_flags.define_compute_flags(__name__)
 
@@ -98,7 +105,7 @@ def eval_spec(values):
       report_misclassified=values.report_misclassified,
       recompute_batch_norm_statistics=values.recompute_batch_norm_statistics,
       batch_norm_split_name=values.batch_norm_split_name,
-      progress_bar=values.progress_bar)
+      progress_bar=values.progress_bar, threshold=values.threshold)
 
 
 def _records(values):
@@ -130,8 +137,10 @@ def evaluate_with_report(values, checkpoint_path):
 
 def report(result, eval_dir):
   """Prints `Name: value` lines and writes metrics.json atomically."""
-  for name in ('Accuracy', 'Recall_5'):
-    print(f'{name}: {result[name]:.4f}', flush=True)
+  names = (('mAP', 'F1_micro', 'F1_macro') if 'mAP' in result
+           else ('Accuracy', 'Recall_5'))
+  for name in names:
+    print(f'{name}: {validation.format_figure(result[name])}', flush=True)
   cli.write_json_atomic(os.path.join(eval_dir, METRICS_FILENAME), result)
 
 

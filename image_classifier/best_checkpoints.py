@@ -1,4 +1,5 @@
-"""The N best checkpoints by validation accuracy, in <train_dir>/best/.
+"""The N best checkpoints by validation accuracy (mAP on multi-label data),
+in <train_dir>/best/.
 
 best/index.json is the truth: the kept checkpoints, best first, each with
 its validation metrics. A new checkpoint's files are copied in under
@@ -19,8 +20,9 @@ best; eval_image_classifier.py reads the best from index.json anyway
 The checkpoints of <train_dir> itself are only read (copied), never
 deleted: the Saver's rotation alone manages them.
 
-Ranking: higher Accuracy first; between equal accuracies, the later global
-step.
+Ranking: higher Accuracy (or the `metric` given: mAP for a multi-label
+dataset) first; between equal values, the later global step. An undefined
+figure (None: an mAP where no class occurs) ranks last.
 """
 import glob
 import json
@@ -45,8 +47,12 @@ def checkpoint_files(prefix):
   return sorted(files)
 
 
-def _rank_key(entry):
-  return (entry[METRIC], entry['global_step'])
+def _rank_key(metric):
+  """The sort key of entries: (metric, global step), None lowest."""
+  def key(entry):
+    value = entry.get(metric)
+    return (value is not None, value or 0.0, entry['global_step'])
+  return key
 
 
 def read_index(directory):
@@ -92,17 +98,19 @@ def best_checkpoint(directory):
 class BestCheckpoints:
   """Keeps copies of the `keep` best checkpoints in `directory`."""
 
-  def __init__(self, directory, keep):
+  def __init__(self, directory, keep, metric=METRIC):
     """Opens (and cleans) the folder.
 
     Args:
       directory: the folder, <train_dir>/best.
       keep: how many checkpoints to keep (>= 1).
+      metric: the validation figure that ranks them (higher is better).
     """
     if keep < 1:
       raise ValueError(f'keep must be at least 1; received {keep}.')
     self.directory = directory
     self.keep = keep
+    self.metric = metric
     os.makedirs(directory, exist_ok=True)
     self.entries = read_index(directory) or []
     self._clean()
@@ -143,7 +151,8 @@ class BestCheckpoints:
 
     Args:
       checkpoint_prefix: the checkpoint just saved (and validated).
-      metrics: its validation record (with Accuracy and global_step).
+      metrics: its validation record (with the ranking metric and
+        global_step).
 
     Returns:
       Whether it is kept.
@@ -152,7 +161,8 @@ class BestCheckpoints:
     entry = dict(metrics, name=name)
     if any(e['name'] == name for e in self.entries):
       return True  # Already kept (a resumed run validated it again).
-    ranked = sorted(self.entries + [entry], key=_rank_key, reverse=True)
+    ranked = sorted(self.entries + [entry], key=_rank_key(self.metric),
+                    reverse=True)
     kept, dropped = ranked[:self.keep], ranked[self.keep:]
     if entry not in kept:
       return False
@@ -178,14 +188,16 @@ class BestCheckpoints:
     # The commit point: from here on index.json lists the new checkpoint.
     fileio.write_atomic(
         self.index_path,
-        json.dumps({'metric': METRIC, 'keep': self.keep, 'checkpoints': kept},
-                   indent=2, sort_keys=True) + '\n')
+        json.dumps({'metric': self.metric, 'keep': self.keep,
+                    'checkpoints': kept}, indent=2, sort_keys=True) + '\n')
     self.entries = kept
     self._write_state()
     for old in dropped:
       for path in checkpoint_files(os.path.join(self.directory, old['name'])):
         os.unlink(path)
-    logging.info('Kept %s among the %d best (%s = %.4f): %s', name,
-                 self.keep, METRIC, entry[METRIC],
+    value = entry[self.metric]
+    logging.info('Kept %s among the %d best (%s = %s): %s', name,
+                 self.keep, self.metric,
+                 'undefined' if value is None else f'{value:.4f}',
                  ', '.join(e['name'] for e in kept))
     return True

@@ -12,6 +12,11 @@ the predicted class's probability, record keys) into a `Tally`, then
                             --report_misclassified=N)
     index.html              all of it on one self-contained page
 
+On a multi-label dataset the tally is a multi_label_metrics.MultiLabelTally
+and the report is per_class.json (AP, precision, recall, F1 and support of
+every class) and index.html: no confusion matrix, as an image's labels are
+not one true class against one predicted class.
+
 Everything here is numpy, Pillow and the standard library, so it is tested
 without TensorFlow. Every file is written atomically.
 """
@@ -27,6 +32,7 @@ from PIL import ImageDraw
 from PIL import ImageFont
 
 from image_classifier import fileio
+from image_classifier import multi_label_metrics
 
 PER_CLASS_FILENAME = 'per_class.json'
 CONFUSION_JSON_FILENAME = 'confusion_matrix.json'
@@ -452,6 +458,53 @@ def render_html(metrics, per_class, confusion, misclassified):
   return '\n'.join(parts)
 
 
+# -------------------------------------------------------------- multi-label
+def multi_label_per_class_record(tally, names, threshold):
+  """per_class.json of a multi-label evaluation: one entry per class."""
+  return [dict(c, name=names[c['class']])
+          for c in tally.result(threshold)['per_class']]
+
+
+def render_multi_label_html(metrics, per_class, num_examples):
+  """index.html of a multi-label evaluation: the figures and the per-class
+  table (no confusion matrix)."""
+  summary = [('checkpoint', metrics.get('checkpoint', '')),
+             ('global step', metrics.get('global_step', ''))]
+  summary += [(name, _figure(metrics.get(name)))
+              for name in multi_label_metrics.FIGURE_NAMES]
+  summary += [('threshold', metrics.get('threshold', '')),
+              ('examples', num_examples)]
+  return '\n'.join([
+      '<!DOCTYPE html><html><head><meta charset="utf-8">',
+      '<title>Evaluation report</title>', f'<style>{_CSS}</style>',
+      '</head><body><h1>Evaluation report</h1>',
+      _table(None, summary, text_columns=(0, 1)),
+      '<p class="note">Multi-label data (several labels per image): no '
+      'confusion matrix, as an image\'s labels are not one true class '
+      'against one predicted class. A class is predicted where its '
+      'probability is above the threshold; AP does not depend on it.</p>',
+      '<h2>Per class</h2>',
+      _table(['class', 'name', 'AP', 'precision', 'recall', 'F1',
+              'support'],
+             [(c['class'], c['name'], _figure(c['AP']),
+               _figure(c['precision']), _figure(c['recall']),
+               _figure(c['F1']), c['support']) for c in per_class],
+             text_columns=(1,)),
+      '</body></html>\n'])
+
+
+def _write_multi_label_report(eval_dir, metrics, tally, names):
+  """per_class.json and index.html of a multi-label evaluation."""
+  per_class = multi_label_per_class_record(tally, names,
+                                           metrics.get('threshold'))
+  paths = [os.path.join(eval_dir, PER_CLASS_FILENAME),
+           os.path.join(eval_dir, INDEX_FILENAME)]
+  _write_json(paths[0], per_class)
+  fileio.write_atomic(paths[1], render_multi_label_html(
+      metrics, per_class, tally.num_examples))
+  return paths
+
+
 # ----------------------------------------------------------------- writing
 def _write_json(path, value):
   fileio.write_atomic(path, json.dumps(value, indent=2) + '\n')
@@ -473,12 +526,15 @@ def write_report(eval_dir, metrics, tally, names):
   Args:
     eval_dir: the --eval_dir folder.
     metrics: the metrics.json content of the same evaluation.
-    tally: the filled `Tally`.
+    tally: the filled `Tally`, or a multi_label_metrics.MultiLabelTally
+      (the multi-label report).
     names: the class names (see `class_names`).
 
   Returns:
     The paths written.
   """
+  if isinstance(tally, multi_label_metrics.MultiLabelTally):
+    return _write_multi_label_report(eval_dir, metrics, tally, names)
   per_class = per_class_record(tally.confusion, names)
   confusion = confusion_record(tally, names)
   misclassified = (misclassified_record(tally, names) if tally.top_n > 0

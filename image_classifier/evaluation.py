@@ -7,6 +7,13 @@ an eval_report.Tally takes and, with recompute_batch_norm_statistics, the
 batch-norm recompute; `evaluate_with_report` restores a checkpoint into it,
 runs it over the split (slim.evaluation.evaluate_once) and returns the
 metrics with the report's tally.
+
+On a multi-label dataset there are no streaming metrics: every batch's
+sigmoid probabilities and multi-hot targets go into a
+multi_label_metrics.MultiLabelTally, in the same session.run as the input
+(the way the report's Tally is fed), and the figures (mAP, F1, precision
+and recall at EvalSpec.threshold) are computed from it at the end, then
+written as the `eval/<figure>` summaries.
 """
 import collections
 import dataclasses
@@ -25,6 +32,7 @@ from image_classifier import compute
 from image_classifier import eval_report
 from image_classifier import inputs
 from image_classifier import model_on_split
+from image_classifier import multi_label_metrics
 from image_classifier import network
 from image_classifier import restore
 from image_classifier import validation
@@ -47,6 +55,8 @@ class EvalSpec:
       statistics on this many batches; 0: the checkpoint's.
     batch_norm_split_name: the split those batches come from.
     progress_bar: show a bar over batches on a terminal.
+    threshold: on a multi-label dataset, a class is predicted where its
+      probability is above it (precision, recall, F1).
   """
   eval_dir: str
   master: str = ''
@@ -55,19 +65,22 @@ class EvalSpec:
   recompute_batch_norm_statistics: int = 0
   batch_norm_split_name: str = 'train'
   progress_bar: bool = True
+  threshold: float = multi_label_metrics.DEFAULT_THRESHOLD
 
 
 EvalGraph = collections.namedtuple(
     'EvalGraph',
     ['names_to_values', 'names_to_updates', 'variables_to_restore',
      'provider', 'num_batches', 'report_fetches', 'class_names',
-     'recompute_hook', 'bad_records'], defaults=(None, None))
+     'recompute_hook', 'bad_records', 'multi_label'],
+    defaults=(None, None, False))
 EvalGraph.__doc__ = """The metric values and update ops, the variables to
 restore, the provider, num_batches (the number of batches the bar shows),
 report_fetches (the batch tensors an eval_report.Tally takes: labels,
-predictions and, with report_misclassified, confidences and record keys),
-the class names, the batch_norm.RecomputeHook (or None) and the
-inputs.BadRecords of the input."""
+predictions and, with report_misclassified, confidences and record keys;
+on a multi-label dataset those a MultiLabelTally takes, and no metrics),
+the class names, the batch_norm.RecomputeHook (or None), the
+inputs.BadRecords of the input and whether the dataset is multi-label."""
 
 Evaluation = collections.namedtuple('Evaluation',
                                     ['metrics', 'tally', 'class_names'])
@@ -89,6 +102,29 @@ def _report_fetches(on_split, predictions, report_misclassified):
         tf.nn.softmax(tf.cast(on_split.logits, tf.float32)), axis=1)
     report_fetches['keys'] = on_split.keys
   return report_fetches
+
+
+def _metrics(on_split, eval_spec, multi_label):
+  """(names_to_values, names_to_updates, report_fetches) of the split: the
+  streaming metrics and the report's batch tensors; on a multi-label split
+  no streaming metrics, and the batch tensors of a MultiLabelTally."""
+  if multi_label:
+    if not 0 <= eval_spec.threshold <= 1:
+      cli.fail('--threshold must be between 0 and 1 (a probability); '
+               f'received {eval_spec.threshold}.')
+    if eval_spec.report_misclassified:
+      tf1.logging.warning('--report_misclassified lists the mistakes of '
+                          'single-label data; ignored on a multi-label '
+                          'dataset.')
+    return {}, {}, validation.multi_label_fetches(on_split.logits,
+                                                  on_split.labels)
+  predictions = tf.argmax(on_split.logits, 1)
+  names_to_values, names_to_updates = validation.classification_metrics(
+      on_split.logits, on_split.labels)
+  for name, value in names_to_values.items():
+    tf1.summary.scalar('eval/' + name, value)
+  return names_to_values, names_to_updates, _report_fetches(
+      on_split, predictions, eval_spec.report_misclassified)
 
 
 def _recompute_hook(data, model, input_spec, eval_spec, on_split,
@@ -134,13 +170,9 @@ def build_eval_graph(data, model, input_spec, eval_spec):
     restore.quantize_inference_graph(model.model_name)
   variables_to_restore = restore.variables_to_restore(
       model.moving_average_decay, global_step)
-  predictions = tf.argmax(on_split.logits, 1)
-  names_to_values, names_to_updates = validation.classification_metrics(
-      on_split.logits, on_split.labels)
-  for name, value in names_to_values.items():
-    tf1.summary.scalar('eval/' + name, value)
-  report_fetches = _report_fetches(on_split, predictions,
-                                   eval_spec.report_misclassified)
+  multi_label = model_on_split.is_multi_label(on_split.dataset)
+  names_to_values, names_to_updates, report_fetches = _metrics(
+      on_split, eval_spec, multi_label)
 
   num_batches = math.ceil(on_split.dataset.num_samples
                           / input_spec.batch_size)
@@ -152,11 +184,12 @@ def build_eval_graph(data, model, input_spec, eval_spec):
                                    on_split, global_step)
   return EvalGraph(names_to_values, names_to_updates, variables_to_restore,
                    on_split.provider, num_batches, report_fetches, names,
-                   recompute_hook, on_split.bad_records)
+                   recompute_hook, on_split.bad_records, multi_label)
 
 
 class _TallyHook(tf1.train.SessionRunHook):
-  """Feeds every evaluated batch to an eval_report.Tally.
+  """Feeds every evaluated batch to an eval_report.Tally (or a
+  MultiLabelTally).
 
   Its fetches run in the same session.run as the metric updates, so the
   report counts exactly the examples that Accuracy counts.
@@ -212,11 +245,29 @@ def _run(graph, tally, checkpoint_path, compute_spec, eval_spec):
     bar.close()
 
 
-def _result(metrics, graph, checkpoint_path, eval_spec):
-  """The metrics.json content: the metric values, global step, checkpoint,
-  skipped records and recomputed batch-norm statistics."""
+def _multi_label_figures(tally, eval_spec, global_step):
+  """The figures of a filled MultiLabelTally at eval_spec.threshold, also
+  written as `eval/<figure>` summaries at `global_step` (the undefined
+  ones, None, left out)."""
+  figures = validation.multi_label_figures(tally, eval_spec.threshold)
+  writer = tf1.summary.FileWriter(eval_spec.eval_dir)
+  writer.add_summary(tf1.Summary(value=[
+      tf1.Summary.Value(tag='eval/' + name, simple_value=value)
+      for name, value in figures.items() if value is not None]),
+                     global_step)
+  writer.close()
+  return dict(figures, threshold=float(eval_spec.threshold))
+
+
+def _result(metrics, graph, checkpoint_path, eval_spec, tally):
+  """The metrics.json content: the metric values (the tally's figures on
+  multi-label data), global step, checkpoint, skipped records and
+  recomputed batch-norm statistics."""
   result = {name: float(value) for name, value in metrics.items()}
-  result['global_step'] = checkpoint_global_step(checkpoint_path)
+  global_step = checkpoint_global_step(checkpoint_path)
+  if graph.multi_label:
+    result.update(_multi_label_figures(tally, eval_spec, global_step))
+  result['global_step'] = global_step
   result['checkpoint'] = checkpoint_path
   if graph.bad_records.keys:
     result['skipped_records'] = len(graph.bad_records.keys)
@@ -242,13 +293,19 @@ def evaluate_with_report(data, model, input_spec, compute_spec, eval_spec,
   Returns:
     An Evaluation: metrics ({metric: value} plus global_step and
     checkpoint, the metrics.json content), the filled eval_report.Tally
-    and the class names.
+    (a multi_label_metrics.MultiLabelTally on multi-label data) and the
+    class names.
   """
   with tf.Graph().as_default():
     graph = build_eval_graph(data, model, input_spec, eval_spec)
-    tally = eval_report.Tally(len(graph.class_names),
-                              top_n=eval_spec.report_misclassified)
+    if graph.multi_label:
+      tally = multi_label_metrics.MultiLabelTally(len(graph.class_names),
+                                                  eval_spec.threshold)
+    else:
+      tally = eval_report.Tally(len(graph.class_names),
+                                top_n=eval_spec.report_misclassified)
     _check_checkpoint_fits(checkpoint_path, graph, model)
     metrics = _run(graph, tally, checkpoint_path, compute_spec, eval_spec)
-  return Evaluation(_result(metrics, graph, checkpoint_path, eval_spec),
-                    tally, graph.class_names)
+    # In the graph: tf1's FileWriter of the multi-label summaries needs one.
+    result = _result(metrics, graph, checkpoint_path, eval_spec, tally)
+  return Evaluation(result, tally, graph.class_names)

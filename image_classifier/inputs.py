@@ -9,6 +9,11 @@ Augmentation (preprocessing/augment.py), only when asked for: RandAugment
 before and random erasing after the preprocessing, in the same parallel map,
 each example with its own seed; mixup/cutmix on each batch. With every
 augmentation off the graph is exactly the plain one.
+
+A multi-label dataset's label is a list of class ids of varying length: the
+per-example map turns it into a multi-hot [num_classes] float vector
+(datasets.multi_label.multi_hot) so that it batches; mixup and cutmix then
+mix those vectors.
 """
 import contextlib
 import threading
@@ -16,6 +21,7 @@ import warnings
 
 import tensorflow as tf
 
+from datasets import multi_label as multi_label_lib
 from image_classifier import cli
 from preprocessing import augment
 from slim.data import dataset_data_provider
@@ -98,7 +104,7 @@ def eval_provider(dataset, batch_size, bad_records=None):
 def batched(provider, preprocessing_fn, image_size, batch_size,
             labels_offset=0, num_threads=None, drop_remainder=False,
             with_keys=False, augmentation=None, num_classes=None,
-            seed=None):
+            seed=None, multi_label=False):
   """(images, labels) batches as a tf.data.Dataset.
 
   Args:
@@ -115,25 +121,33 @@ def batched(provider, preprocessing_fn, image_size, batch_size,
       see DatasetDataProvider), for reports that name examples.
     augmentation: an augment.AugmentParams; None or all off: none.
     num_classes: the label count (after labels_offset), needed by mixup
-      and cutmix to build one-hot labels.
+      and cutmix to build one-hot labels, and by multi-label data.
     seed: seed of the augmentations (None: random). An example's
       augmentation depends on its position in the stream and the seed, not
       on how many threads preprocess. A seed also keeps the parallel
       preprocessing in order, so batches are the same on every run.
+    multi_label: each example's label is a list of class ids (a
+      multi-label dataset); it becomes a multi-hot vector.
 
   Returns:
     A dataset of (images [batch, size, size, C] float32, labels [batch]
     int64), with keys [batch] string as a third element if with_keys. With
-    mixup or cutmix the labels are [batch, num_classes] float32 mixtures.
+    mixup or cutmix the labels are [batch, num_classes] float32 mixtures;
+    with multi_label, [batch, num_classes] float32 multi-hot vectors (mixed
+    by mixup and cutmix).
 
   Raises:
-    ValueError: for mixup or cutmix without num_classes.
+    ValueError: for mixup, cutmix or multi_label without num_classes.
   """
   per_image = augmentation is not None and augmentation.per_image
   per_batch = augmentation is not None and augmentation.per_batch
   if per_batch and not num_classes:
     raise ValueError('mixup and cutmix need num_classes to build one-hot '
                      f'labels; received num_classes={num_classes!r}.')
+  if multi_label and not num_classes:
+    raise ValueError('multi-label data needs num_classes to build '
+                     'multi-hot labels; received '
+                     f'num_classes={num_classes!r}.')
 
   @dataset_data_provider.graph_function
   def prepare(example, image_seed=None):
@@ -144,7 +158,11 @@ def batched(provider, preprocessing_fn, image_size, batch_size,
           augmentation, image_seed)
     else:
       image = preprocessing_fn(example['image'], image_size, image_size)
-    label = example['label'] - labels_offset
+    if multi_label:
+      label = multi_label_lib.multi_hot(example['label'], num_classes,
+                                        labels_offset)
+    else:
+      label = example['label'] - labels_offset
     if with_keys:
       return image, label, example['record_key']
     return image, label
@@ -172,7 +190,8 @@ def batched(provider, preprocessing_fn, image_size, batch_size,
         (batches, augment.seed_dataset(seed, salt=1))).map(
             dataset_data_provider.graph_function(
                 lambda batch, batch_seed: _mixed(batch, batch_seed,
-                                                 augmentation, num_classes)),
+                                                 augmentation, num_classes,
+                                                 multi_label)),
             num_parallel_calls=tf.data.AUTOTUNE)
   return batches.prefetch(tf.data.AUTOTUNE).with_options(PIPELINE_OPTIONS)
 
@@ -234,11 +253,12 @@ def _without_autotune():
 PIPELINE_OPTIONS = _without_autotune()
 
 
-def _mixed(batch, seed, augmentation, num_classes):
-  """A batch with mixup or cutmix applied and one-hot labels mixed."""
+def _mixed(batch, seed, augmentation, num_classes, multi_label=False):
+  """A batch with mixup or cutmix applied and its one-hot (or, with
+  multi_label, multi-hot) labels mixed."""
   images, labels = batch[0], batch[1]
-  images, labels = augment.mix_batch(
-      images, tf.one_hot(labels, num_classes), augmentation, seed)
+  targets = labels if multi_label else tf.one_hot(labels, num_classes)
+  images, labels = augment.mix_batch(images, targets, augmentation, seed)
   return (images, labels) + tuple(batch[2:])
 
 

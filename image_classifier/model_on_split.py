@@ -120,6 +120,12 @@ def open_split(data):
                                        data.dataset_dir)
 
 
+def is_multi_label(dataset):
+  """Whether a slim Dataset's labels are lists of class ids (its batches
+  then carry [batch, num_classes] multi-hot labels)."""
+  return bool(getattr(dataset, 'multi_label', False))
+
+
 def preprocessing_function(model, is_training):
   """The preprocessing fn(image, height, width) of `model` (a ModelSpec).
 
@@ -174,7 +180,8 @@ def split_batches(dataset, input_spec, preprocessing_fn, image_size,
     image_size: the square size images are preprocessed to.
     reading: a Reading.
     labels_offset: subtracted from every label.
-    num_classes: the label count after the offset (mixup and cutmix).
+    num_classes: the label count after the offset (mixup and cutmix, and
+      the multi-hot labels of a multi-label dataset).
 
   Returns:
     A SplitBatches.
@@ -198,7 +205,7 @@ def split_batches(dataset, input_spec, preprocessing_fn, image_size,
       num_threads=input_spec.num_preprocessing_threads,
       drop_remainder=reading.drop_remainder, with_keys=reading.with_keys,
       augmentation=reading.augmentation, num_classes=num_classes,
-      seed=reading.seed)
+      seed=reading.seed, multi_label=is_multi_label(dataset))
   if reading.repeat:
     batches = batches.repeat()
   return SplitBatches(provider, bad_records, batches)

@@ -36,6 +36,10 @@ Everything here is numpy, so it is tested without TensorFlow.
 import numpy as np
 
 DEFAULT_THRESHOLD = 0.5
+# The figures of `MultiLabelTally.result` over the whole split, as
+# evaluation's metrics.json and validation report them.
+FIGURE_NAMES = ('mAP', 'F1_micro', 'F1_macro', 'Precision_micro',
+                'Recall_micro', 'Precision_macro', 'Recall_macro')
 
 
 # ----------------------------------------------------------------- one class

@@ -126,30 +126,37 @@ def build_inputs(data, model, input_spec, net, augmentation=None, seed=None,
 
 
 # ------------------------------------------------------- clones and rewrites
-def clone_fn(batches, network_fn, num_classes, label_smoothing):
+def clone_fn(batches, network_fn, num_classes, label_smoothing,
+             multi_label=False):
   """Builds one clone: network and losses on the next batch.
 
   The labels are class ids, or [batch, num_classes] soft labels when mixup
-  or cutmix mixed them.
+  or cutmix mixed them: a softmax cross-entropy. With `multi_label` they
+  are [batch, num_classes] multi-hot vectors (mixed or not): a sigmoid
+  cross-entropy per class. Either way the aux logits weigh 0.4.
   """
   images, labels = inputs.iterator_get_next(batches)
-  onehot_labels = (labels if labels.shape.rank == 2
-                   else tf.one_hot(labels, num_classes))
+  if multi_label:
+    loss_fn, targets = slim.losses.sigmoid_cross_entropy, labels
+  else:
+    loss_fn = slim.losses.softmax_cross_entropy
+    targets = (labels if labels.shape.rank == 2
+               else tf.one_hot(labels, num_classes))
   logits, end_points = network_fn(images)
   if 'AuxLogits' in end_points:
-    slim.losses.softmax_cross_entropy(
-        end_points['AuxLogits'], onehot_labels,
-        label_smoothing=label_smoothing, weights=0.4, scope='aux_loss')
-  slim.losses.softmax_cross_entropy(
-      logits, onehot_labels, label_smoothing=label_smoothing, weights=1.0)
+    loss_fn(end_points['AuxLogits'], targets,
+            label_smoothing=label_smoothing, weights=0.4, scope='aux_loss')
+  loss_fn(logits, targets, label_smoothing=label_smoothing, weights=1.0)
   end_points['images'] = images
   return end_points
 
 
-def build_clones(config, batches, network_fn, num_classes, label_smoothing):
+def build_clones(config, batches, network_fn, num_classes, label_smoothing,
+                 multi_label=False):
   """The model_deploy clones of `clone_fn`, one per device of `config`."""
   return model_deploy.create_clones(
-      config, clone_fn, [batches, network_fn, num_classes, label_smoothing])
+      config, clone_fn,
+      [batches, network_fn, num_classes, label_smoothing, multi_label])
 
 
 def rewrite_for_quantization(quantize_delay, model_name):
@@ -248,7 +255,8 @@ def build_training_graph(spec, placement):
       spec.seed, placement.replica_id, config.inputs_device())
   summaries = set(tf1.get_collection(tf1.GraphKeys.SUMMARIES))
   clones = build_clones(config, split.batches, split.network_fn,
-                        split.num_classes, spec.network.label_smoothing)
+                        split.num_classes, spec.network.label_smoothing,
+                        model_on_split.is_multi_label(split.dataset))
   rewrite_for_quantization(spec.network.quantize_delay,
                            spec.model.model_name)
   first_clone_scope = config.clone_scope(0)
@@ -288,7 +296,9 @@ def validator(validation_graph, train_dir, validation):
   if validation.keep_best_checkpoints:
     best = best_checkpoints.BestCheckpoints(
         os.path.join(train_dir, best_checkpoints.DIRNAME),
-        validation.keep_best_checkpoints)
+        validation.keep_best_checkpoints,
+        metric=validation_lib.ranking_metric(
+            validation_graph.tally_fetches is not None))
   return validation_lib.Validator(
       validation_graph, train_dir, every_n_steps=validation.every_n_steps,
       every_n_secs=validation.every_n_secs, best=best)

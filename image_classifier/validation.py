@@ -1,7 +1,12 @@
 """Validation while training: metrics of the current weights on a split.
 
 `classification_metrics` is the metric set of eval_image_classifier.py
-(streaming top-1 Accuracy and top-5 Recall_5, in local variables).
+(streaming top-1 Accuracy and top-5 Recall_5, in local variables). On a
+multi-label dataset the figures are those of a
+multi_label_metrics.MultiLabelTally instead (mAP, F1, precision and recall
+at a threshold), fed each batch's `multi_label_fetches`: exact mAP needs
+every score of the split, so it is computed in numpy at the end, not
+streamed.
 `build_validation` builds, in the training graph, the validation input and
 the network in inference mode on the training variables (their moving
 averages with --moving_average_decay), with those metrics under the
@@ -23,12 +28,15 @@ import tensorflow as tf
 import slim
 from image_classifier import cli
 from image_classifier import model_on_split
+from image_classifier import multi_label_metrics
 
 tf1 = tf.compat.v1
 
 JSONL_FILENAME = 'validation.jsonl'
 EVENTS_DIRNAME = 'validation'
 METRIC_NAMES = ('Accuracy', 'Recall_5')
+# The figures of a multi-label evaluation (eval's metrics.json, validation).
+MULTI_LABEL_METRIC_NAMES = multi_label_metrics.FIGURE_NAMES
 
 
 def classification_metrics(logits, labels):
@@ -45,16 +53,42 @@ def classification_metrics(logits, labels):
   })
 
 
+def multi_label_fetches(logits, targets):
+  """The batch tensors a MultiLabelTally takes: the sigmoid probability
+  of every class (float32, whatever the network's precision) and the
+  multi-hot targets."""
+  return {'scores': tf.sigmoid(tf.cast(logits, tf.float32)),
+          'targets': targets}
+
+
+def multi_label_figures(tally, threshold=None):
+  """{name: value} of MULTI_LABEL_METRIC_NAMES from a filled
+  MultiLabelTally (None where a figure is undefined), at `threshold` (None:
+  the tally's own)."""
+  result = tally.result(threshold)
+  return {name: result[name] for name in MULTI_LABEL_METRIC_NAMES}
+
+
+def ranking_metric(multi_label):
+  """The figure that ranks checkpoints: mAP on multi-label data,
+  Accuracy otherwise."""
+  return 'mAP' if multi_label else 'Accuracy'
+
+
 ValidationGraph = collections.namedtuple(
     'ValidationGraph',
     ['reset_op', 'update_op', 'names_to_values', 'count', 'split_name',
-     'num_batches', 'quantized', 'quantize_from'], defaults=(None, None))
+     'num_batches', 'quantized', 'quantize_from', 'tally_fetches',
+     'num_classes'], defaults=(None, None, None, None))
 ValidationGraph.__doc__ = """What a validation runs: the op that rewinds the
 input and zeroes the metrics, the update op (one batch), the metric values,
 the number of examples counted, the split name and its batch count; with
 quantization-aware training that starts later than step 0, `quantized` is
 the ValidationGraph of the quantized network, run from global step
-`quantize_from` on."""
+`quantize_from` on. On a multi-label split, `tally_fetches` are the batch
+tensors (`multi_label_fetches`) fetched with each update into a
+MultiLabelTally of `num_classes` (no streaming metrics then); None on a
+single-label split."""
 
 # The name scopes of the validation networks (float and quantized).
 SCOPE = 'validation'
@@ -106,12 +140,20 @@ def _build_one(parts, data, model, input_spec, moving_average, scope,
   with tf1.name_scope(name_scope):  # The same scope again, not scope_1.
     local_before = set(tf1.local_variables())
     with tf1.variable_scope(scope + '_metrics'):
-      names_to_values, names_to_updates = classification_metrics(
-          on_split.logits, on_split.labels)
+      multi_label = model_on_split.is_multi_label(on_split.dataset)
+      names_to_values, names_to_updates, tally_fetches = {}, {}, None
+      if multi_label:
+        tally_fetches = multi_label_fetches(on_split.logits, on_split.labels)
+      else:
+        names_to_values, names_to_updates = classification_metrics(
+            on_split.logits, on_split.labels)
       count = slim.local_variable(tf.constant(0, tf.int64), name='count')
-      update_op = tf.group(
-          *names_to_updates.values(),
-          tf1.assign_add(count, tf.cast(tf.size(on_split.labels), tf.int64)))
+      # A multi-hot batch has num_classes labels per example.
+      examples = (tf.shape(on_split.labels, out_type=tf.int64)[0]
+                  if multi_label
+                  else tf.cast(tf.size(on_split.labels), tf.int64))
+      update_op = tf.group(*names_to_updates.values(),
+                           tf1.assign_add(count, examples))
     metric_variables = [v for v in tf1.local_variables()
                         if v not in local_before]
     reset_op = tf.group(on_split.iterator.initializer,
@@ -119,7 +161,9 @@ def _build_one(parts, data, model, input_spec, moving_average, scope,
   num_batches = math.ceil(on_split.dataset.num_samples
                           / input_spec.batch_size)
   return ValidationGraph(reset_op, update_op, names_to_values, count,
-                         data.split_name, num_batches)
+                         data.split_name, num_batches,
+                         tally_fetches=tally_fetches,
+                         num_classes=on_split.num_classes)
 
 
 def build_validation(data, model, input_spec, num_classes,
@@ -164,6 +208,19 @@ def build_validation(data, model, input_spec, num_classes,
       quantized=_build_one(parts, data, model, input_spec, moving_average,
                            QUANTIZED_SCOPE, quantize=True),
       quantize_from=quantize_delay)
+
+
+def metric_names(graph):
+  """The names of the figures a ValidationGraph's validation reports."""
+  if graph.tally_fetches is not None:
+    return MULTI_LABEL_METRIC_NAMES
+  return METRIC_NAMES
+
+
+def format_figure(value):
+  """A figure as the logs and the console show it: 4 decimals, or
+  'undefined' (None: e.g. the mAP of a split where no class occurs)."""
+  return 'undefined' if value is None else f'{value:.4f}'
 
 
 def repair_jsonl(path):
@@ -243,14 +300,9 @@ class Validator:
     """Runs one validation; returns its record (also appended, logged)."""
     start = time.time()
     graph = self._graph_at(global_step)
-    sess.run(graph.reset_op)
-    while True:
-      try:
-        sess.run(graph.update_op)
-      except tf.errors.OutOfRangeError:
-        break
-    metrics, count = sess.run([graph.names_to_values, graph.count])
-    record = {name: float(metrics[name]) for name in METRIC_NAMES}
+    metrics, count = self._run(sess, graph)
+    names = metric_names(graph)
+    record = dict(metrics)
     record.update(global_step=int(global_step), examples=int(count),
                   split=self._graph.split_name,
                   checkpoint=(os.path.basename(checkpoint) if checkpoint
@@ -259,9 +311,9 @@ class Validator:
                   time=round(time.time(), 3))
     logging.info('Validation at global step %d on %s (%d examples): %s',
                  global_step, self._graph.split_name, count,
-                 ', '.join(f'{name} = {record[name]:.4f}'
-                           for name in METRIC_NAMES))
-    self._write_summaries(record)
+                 ', '.join(f'{name} = {format_figure(record[name])}'
+                           for name in names))
+    self._write_summaries(record, names)
     # One write of one line: a kill leaves at most a cut last line, which
     # the next start drops (repair_jsonl).
     with open(self.jsonl_path, 'a', encoding='utf-8') as f:
@@ -272,13 +324,34 @@ class Validator:
     self._last_time = time.time()
     return record
 
-  def _write_summaries(self, record):
+  @staticmethod
+  def _run(sess, graph):
+    """({metric: value}, examples counted) of one pass over the split."""
+    tally = None
+    if graph.tally_fetches is not None:
+      tally = multi_label_metrics.MultiLabelTally(graph.num_classes)
+    sess.run(graph.reset_op)
+    while True:
+      try:
+        if tally is None:
+          sess.run(graph.update_op)
+        else:
+          tally.add(**sess.run([graph.update_op, graph.tally_fetches])[1])
+      except tf.errors.OutOfRangeError:
+        break
+    values, count = sess.run([graph.names_to_values, graph.count])
+    if tally is not None:
+      return multi_label_figures(tally), count
+    return {name: float(values[name]) for name in METRIC_NAMES}, count
+
+  def _write_summaries(self, record, names):
     if self._writer is None:
       self._writer = tf1.summary.FileWriter(
           os.path.join(self._train_dir, EVENTS_DIRNAME))
     self._writer.add_summary(tf1.Summary(value=[
         tf1.Summary.Value(tag='validation/' + name, simple_value=record[name])
-        for name in METRIC_NAMES]), record['global_step'])
+        for name in names if record[name] is not None]),
+                             record['global_step'])
     self._writer.flush()
 
   def close(self):
