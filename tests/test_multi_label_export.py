@@ -185,7 +185,7 @@ def test_float_tflite_matches_the_saved_model(saved_model, images, expected,
                              _stack(expected, paths), atol=1e-4)
 
 
-@pytest.mark.parametrize('output_type', ['float32', 'uint8'])
+@pytest.mark.parametrize('output_type', ['float32', 'uint8', 'int8'])
 def test_int8_tflite_quantizes_the_sigmoid(saved_model, images, expected,
                                            output_type, tmp_path):
   """The int8 model's probabilities stay within 0.1 of the float ones.
@@ -206,10 +206,11 @@ def test_int8_tflite_quantizes_the_sigmoid(saved_model, images, expected,
   details = export_saved_model.convert_to_tflite(
       saved_model, tflite_file, 'int8', calibration=calibration,
       input_type='uint8', output_type=output_type)
-  if output_type == 'uint8':
+  if output_type != 'float32':
     # The sigmoid's own range: [0, 1] in 256 steps.
     assert details['output']['scale'] == pytest.approx(1 / 256)
-    assert details['output']['zero_point'] == 0
+    assert details['output']['zero_point'] == (
+        0 if output_type == 'uint8' else -128)
   probabilities = classifiers.load(tflite_file, None).predict(pixels)
   assert probabilities.min() >= 0 and probabilities.max() <= 1
   np.testing.assert_allclose(probabilities, _stack(expected, paths),
