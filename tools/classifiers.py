@@ -3,7 +3,9 @@ GraphDef, SavedModel or TFLite.
 
 `load(path, ...)` detects the format and returns a Classifier: its
 ModelInfo (network, image size, preprocessing, class names) and
-`predict(images)`, preprocessed float32 images in, probabilities out. An
+`predict(images)`, preprocessed float32 images in, probabilities out (a
+softmax over the classes, or for a multi-label model, `info.multi_label`,
+each class's own sigmoid probability). An
 exported model (SavedModel, .tflite with its `<file>.json`) carries its
 ModelInfo; a checkpoint or a bare frozen graph takes it from the records
 the caller gives (classify_images.py makes them from its flags).
