@@ -18,6 +18,7 @@ from PIL import Image
 
 import slim
 from datasets import convert_shapes_multi
+from image_classifier import cli
 from image_classifier import network
 from image_classifier import specs
 from tests import cli_harness as h
@@ -329,3 +330,15 @@ def test_label_image_prints_the_sigmoid(random_cifarnet, images, expected,
   assert [int(label) for label, _ in printed] == list(order)
   np.testing.assert_allclose([float(s) for _, s in printed], scores[order],
                              atol=1e-4)
+
+
+def test_check_threshold():
+  multi = model_info.ModelInfo('cifarnet', 32, 'lenet', NAMES,
+                               multi_label=True)
+  single = model_info.ModelInfo('cifarnet', 32, 'lenet', NAMES)
+  classify_images.check_threshold(None, single, 'm')
+  classify_images.check_threshold(0.5, multi, 'm')
+  with pytest.raises(cli.UserError, match='between 0 and 1'):
+    classify_images.check_threshold(1.5, multi, 'm')
+  with pytest.raises(cli.UserError, match='is for multi-label models'):
+    classify_images.check_threshold(0.5, single, 'm')
