@@ -39,6 +39,12 @@ model's eval preprocessing, then batches of --batch_size go through the
 model, with a progress bar. --output=preds.csv writes `image,rank,label,
 score`, one row per image and rank; --output=preds.json a list of images
 with their --top_k labels; without --output the predictions are printed.
+A multi-label model (exported from a dataset with several labels per image;
+its record says `"multi_label": true`, a frozen graph ends in a Sigmoid)
+scores each class on its own. --threshold=0.5 then writes every label
+scoring >= 0.5 (best first; at most --top_k if given): the CSV as
+`image,label,score`, one row per label (an image with none has no row), the
+JSON each image's `labels` list. Without --threshold it is ranked as above.
 Images that cannot be read are listed on stderr and skipped, as are, before
 they are decoded, images whose header gives more than --max_image_pixels
 pixels (default: Pillow's limit, about 89.5 million).
@@ -65,7 +71,11 @@ flags.DEFINE_string('images', None, 'An image file, a folder (searched '
                     'recursively) or a glob.')
 flags.DEFINE_integer('top_k', 5, 'How many best labels per image.')
 flags.DEFINE_string('output', None, 'Write the predictions to this .csv '
-                    '(image,rank,label,score) or .json; default: print.')
+                    '(image,rank,label,score; with --threshold '
+                    'image,label,score) or .json; default: print.')
+flags.DEFINE_float('threshold', None, 'For a multi-label model (several '
+                   'labels per image): every label whose probability is >= '
+                   'this, per image (at most --top_k if it is given).')
 flags.DEFINE_integer('batch_size', 32, 'Images per forward pass.')
 flags.DEFINE_integer('max_image_pixels',
                      image_coding.DEFAULT_MAX_IMAGE_PIXELS,
@@ -166,6 +176,60 @@ def csv_text(predictions):
   return out.getvalue()
 
 
+def threshold_csv_text(predictions):
+  """`image,label,score`, one row per image and label over the threshold."""
+  out = io.StringIO()
+  writer = csv.writer(out, lineterminator='\n')
+  writer.writerow(['image', 'label', 'score'])
+  for path, chosen in predictions:
+    for _, label, score in chosen:
+      writer.writerow([path, label, f'{score:.6f}'])
+  return out.getvalue()
+
+
+def threshold_json_value(predictions, unreadable, model, threshold):
+  """The JSON record of a multi-label model's labels over the threshold."""
+  return {
+      'model': model,
+      'threshold': threshold,
+      'predictions': [
+          {'image': path,
+           'labels': [{'class_id': class_id, 'label': label, 'score': score}
+                      for class_id, label, score in chosen]}
+          for path, chosen in predictions],
+      'unreadable': [{'image': path, 'error': why}
+                     for path, why in unreadable],
+  }
+
+
+def output_text(output, predictions, unreadable, model, threshold=None):
+  """What --output holds: CSV or JSON, as its extension says."""
+  as_json = output.lower().endswith('.json')
+  if threshold is None:
+    if as_json:
+      return json.dumps(json_value(predictions, unreadable, model),
+                        indent=2) + '\n'
+    return csv_text(predictions)
+  if as_json:
+    return json.dumps(threshold_json_value(predictions, unreadable, model,
+                                           threshold), indent=2) + '\n'
+  return threshold_csv_text(predictions)
+
+
+def check_threshold(threshold, info, model):
+  """Fails unless --threshold is unset, or in [0, 1] for a multi-label
+  model (a softmax's scores share one unit of probability: a threshold
+  over them says little about each label)."""
+  if threshold is None:
+    return
+  if not 0 <= threshold <= 1:
+    cli.fail(f'--threshold={threshold} must be a probability, between 0 '
+             'and 1.')
+  if not info.multi_label:
+    cli.fail(f'--threshold is for multi-label models; --model={model} '
+             'predicts one label per image (a softmax): use --top_k.')
+
+
 def json_value(predictions, unreadable, model):
   """The JSON record: the model, each image's best labels, the skipped."""
   return {
@@ -224,6 +288,14 @@ def load_classifier(model, values):
       classifiers.PixelScaling(values.input_mean, values.input_std))
 
 
+def _top_k():
+  """How many labels per image: --top_k, unless --threshold chooses them
+  and --top_k was not given (then all over the threshold)."""
+  if FLAGS.threshold is not None and not FLAGS['top_k'].present:
+    return None
+  return FLAGS.top_k
+
+
 def main(argv):
   cli.check_no_arguments(argv)
   for name in ('model', 'images'):
@@ -251,14 +323,15 @@ def main(argv):
     if info.num_frames:
       cli.fail(f'--model={FLAGS.model} is a video model ({info.model_name}); '
                'classify_images.py classifies images.')
+    check_threshold(FLAGS.threshold, info, FLAGS.model)
     if labels is not None:
       with cli.user_input():
         info.labels = labels_file.class_labels(labels, info.num_classes,
                                                FLAGS.labels)
     predictions, unreadable = classify_files.classify(
-        classifier, usable, top_k=FLAGS.top_k, batch_size=FLAGS.batch_size,
+        classifier, usable, top_k=_top_k(), batch_size=FLAGS.batch_size,
         progress_bar=FLAGS.progress_bar,
-        max_image_pixels=FLAGS.max_image_pixels)
+        max_image_pixels=FLAGS.max_image_pixels, threshold=FLAGS.threshold)
   finally:
     classifier.close()
   order = {path: i for i, path in enumerate(paths)}
@@ -272,11 +345,8 @@ def main(argv):
     cli.fail(f'--images={FLAGS.images}: none of the {len(paths)} files is a '
              'readable image.')
   if output:
-    if output.lower().endswith('.json'):
-      text = json.dumps(json_value(predictions, unreadable, FLAGS.model),
-                        indent=2) + '\n'
-    else:
-      text = csv_text(predictions)
+    text = output_text(output, predictions, unreadable, FLAGS.model,
+                       FLAGS.threshold)
     with cli.user_input('--output'):
       try:
         fileio.write_atomic(output, text)
@@ -284,8 +354,9 @@ def main(argv):
         raise ValueError(f'cannot write {output}: {e.strerror or e}.') from e
   else:
     for path, best in predictions:
-      print(path + ': ' + ', '.join(f'{label} {score:.5f}'
-                                    for _, label, score in best))
+      print(path + ': ' + (', '.join(f'{label} {score:.5f}'
+                                     for _, label, score in best)
+                           or f'no label scores >= {FLAGS.threshold:g}'))
   height, width = info.input_size
   print(f'Classified {len(predictions)} images with '
         f'{info.model_name or os.path.basename(FLAGS.model)} '

@@ -14,6 +14,10 @@ so TensorFlow's own `python -m tensorflow.python.tools.freeze_graph` freezes
 it too, with a checkpoint that training wrote (see
 `slim.variables.reference_variables`).
 
+For a multi-label dataset (several labels per image, such as
+`shapes_multi`), the output is `MultiLabel/Predictions`, the sigmoid of the
+logits: one probability per class (the network's softmax node stays, unused).
+
 Unlike the original, it needs no network and no dataset files: the class
 count comes from the dataset's descriptor (only `custom` and `shapes` read
 it from --dataset_dir/dataset_meta.json).
@@ -62,19 +66,26 @@ def main(argv):
              '--num_frames (and --is_video_model).')
   with cli.user_input():
     num_classes = dataset_num_classes(FLAGS.dataset_name, FLAGS.dataset_dir)
+    multi_label = network.is_multi_label(FLAGS.dataset_name,
+                                         FLAGS.dataset_dir)
   with tf.Graph().as_default() as graph, slim.variables.reference_variables():
     build_inference_graph(
         FLAGS.model_name, num_classes - FLAGS.labels_offset,
         is_training=FLAGS.is_training, image_size=FLAGS.image_size,
         batch_size=FLAGS.batch_size, is_video_model=is_video,
         num_frames=FLAGS.num_frames, use_grayscale=FLAGS.use_grayscale,
-        precision=FLAGS.precision, quantize=FLAGS.quantize)
+        precision=FLAGS.precision, quantize=FLAGS.quantize,
+        multi_label=multi_label)
     graph_def = graph.as_graph_def()
   graph_io.write_graph_def(graph_def, FLAGS.output_file,
                            as_text=FLAGS.write_text_graphdef)
   print(f'Wrote the {FLAGS.model_name} inference graph ({len(graph_def.node)} '
         f'ops, {num_classes - FLAGS.labels_offset} classes) to '
         f'{FLAGS.output_file}.')
+  if multi_label:
+    print(f'{FLAGS.dataset_name} has several labels per image: the output '
+          f'{network.MULTI_LABEL_PREDICTIONS} is the sigmoid of the logits, '
+          'one probability per class.')
 
 
 if __name__ == '__main__':

@@ -66,11 +66,58 @@ def dataset_num_classes(dataset_name, dataset_dir):
   return descriptor.read_meta(dataset_dir)[1]
 
 
+def is_multi_label(dataset_name, dataset_dir):
+  """Whether a dataset holds several labels per image.
+
+  Its descriptor says, or for a dataset that keeps its facts in
+  dataset_meta.json (`custom`, `shapes`), that file in `dataset_dir`.
+  Without a dataset name, or without the dataset_dir such a dataset needs
+  (a model whose class count comes from elsewhere, such as a frozen graph
+  classified with only --dataset_name), it is taken as single-label.
+
+  Raises:
+    ValueError: for an unknown dataset name, or a malformed meta file.
+  """
+  if not dataset_name:
+    return False
+  descriptor = dataset_factory.get_descriptor(dataset_name)
+  if descriptor.splits_to_sizes is None and not dataset_dir:
+    return descriptor.multi_label
+  return descriptor.is_multi_label(dataset_dir or None)
+
+
+# The inference graph's output of a multi-label network: the per-class
+# sigmoid of its logits (freeze with --output_node_names=MultiLabel/Predictions).
+MULTI_LABEL_PREDICTIONS = 'MultiLabel/Predictions'
+
+
+def class_probabilities(logits, multi_label, name):
+  """The probabilities a classifier reports, from its logits.
+
+  The one place where single- and multi-label outputs differ: a softmax
+  over the classes (one label per image), or a sigmoid per class (each
+  class present or not, independently; several labels per image), as the
+  training losses take them.
+
+  Args:
+    logits: [..., num_classes] float logits.
+    multi_label: sigmoid instead of softmax.
+    name: the output op's name.
+
+  Returns:
+    A float tensor shaped as `logits`.
+  """
+  if multi_label:
+    return tf.sigmoid(logits, name=name)
+  return tf.nn.softmax(logits, name=name)
+
+
 def build_inference_graph(model_name, num_classes, is_training=False,
                           image_size=None, batch_size=None,
                           is_video_model=False, num_frames=None,
                           use_grayscale=False, default_input=None,
-                          precision='float32', quantize=False):
+                          precision='float32', quantize=False,
+                          multi_label=False):
   """Builds the network on an `input` placeholder in the current graph.
 
   Args:
@@ -89,6 +136,10 @@ def build_inference_graph(model_name, num_classes, is_training=False,
       the input stays a float32 placeholder either way.
     quantize: then rewrite the graph as for evaluation after
       quantization-aware training (`restore.quantize_inference_graph`).
+    multi_label: the network predicts several labels per image: its
+      end_points['Predictions'] becomes the sigmoid of its logits, an op
+      named MULTI_LABEL_PREDICTIONS (the network's own softmax stays in
+      the graph, unused).
 
   Returns:
     (placeholder, logits, end_points).
@@ -114,4 +165,7 @@ def build_inference_graph(model_name, num_classes, is_training=False,
   logits, end_points = network_fn(placeholder)
   if quantize:
     restore.quantize_inference_graph(model_name)
+  if multi_label:
+    end_points = dict(end_points, Predictions=class_probabilities(
+        logits, True, MULTI_LABEL_PREDICTIONS))
   return placeholder, logits, end_points

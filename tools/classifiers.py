@@ -3,7 +3,9 @@ GraphDef, SavedModel or TFLite.
 
 `load(path, ...)` detects the format and returns a Classifier: its
 ModelInfo (network, image size, preprocessing, class names) and
-`predict(images)`, preprocessed float32 images in, probabilities out. An
+`predict(images)`, preprocessed float32 images in, probabilities out (a
+softmax over the classes, or for a multi-label model, `info.multi_label`,
+each class's own sigmoid probability). An
 exported model (SavedModel, .tflite with its `<file>.json`) carries its
 ModelInfo; a checkpoint or a bare frozen graph takes it from the records
 the caller gives (classify_images.py makes them from its flags).
@@ -231,6 +233,9 @@ def _info_from_specs(model, data, num_classes, image_size=None):
     num_classes: the network's class count (None: from the dataset).
     image_size: the graph's own input size, if it has one.
 
+  Returns:
+    A ModelInfo; multi_label if the dataset holds several labels per image.
+
   Raises:
     ValueError: without --model_name, or for an unknown network or dataset.
   """
@@ -249,6 +254,7 @@ def _info_from_specs(model, data, num_classes, image_size=None):
   labels = model_info.class_names(data.dataset_name, data.dataset_dir,
                                   num_classes, data.labels_offset)
   return model_info.ModelInfo(
+      multi_label=network.is_multi_label(data.dataset_name, data.dataset_dir),
       model_name=model.model_name,
       image_size=(model.image_size or image_size
                   or NETWORKS[model.model_name].default_image_size),
@@ -268,7 +274,8 @@ def _load_checkpoint(path, model, data):
   with graph.as_default():
     images, _, end_points = network.build_inference_graph(
         info.model_name, info.num_classes, image_size=info.image_size,
-        use_grayscale=info.use_grayscale, quantize=model.quantize)
+        use_grayscale=info.use_grayscale, quantize=model.quantize,
+        multi_label=info.multi_label)
     variables = restore.variables_to_restore(model.moving_average_decay)
     restore.check_checkpoint_fits(
         checkpoint, variables, f'--model={path}',
@@ -284,17 +291,26 @@ def _load_checkpoint(path, model, data):
 
 
 def _graph_output(graph_def):
-  """The name of a frozen graph's probabilities (or logits) node."""
+  """The name of a frozen graph's probabilities (or logits) node.
+
+  Returns:
+    (node name, what it holds): 'softmax' (probabilities over the
+    classes), 'sigmoid' (each class's own probability: a multi-label
+    model's MultiLabel/Predictions, or any output Sigmoid op) or 'logits'.
+  """
   consumed = {i.split(':')[0].lstrip('^') for n in graph_def.node
               for i in n.input}
   outputs = [n for n in graph_def.node
              if n.name not in consumed and n.op not in ('Const', 'NoOp',
                                                         'Placeholder')]
   for node in outputs:
+    if node.op == 'Sigmoid':
+      return node.name, 'sigmoid'
+  for node in outputs:
     if 'Predictions' in node.name or node.op == 'Softmax':
-      return node.name, True
+      return node.name, 'softmax'
   if len(outputs) == 1:
-    return outputs[0].name, False
+    return outputs[0].name, 'logits'
   raise ValueError(f'cannot tell the frozen graph\'s output among '
                    f'{[n.name for n in outputs][:10]}; freeze it with '
                    'tools/freeze_graph.py '
@@ -303,7 +319,7 @@ def _graph_output(graph_def):
 
 def _load_frozen_graph(path, model, data):
   graph_def = graph_io.read_graph_def(path)
-  output, is_probabilities = _graph_output(graph_def)
+  output, holds = _graph_output(graph_def)
   graph = tf.Graph()
   with graph.as_default():
     tf1.import_graph_def(graph_def, name='')
@@ -314,13 +330,14 @@ def _load_frozen_graph(path, model, data):
                        'network.py.') from None
     scores = graph.get_tensor_by_name(output + ':0')
     num_classes = scores.shape.as_list()[-1]
-    if not is_probabilities:
+    if holds == 'logits':
       scores = tf.nn.softmax(scores)
     scores = tf.reshape(scores, [-1, num_classes])
   info = model_info.read_info(model_info.sidecar_path(path))
   if info is None:
     shape = images.shape.as_list()
     info = _info_from_specs(model, data, num_classes, image_size=shape[1])
+  info.multi_label = info.multi_label or holds == 'sigmoid'
   return _SessionClassifier(info, 'frozen_graph', tf1.Session(graph=graph),
                             images, scores)
 

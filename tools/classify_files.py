@@ -53,24 +53,46 @@ class ImageReader:
     self._session.close()
 
 
+def chosen_classes(scores, top_k=None, threshold=None):
+  """The class ids to report for one image, best first.
+
+  Args:
+    scores: [num_classes] probabilities.
+    top_k: at most this many (None: no limit).
+    threshold: only the classes whose score is >= threshold (None: all);
+      for a multi-label model, whose scores are each class's own
+      probability.
+
+  Returns:
+    A list of int class ids, by decreasing score (ties: the lower id).
+  """
+  best = np.argsort(-scores, kind='stable')
+  if threshold is not None:
+    best = best[scores[best] >= threshold]
+  return [int(i) for i in best[:top_k]]
+
+
 def classify(classifier, paths, top_k=5, batch_size=32, progress_bar=False,
-             max_image_pixels=image_coding.DEFAULT_MAX_IMAGE_PIXELS):
+             max_image_pixels=image_coding.DEFAULT_MAX_IMAGE_PIXELS,
+             threshold=None):
   """Classifies the files; skips those that cannot be read.
 
   Args:
     classifier: a tools.classifiers.Classifier.
     paths: the image files.
-    top_k: how many best classes per image.
+    top_k: how many best classes per image (None: no limit, with a
+      threshold).
     batch_size: images per forward pass.
     progress_bar: show a progress bar when stderr is a terminal.
     max_image_pixels: images whose header gives more pixels are skipped.
+    threshold: report only the classes scoring >= threshold (see
+      `chosen_classes`); None: the top_k best.
 
   Returns:
     (predictions, unreadable): [(path, [(class_id, label, score), ...])]
     best first, in the order of `paths`; [(path, why)].
   """
   labels = classifier.info.labels
-  top_k = min(top_k, len(labels))
   reader = ImageReader(classifier.info, max_image_pixels)
   predictions, unreadable, batch_paths, batch = [], [], [], []
 
@@ -79,9 +101,9 @@ def classify(classifier, paths, top_k=5, batch_size=32, progress_bar=False,
       return
     probabilities = classifier.predict(np.stack(batch))
     for path, scores in zip(batch_paths, probabilities):
-      best = np.argsort(-scores, kind='stable')[:top_k]
-      predictions.append((path, [(int(i), labels[i], float(scores[i]))
-                                 for i in best]))
+      predictions.append((path, [
+          (i, labels[i], float(scores[i]))
+          for i in chosen_classes(scores, top_k, threshold)]))
     batch_paths.clear()
     batch.clear()
 

@@ -17,6 +17,12 @@ The SavedModel has two signatures, with the same outputs:
   channels] ([batch, frames, size, size, channels] for video), already
   preprocessed.
 
+For a multi-label dataset (several labels per image, such as
+`shapes_multi`; its descriptor or dataset_meta.json says), `probabilities`
+is the sigmoid of the logits, each class's own probability, instead of the
+softmax, and model_info.json (and the TFLite record) holds
+`"multi_label": true`, which classify_images.py --threshold reads.
+
 Outputs: `probabilities`, `logits`, `classes` (the top-1 class id) and the
 --top_k best as `top_k_classes`, `top_k_scores` and `top_k_labels` (names
 from the dataset's labels.txt in --dataset_dir, else the class ids). The
@@ -136,7 +142,8 @@ def build_serving_graph(info, batch_size=None, top_k=5, quantize=False,
 
   Args:
     info: the ModelInfo of the model (network, size, preprocessing,
-      labels).
+      labels; multi_label: `probabilities` is a sigmoid per class instead
+      of a softmax).
     batch_size: a static batch size, or None for a dynamic one.
     top_k: how many best classes to return.
     quantize: rewrite the graph for a quantization-aware-trained
@@ -160,7 +167,8 @@ def build_serving_graph(info, batch_size=None, top_k=5, quantize=False,
       default_input=_images_from_bytes(image_bytes, info, info.image_size),
       precision=precision, quantize=quantize)
   logits = tf.reshape(logits, [-1, info.num_classes])
-  probabilities = tf.nn.softmax(logits, name='probabilities')
+  probabilities = network.class_probabilities(logits, info.multi_label,
+                                              'probabilities')
   top_k_scores, top_k_classes = tf.math.top_k(
       probabilities, min(top_k, info.num_classes), name='top_k')
   labels = tf.constant(info.labels, tf.string, name='labels')
@@ -181,7 +189,7 @@ def export_saved_model(model_name, num_classes, checkpoint_path, output_dir,
                        labels=None, labels_offset=0, dataset_name=None,
                        num_frames=None, top_k=5, quantize=False,
                        precision='float32', overwrite=False,
-                       before_publish=None):
+                       before_publish=None, multi_label=False):
   """Writes a serving SavedModel of `model_name` with the checkpoint's weights.
 
   The SavedModel is written into a temporary folder beside `output_dir` and
@@ -215,6 +223,10 @@ def export_saved_model(model_name, num_classes, checkpoint_path, output_dir,
     before_publish: optional fn(staging_dir, info), called with the
       complete SavedModel before it is renamed to `output_dir` (the TFLite
       conversion, so that a kill during it leaves no `output_dir` either).
+    multi_label: the network predicts several labels per image: the
+      signatures' `probabilities` are the sigmoid of the logits (each
+      class's own probability), and model_info.json says
+      `"multi_label": true`.
 
   Returns:
     The ModelInfo written into the SavedModel.
@@ -245,7 +257,8 @@ def export_saved_model(model_name, num_classes, checkpoint_path, output_dir,
                                                    preprocessing_name),
       labels=list(labels or [str(i) for i in range(num_classes)]),
       labels_offset=labels_offset, num_frames=num_frames,
-      use_grayscale=use_grayscale, dataset_name=dataset_name)
+      use_grayscale=use_grayscale, dataset_name=dataset_name,
+      multi_label=multi_label)
   preprocessing_factory.get_preprocessing_module(info.preprocessing_name)
   parent = os.path.dirname(os.path.abspath(output_dir))
   os.makedirs(parent, exist_ok=True)
@@ -642,6 +655,8 @@ def main(argv):
         FLAGS.dataset_name, FLAGS.dataset_dir) - FLAGS.labels_offset
     labels = model_info.class_names(FLAGS.dataset_name, FLAGS.dataset_dir,
                                     num_classes, FLAGS.labels_offset)
+    multi_label = network.is_multi_label(FLAGS.dataset_name,
+                                         FLAGS.dataset_dir)
   report = []
   with cli.user_input():
     info = export_saved_model(
@@ -653,12 +668,14 @@ def main(argv):
         labels_offset=FLAGS.labels_offset, dataset_name=FLAGS.dataset_name,
         num_frames=FLAGS.num_frames if is_video else None, top_k=FLAGS.top_k,
         quantize=FLAGS.quantize, precision=FLAGS.precision,
-        overwrite=FLAGS.overwrite,
+        overwrite=FLAGS.overwrite, multi_label=multi_label,
         before_publish=(lambda staging, info: report.extend(
             _write_tflite(staging, info))) if FLAGS.tflite_file else None)
   print(f'Wrote SavedModel {FLAGS.output_dir} ({info.model_name}, '
         f'{info.image_size}x{info.image_size}, {info.num_classes} classes, '
-        f'preprocessing {info.preprocessing_name}).')
+        f'preprocessing {info.preprocessing_name}'
+        + ('; multi-label: probabilities are a sigmoid per class'
+           if info.multi_label else '') + ').')
   for line in report:
     print(line)
 

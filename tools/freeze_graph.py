@@ -8,7 +8,9 @@
 
 The flags are those of TensorFlow's freeze_graph tool. The result keeps only
 what the output nodes need, with every variable replaced by a Const holding
-its checkpoint value.
+its checkpoint value. A multi-label inference graph (see
+export_inference_graph.py) freezes with
+--output_node_names=MultiLabel/Predictions, the per-class sigmoid.
 """
 import os
 import sys

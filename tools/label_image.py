@@ -13,6 +13,12 @@ needs neither), else 299. Labels may be plain lines or the slim
 `N:name` lines of a dataset's labels.txt. An image whose header gives more
 than --max_image_pixels pixels (default: Pillow's limit, about 89.5 million)
 is refused before it is decoded, and before TensorFlow is even loaded.
+
+The output layer's values are printed as they are, best first: a
+multi-label graph (exported for a dataset with several labels per image)
+frozen with --output_node_names=MultiLabel/Predictions gives each class's
+own probability (the sigmoid of its logit), so pass
+--output_layer=MultiLabel/Predictions; no softmax is applied.
 """
 import os
 import sys

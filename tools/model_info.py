@@ -4,7 +4,8 @@ A SavedModel or TFLite file written by tools/export_saved_model.py comes
 with a small JSON record (`model_info.json` in the SavedModel's
 `assets.extra/`, `<file>.json` beside a .tflite or a frozen GraphDef):
 the network's name, input size, preprocessing, class names and label
-offset. classify_images.py reads it, so `--model` and `--images` suffice.
+offset, and `"multi_label": true` for a model whose probabilities are a
+sigmoid per class (several labels per image; the key is absent otherwise). classify_images.py reads it, so `--model` and `--images` suffice.
 
 The same preprocessing, in a graph, serves both the SavedModel's
 `serving_default` signature (encoded image bytes in) and classify_images.py:
@@ -43,6 +44,9 @@ class ModelInfo:
     dataset_name: the dataset the class names come from.
     tflite: for a .tflite file, its quantization and its input and output
       types with their scale and zero point; None otherwise.
+    multi_label: whether the model gives each class its own probability
+      (a sigmoid per class: several labels per image) rather than one
+      distribution over the classes (a softmax).
     pixel_preprocessing: for a model without a record (a .tflite from
       elsewhere), what its inputs take: {'height', 'width', 'channels',
       'mean', 'std'}, the decoded image resized bilinearly to height x
@@ -59,6 +63,7 @@ class ModelInfo:
   dataset_name: str = None
   tflite: dict = None
   pixel_preprocessing: dict = None
+  multi_label: bool = False
 
   @property
   def num_classes(self):
@@ -75,8 +80,11 @@ class ModelInfo:
   def to_json(self):
     value = dict(dataclasses.asdict(self), format_version=FORMAT_VERSION,
                  num_classes=self.num_classes)
+    # Records keep their layout (a single-label one has no multi_label).
     if value['pixel_preprocessing'] is None:
-      del value['pixel_preprocessing']  # Records keep their layout.
+      del value['pixel_preprocessing']
+    if not value['multi_label']:
+      del value['multi_label']
     return value
 
   @classmethod
