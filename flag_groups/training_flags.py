@@ -243,8 +243,9 @@ def _define_validation_and_batch_norm_flags(module_name):
                        '--validation_every_n_steps=0); validation also runs '
                        'at the end of training (new).', module_name=module_name)
   flags.DEFINE_integer('keep_best_checkpoints', 0, 'Keep copies of the N best '
-                       'checkpoints by validation Accuracy, with their '
-                       'metrics, in <train_dir>/best/; 0 keeps none (new).',
+                       'checkpoints by validation Accuracy (mAP on '
+                       'multi-label data), with their metrics, in '
+                       '<train_dir>/best/; 0 keeps none (new).',
                        module_name=module_name)
   flags.DEFINE_float('batch_norm_decay', None, 'Decay of the batch-norm moving '
                      'statistics; None: the network\'s own (e.g. 0.9997). '

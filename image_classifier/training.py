@@ -90,7 +90,8 @@ def check_validation(validation):
       cli.fail(f'--{name} must be >= 0; received {value}.')
   if validation.keep_best_checkpoints and not validation.split_name:
     cli.fail('--keep_best_checkpoints ranks checkpoints by validation '
-             'accuracy: give --validation_split_name too (e.g. validation).')
+             'accuracy (mAP on multi-label data): give '
+             '--validation_split_name too (e.g. validation).')
 
 
 # ------------------------------------------------------------------- inputs
