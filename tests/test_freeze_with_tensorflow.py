@@ -100,10 +100,10 @@ def _variable_ops(graph_def):
   return sorted({n.op for n in graph_def.node if n.op in _VARIABLE_OPS})
 
 
-def _assert_all_agree(expected, *others):
+def _assert_all_agree(expected, *others, atol=1e-6):
   for other in others:
     for want, got in zip(expected, other):
-      np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+      np.testing.assert_allclose(got, want, rtol=1e-5, atol=atol)
 
 
 def _save_random_checkpoint(model_name, image_size, directory, seed=0):
@@ -203,7 +203,11 @@ def test_quantized_training_checkpoint_freezes(tmp_path):
   outputs = [nodes['logits'], nodes['predictions']]
   expected = _run_checkpoint('cifarnet', checkpoint, images, outputs,
                              quantize=True)
+  # A value that lands on a fake-quant rounding boundary can round one
+  # 8-bit step the other way once the weights are constants (a different
+  # float summation order): one step moved a logit by 3e-4 in a fresh-clone
+  # run. Wrong or missing weights move logits by far more than 1e-3.
   _assert_all_agree(
       expected, _run_frozen(frozen, images, outputs),
       _run_frozen(_ours(graph_file, checkpoint, nodes['predictions']), images,
-                  outputs))
+                  outputs), atol=1e-3)
