@@ -12,7 +12,6 @@ from image_classifier import cli
 from image_classifier import restore
 from nets import nets_factory
 from nets.registry import NETWORKS
-from preprocessing import preprocessing_factory
 
 tf1 = tf.compat.v1
 

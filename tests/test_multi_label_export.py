@@ -95,6 +95,17 @@ def saved_model(random_cifarnet, tmp_path_factory):
   return output_dir
 
 
+def _freeze_multi_label(graph_def, checkpoint, directory):
+  """`graph_def` frozen with `checkpoint` up to its multi-label
+  predictions, written to <directory>/frozen.pb; that path."""
+  frozen = directory / 'frozen.pb'
+  graph_io.write_graph_def(
+      freeze_graph.freeze_graph_def(graph_def, checkpoint,
+                                    [network.MULTI_LABEL_PREDICTIONS]),
+      str(frozen))
+  return frozen
+
+
 def _stack(expected_by_path, paths):
   return np.stack([expected_by_path[p] for p in paths])
 
@@ -118,11 +129,7 @@ def test_exported_inference_graph_ends_in_the_sigmoid(
   graph_def = graph_io.read_graph_def(str(graph_file))
   nodes = {n.name: n for n in graph_def.node}
   assert nodes[network.MULTI_LABEL_PREDICTIONS].op == 'Sigmoid'
-  frozen = tmp_path / 'frozen.pb'
-  graph_io.write_graph_def(
-      freeze_graph.freeze_graph_def(graph_def, random_cifarnet,
-                                    [network.MULTI_LABEL_PREDICTIONS]),
-      str(frozen))
+  frozen = _freeze_multi_label(graph_def, random_cifarnet, tmp_path)
   _, paths, pixels = images
   classifier = classifiers.load(
       str(frozen), specs.ModelSpec('cifarnet', preprocessing_name='lenet'))
@@ -313,11 +320,7 @@ def test_label_image_prints_the_sigmoid(random_cifarnet, images, expected,
   with tf.Graph().as_default() as graph:
     network.build_inference_graph('cifarnet', 5, multi_label=True)
     graph_def = graph.as_graph_def()
-  frozen = tmp_path / 'frozen.pb'
-  graph_io.write_graph_def(
-      freeze_graph.freeze_graph_def(graph_def, random_cifarnet,
-                                    [network.MULTI_LABEL_PREDICTIONS]),
-      str(frozen))
+  frozen = _freeze_multi_label(graph_def, random_cifarnet, tmp_path)
   _, paths, _ = images
   result = h.run_script(
       'tools/label_image.py', f'--graph={frozen}', f'--image={paths[0]}',
