@@ -19,7 +19,7 @@ from slim.scopes import add_arg_scope
 tf1 = tf.compat.v1
 
 __all__ = [
-    'bias_add', 'dropout', 'elu', 'flatten', 'fully_connected', 'linear',
+    'bias_add', 'drop_path', 'dropout', 'elu', 'flatten', 'fully_connected', 'linear',
     'one_hot_encoding', 'relu', 'relu6', 'repeat', 'softmax', 'stack',
     'unit_norm',
 ]
@@ -200,6 +200,55 @@ def dropout(inputs,
 
     outputs = utils.smart_cond(is_training, dropped,
                                lambda: tf.identity(inputs))
+    return utils.collect_named_outputs(outputs_collections, sc.name, outputs)
+
+
+@add_arg_scope
+def drop_path(inputs,
+              drop_rate=0.0,
+              is_training=True,
+              outputs_collections=None,
+              scope=None,
+              seed=None):
+  """Stochastic depth: drops a residual branch for whole examples.
+
+  In training, each example's branch output is zeroed with probability
+  `drop_rate` and the kept ones are scaled by 1 / (1 - drop_rate), so the
+  expectation is unchanged; at inference it is the identity (Huang et al.,
+  2016; the `DropConnect` of EfficientNet and the `StochasticDepth` of
+  ConvNeXt). Apply it to the branch before it is added to the shortcut.
+
+  Args:
+    inputs: the residual branch, `[batch, ...]`.
+    drop_rate: the probability of dropping an example's branch, in [0, 1);
+      0 returns the input.
+    is_training: a Python bool or a scalar bool tensor.
+    outputs_collections: collections to add the output to.
+    scope: the variable scope; default 'DropPath'.
+    seed: optional random seed.
+
+  Returns:
+    A tensor shaped like `inputs`.
+
+  Raises:
+    ValueError: if a Python `drop_rate` is not in [0, 1).
+  """
+  if isinstance(drop_rate, numbers.Real) and not 0 <= drop_rate < 1:
+    raise ValueError('drop_path: drop_rate must be in [0, 1); received '
+                     f'{drop_rate!r}.')
+  with tf1.variable_scope(scope, 'DropPath', [inputs]) as sc:
+    inputs = tf.convert_to_tensor(inputs)
+    if isinstance(drop_rate, numbers.Real) and drop_rate == 0:
+      outputs = tf.identity(inputs)
+    else:
+      mask_shape = tf.concat(
+          [tf.shape(inputs)[:1], tf.ones([inputs.shape.rank - 1], tf.int32)],
+          axis=0)
+      outputs = utils.smart_cond(
+          is_training,
+          lambda: tf.nn.dropout(inputs, rate=drop_rate,
+                                noise_shape=mask_shape, seed=seed),
+          lambda: tf.identity(inputs))
     return utils.collect_named_outputs(outputs_collections, sc.name, outputs)
 
 

@@ -162,6 +162,29 @@ def test_dropout_training_inference_and_noise_shape():
   assert np.all(got_train == got_train[:, :1, :1, :])
 
 
+def test_drop_path_drops_whole_examples_in_training_only():
+  xv = np.ones([64, 3, 2, 5], np.float32)
+  with tf.Graph().as_default():
+    training = tf1.placeholder(tf.bool, [])
+    y = slim.drop_path(tf.constant(xv), drop_rate=0.25, is_training=training,
+                       seed=3)
+    x_unknown_batch = tf1.placeholder(tf.float32, [None, 3, 2, 5])
+    z = slim.drop_path(x_unknown_batch, drop_rate=0.25, is_training=True)
+    none = slim.drop_path(tf.constant(xv), drop_rate=0.0)
+    got_train, got_z, got_none = _run(
+        [y, z, none], {training: True, x_unknown_batch: xv})
+    got_test = _run(y, {training: False})
+    with pytest.raises(ValueError, match='drop_rate'):
+      slim.drop_path(tf.constant(xv), drop_rate=1.0)
+  np.testing.assert_array_equal(got_test, xv)
+  np.testing.assert_array_equal(got_none, xv)
+  for got in (got_train, got_z):
+    # One decision per example: each is all zeros or all 1/(1 - 0.25).
+    per_example = got.reshape(64, -1)
+    assert np.all(per_example == per_example[:, :1])
+    assert set(np.unique(got)) == {0.0, np.float32(1 / 0.75)}
+
+
 def test_flatten():
   xv = _rand(2, 3, 4, 5)
   with tf.Graph().as_default():
