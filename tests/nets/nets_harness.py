@@ -24,14 +24,29 @@ GOLDENS = os.path.join(COMPAT, 'goldens')
 
 @functools.lru_cache(maxsize=None)
 def manifest():
+  """The original's manifest plus those of the networks it did not have
+  (compat/modern_nets/<family>.json, same layout)."""
   with open(os.path.join(COMPAT, 'slim_checkpoint_manifest.json')) as f:
-    return json.load(f)
+    entries = json.load(f)
+  return {**entries, **_modern_nets('manifest.json')}
 
 
 @functools.lru_cache(maxsize=None)
 def output_nodes():
   with open(os.path.join(COMPAT, 'output_nodes.json')) as f:
-    return json.load(f)
+    return {**json.load(f), **_modern_nets('output_nodes.json')}
+
+
+def _modern_nets(suffix):
+  """Merges compat/modern_nets/*_<suffix>: each family's file, written by
+  the family's tests from its Keras twin, since no original exists."""
+  folder = os.path.join(COMPAT, 'modern_nets')
+  entries = {}
+  for name in sorted(os.listdir(folder)) if os.path.isdir(folder) else ():
+    if name.endswith('_' + suffix):
+      with open(os.path.join(folder, name)) as f:
+        entries.update(json.load(f))
+  return entries
 
 
 def golden_names():
