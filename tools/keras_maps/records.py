@@ -1,0 +1,59 @@
+"""What a Keras-weights importer needs to know about one network.
+
+Pure data (no TensorFlow, no Keras), so `tools/download_checkpoint.py` and
+the README's table can read it.
+"""
+import dataclasses
+from typing import Callable
+
+import numpy as np
+
+
+@dataclasses.dataclass(frozen=True)
+class KerasWeights:
+  """The published Keras ImageNet weights of one of our networks.
+
+  Attributes:
+    application: the `keras.applications` constructor that computes the
+      same function (`EfficientNetB0`), for the README and the tests.
+    url: where Keras downloads the weights with the top (legacy `.h5`).
+    file_hash: the hash Keras checks the file against (`md5` when 32 hex
+      digits, SHA-256 when 64), '' when Keras records none.
+    num_classes: the class count of the weights (ImageNet: 1000).
+    labels_offset: the --labels_offset they need with the 1001-class
+      ImageNet records.
+    notes: how the two differ where they do (input channel order, ...),
+      for the README table; '' when they compute the same function on the
+      same input.
+  """
+  application: str
+  url: str
+  file_hash: str = ''
+  num_classes: int = 1000
+  labels_offset: int = 1
+  notes: str = ''
+
+  @property
+  def file_name(self):
+    return self.url.rsplit('/', 1)[-1]
+
+
+@dataclasses.dataclass(frozen=True)
+class Target:
+  """One of our variables that a Keras weight becomes, and how.
+
+  Attributes:
+    variable: our checkpoint variable's name (`efficientnet_b0/stem/conv/
+      weights`).
+    transform: turns the Keras array into ours (a channel flip, a
+      reshape the importer would not guess); None copies it, reshaped only
+      where the two shapes differ by leading 1s (a Dense kernel becoming a
+      1x1 convolution's).
+  """
+  variable: str
+  transform: Callable[[np.ndarray], np.ndarray] | None = None
+
+
+def targets(names):
+  """`Target`s from a mix of Targets and plain variable names."""
+  return tuple(t if isinstance(t, Target) else Target(t) for t in names)
