@@ -93,10 +93,25 @@ def _map_layers(layer_map, layers, keras_path):
           f'{keras_path}: layer {layer_name!r} has {len(arrays)} weights, '
           f'expected {len(mapped)}')
     for target, array in zip(mapped, arrays):
+      if isinstance(target, records.Fixed):
+        _check_fixed(target, array, layer_name, keras_path)
+        continue
       if target.transform is not None:
         array = target.transform(array)
       values[target.variable] = np.asarray(array, np.float32)
   return values
+
+
+def _check_fixed(fixed, array, layer_name, keras_path):
+  if fixed.value is None:
+    return
+  expected = np.asarray(fixed.value, np.float64)
+  if (np.shape(array) != expected.shape and expected.size != np.size(array)) or (
+      not np.allclose(np.reshape(array, expected.shape), expected,
+                      atol=fixed.atol, rtol=0)):
+    raise KerasImportError(
+        f'{keras_path}: layer {layer_name!r} holds {np.ravel(array)[:4]}..., '
+        f'which our network fixes at {expected.ravel()[:4]}...')
 
 
 def _check_complete(values, wanted, model_name, keras_path):

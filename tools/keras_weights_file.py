@@ -3,9 +3,10 @@
 Keras publishes ImageNet weights in two layouts, and both are HDF5:
 
 - the legacy `.h5` (Keras 2, `model.save_weights('x.h5')`, every
-  `keras.applications` download): one group per layer named after the layer,
-  whose `weight_names` attribute lists its weights in order; a whole-model
-  save puts them under `model_weights/`;
+  `keras.applications` download): one group per top-level layer, whose
+  `weight_names` attribute lists its weights in order as
+  `<layer>/<weight>` (`<nested model>/<layer>/<weight>` inside a nested
+  model); a whole-model save puts them under `model_weights/`;
 - Keras 3's `.weights.h5`: `layers/<class name>[_N]/vars/<i>`, the layer's
   name in the `name` attribute of `vars` and its weights in order as `0`,
   `1`, ...; a nested model's layers sit under its own `layers/`.
@@ -62,13 +63,16 @@ def _decode(name):
 
 
 def _read_legacy(group):
+  """Keys each weight by the layer that owns it: the path component before
+  the weight's own name, so that a nested model's layers (ConvNeXt's stem,
+  a Sequential) come back one by one, as in the Keras 3 layout."""
   layers = {}
   for layer_name in group.attrs['layer_names']:
-    layer_name = _decode(layer_name)
-    layer = group[layer_name]
-    names = [_decode(n) for n in layer.attrs.get('weight_names', [])]
-    if names:
-      layers[layer_name] = [np.asarray(layer[n]) for n in names]
+    layer = group[_decode(layer_name)]
+    for name in (_decode(n) for n in layer.attrs.get('weight_names', [])):
+      parts = name.split('/')
+      owner = parts[-2] if len(parts) > 2 else _decode(layer_name)
+      layers.setdefault(owner, []).append(np.asarray(layer[name]))
   return layers
 
 

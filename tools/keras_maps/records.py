@@ -55,5 +55,21 @@ class Target:
 
 
 def targets(names):
-  """`Target`s from a mix of Targets and plain variable names."""
-  return tuple(t if isinstance(t, Target) else Target(t) for t in names)
+  """`Target`s (and `Fixed`s) from a mix of them and plain variable names."""
+  return tuple(t if isinstance(t, (Target, Fixed)) else Target(t)
+               for t in names)
+
+
+@dataclasses.dataclass(frozen=True)
+class Fixed:
+  """A Keras weight that is a constant of our network function (the input
+  normalisation's mean and variance): the importer checks that the file
+  holds this value and keeps no variable for it.
+
+  Attributes:
+    value: what the weight must equal (compared within `atol`), or None to
+      accept any value (a count that no computation reads).
+    atol: the tolerance of the comparison.
+  """
+  value: object = None
+  atol: float = 1e-6
