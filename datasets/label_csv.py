@@ -90,11 +90,12 @@ def _parse_row(cells, order, row, csv_path, csv_dir):
   return LabelledImage(row, filename, path, tuple(sorted(set(labels.split()))))
 
 
-def read_csv(csv_path):
+def read_csv(csv_path, flag='--source_csv'):
   """Reads the rows of a label CSV.
 
   Args:
-    csv_path: the CSV file (`--source_csv`).
+    csv_path: the CSV file.
+    flag: the flag that named it, for the messages.
 
   Returns:
     A list of `LabelledImage`, in file order.
@@ -104,7 +105,7 @@ def read_csv(csv_path):
       one, a row is malformed (bad quoting, a wrong number of fields, no
       filename), lists an image twice, or there is no row.
   """
-  text = _read_text(csv_path, '--source_csv')
+  text = _read_text(csv_path, flag)
   csv_dir = os.path.dirname(os.path.abspath(csv_path))
   reader = csv.reader(io.StringIO(text, newline=''), strict=True)
   images, rows_by_path, order = [], {}, None
