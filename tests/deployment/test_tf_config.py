@@ -52,6 +52,9 @@ EXPECTED = {
          'worker': [VERTEX.format(1, 0), VERTEX.format(1, 1)],
          'ps': [VERTEX.format(2, 0)]}, 'worker', 1, 2, False),
     'vertex_ai_evaluator_0': None,
+    # A job of one machine still gets a TF_CONFIG: a cluster of one.
+    'vertex_ai_single_replica_chief_0': (
+        {'chief': ['workerpool0-3b9e0c4d71-0:2222']}, 'chief', 0, 0, True),
 }
 
 
@@ -76,7 +79,7 @@ def test_launchers_tf_config_describes_its_cluster(name):
   assert (cluster.job_name, cluster.task) == (job_name, task)
   assert (cluster.replica_id, cluster.is_chief) == (replica_id, is_chief)
   assert cluster.num_replicas == len(jobs.get('chief', ())) + len(
-      jobs['worker'])
+      jobs.get('worker', ()))
   assert cluster.has_parameter_servers == ('ps' in jobs)
   assert cluster.is_ps == (job_name == 'ps')
 
@@ -103,6 +106,9 @@ def test_a_cluster_without_parameter_servers_is_described():
   for name in ('ray_train_worker_1', 'kubeflow_tfjob_all_reduce_chief_0'):
     cluster = cluster_lib.describe_cluster('', '', None, 0, _fixture(name))
     assert not cluster.has_parameter_servers and cluster.num_ps == 0
+  single = cluster_lib.from_flags(
+      '', '', None, 0, _fixture('vertex_ai_single_replica_chief_0'))
+  assert (single.num_replicas, single.is_chief) == (1, True)
   flags = cluster_lib.describe_cluster('', 'a:1,b:1', 'worker', 1)
   assert flags.jobs == {'worker': ['a:1', 'b:1']}
   assert not flags.has_parameter_servers
