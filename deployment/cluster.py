@@ -21,8 +21,10 @@ cluster (nobody waits for it), and a process whose task is the evaluator
 is eval_image_classifier.py's, not a training task. The launchers' own
 fields ("environment", "job", "rpc_layer", a task's "trial", ...) are
 ignored. Without parameter servers the workers average their gradients
-with all-reduce (`Cluster.has_parameter_servers`). What lives here: the `Cluster` description and
-its checks, the server start, the wait for unreachable tasks (with a
+with all-reduce (`Cluster.has_parameter_servers`).
+
+What lives here: the `Cluster` description and its checks, the server
+start, the wait for unreachable tasks (with a
 deadline instead of the original's silent hang), and the parameter server's
 serve loop: a ps serves until every worker has said it finished, then exits,
 instead of `server.join()` forever. A training process's whole part in a
@@ -50,9 +52,8 @@ tf1 = tf.compat.v1
 __all__ = ['Cluster', 'from_flags', 'describe_cluster', 'tf_config_task_type',
            'EVALUATOR', 'EVALUATOR_TASK_MESSAGE', 'start_server',
            'wait_for_tasks', 'watching', 'lost_task_message',
-           'unreachable_task',
-           'done_signal_ops', 'serve_until_workers_finish', 'TaskUnreachable',
-           'exposure_warning', 'reporting_stalls']
+           'unreachable_task', 'done_signal_ops', 'serve_until_workers_finish',
+           'TaskUnreachable', 'exposure_warning', 'reporting_stalls']
 
 PS = 'ps'
 WORKER = 'worker'
