@@ -16,7 +16,9 @@ precision and recall (micro and macro) at --threshold in metrics.json and
 the summaries, and AP, precision, recall and F1 per class in the report. --checkpoint_path may be a file prefix or a directory (its
 latest checkpoint; for <train_dir>/best, the best that its index.json
 lists). --wait_for_checkpoints evaluates every new checkpoint
-of the directory as training writes it.
+of the directory as training writes it; so does the evaluator task of a
+cluster launcher (TF_CONFIG's task type "evaluator": it starts beside the
+workers, before their first checkpoint, and follows them to the end).
 
 It also writes a report of the same examples into --eval_dir (see
 image_classifier/eval_report.py): per_class.json (precision, recall,
@@ -37,8 +39,10 @@ import os
 from image_classifier import tf_env  # pylint: disable=unused-import
 
 from absl import flags
+import tensorflow as tf
 
 import slim
+from deployment import cluster as cluster_lib
 from flag_groups import common_flags
 from flag_groups import compute_flags
 from image_classifier import best_checkpoints
@@ -152,9 +156,29 @@ def write_report(evaluation, eval_dir):
         flush=True)
 
 
+def is_evaluator_task():
+  """Whether TF_CONFIG makes this process a launcher's evaluator task.
+
+  Raises:
+    cli.UserError: for a malformed TF_CONFIG.
+  """
+  with cli.user_input():
+    task_type = cluster_lib.tf_config_task_type(os.environ.get('TF_CONFIG'))
+  return task_type == cluster_lib.EVALUATOR
+
+
+def _may_become_training_dir(path):
+  """Whether `path` is a directory, or nothing yet: an evaluator starts
+  beside the workers, before the chief has created --train_dir, and waits
+  for it. A checkpoint prefix or a file is not one."""
+  if tf.io.gfile.exists(path + '.index'):
+    return False
+  return tf.io.gfile.isdir(path) or not tf.io.gfile.exists(path)
+
+
 def checkpoints_to_evaluate(values):
   """The checkpoint prefixes to evaluate, one or a stream of new ones."""
-  if not values.wait_for_checkpoints:
+  if not (values.wait_for_checkpoints or is_evaluator_task()):
     with cli.user_input('--checkpoint_path'):
       # <train_dir>/best: the best that its index.json lists, the truth
       # even where a kill left its state file behind.
@@ -162,7 +186,7 @@ def checkpoints_to_evaluate(values):
       yield slim.variables.resolve_checkpoint_path(
           best or values.checkpoint_path)
     return
-  if not os.path.isdir(values.checkpoint_path):
+  if not _may_become_training_dir(values.checkpoint_path):
     cli.fail('--wait_for_checkpoints needs --checkpoint_path to be the '
              f'training directory; {values.checkpoint_path} is not a '
              'directory.')

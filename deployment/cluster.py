@@ -8,15 +8,23 @@ cluster description, given either as flags
     --ps_hosts=ps0:2222,ps1:2222 --worker_hosts=w0:2222,w1:2222
     --job_name=worker --task=1
 
-or as the standard `TF_CONFIG` environment variable that cluster managers
-(Kubernetes operators, ...) set:
+or as the standard `TF_CONFIG` environment variable that launchers set
+(Ray Train, Kubeflow's TFJob, Vertex AI, deployment/k8s/ for a plain
+Kubernetes Indexed Job):
 
     {"cluster": {"ps": ["ps0:2222"], "worker": ["w0:2222", "w1:2222"]},
      "task": {"type": "worker", "index": 1}}
 
 A `chief` job (one task) is accepted as TF_CONFIG writes it: it is replica 0
-and the workers follow it. What lives here: the `Cluster` description and
-its checks, the server start, the wait for unreachable tasks (with a
+and the workers follow it. An `evaluator` entry is not part of the training
+cluster (nobody waits for it), and a process whose task is the evaluator
+is eval_image_classifier.py's, not a training task. The launchers' own
+fields ("environment", "job", "rpc_layer", a task's "trial", ...) are
+ignored. Without parameter servers the workers average their gradients
+with all-reduce (`Cluster.has_parameter_servers`).
+
+What lives here: the `Cluster` description and its checks, the server
+start, the wait for unreachable tasks (with a
 deadline instead of the original's silent hang), and the parameter server's
 serve loop: a ps serves until every worker has said it finished, then exits,
 instead of `server.join()` forever. A training process's whole part in a
@@ -41,16 +49,23 @@ import tensorflow as tf
 
 tf1 = tf.compat.v1
 
-__all__ = ['Cluster', 'from_flags', 'start_server', 'wait_for_tasks',
-           'watching', 'lost_task_message', 'unreachable_task',
-           'done_signal_ops', 'serve_until_workers_finish', 'TaskUnreachable',
-           'exposure_warning', 'reporting_stalls']
+__all__ = ['Cluster', 'from_flags', 'describe_cluster', 'tf_config_task_type',
+           'EVALUATOR', 'EVALUATOR_TASK_MESSAGE', 'start_server',
+           'wait_for_tasks', 'watching', 'lost_task_message',
+           'unreachable_task', 'done_signal_ops', 'serve_until_workers_finish',
+           'TaskUnreachable', 'exposure_warning', 'reporting_stalls']
 
 PS = 'ps'
 WORKER = 'worker'
 CHIEF = 'chief'
+EVALUATOR = 'evaluator'
 _TRAINING_JOBS = (CHIEF, WORKER)
 _KNOWN_JOBS = (PS,) + _TRAINING_JOBS
+
+EVALUATOR_TASK_MESSAGE = (
+    'TF_CONFIG makes this task the evaluator, which is not part of the '
+    'training cluster: run eval_image_classifier.py --wait_for_checkpoints '
+    "--checkpoint_path=<the workers' --train_dir> on it instead.")
 
 
 class TaskUnreachable(ValueError):
@@ -75,6 +90,12 @@ class Cluster:
   @property
   def num_ps(self):
     return len(self.jobs.get(PS, ()))
+
+  @property
+  def has_parameter_servers(self):
+    """Whether variables live on parameter servers; without them the
+    training replicas all-reduce their gradients."""
+    return self.num_ps > 0
 
   @property
   def num_replicas(self):
@@ -135,8 +156,8 @@ def _parse_hosts(value, what):
   return hosts
 
 
-def _from_tf_config(text):
-  """(jobs, job_name, task) from a TF_CONFIG JSON string."""
+def _read_tf_config(text):
+  """TF_CONFIG's JSON as a dict with a "cluster" and a "task" dict."""
   try:
     config = json.loads(text)
   except ValueError as e:
@@ -147,17 +168,40 @@ def _from_tf_config(text):
     raise ValueError('TF_CONFIG must look like {"cluster": {"ps": [...], '
                      '"worker": [...]}, "task": {"type": "worker", '
                      '"index": 0}}.')
+  return config
+
+
+def _tf_config_hosts(job, hosts):
+  """The checked host list of TF_CONFIG's cluster entry `job`."""
+  if isinstance(hosts, dict):
+    raise ValueError(f'TF_CONFIG cluster.{job} maps task indices to '
+                     'addresses (a sparse cluster, as TFJob writes with '
+                     'enableDynamicWorker); every task needs the whole '
+                     'cluster: turn enableDynamicWorker off.')
+  if not isinstance(hosts, list) or not all(
+      isinstance(h, str) for h in hosts):
+    raise ValueError(f'TF_CONFIG cluster.{job} must be a list of '
+                     '"host:port" strings.')
+  return _parse_hosts(','.join(hosts), f'TF_CONFIG cluster.{job}')
+
+
+def _from_tf_config(text):
+  """(jobs, job_name, task) from a TF_CONFIG JSON string.
+
+  The jobs are the training cluster's: an evaluator entry is checked and
+  left out, since no training task talks to it.
+  """
+  config = _read_tf_config(text)
   jobs = {}
   for job, hosts in config['cluster'].items():
-    if job not in _KNOWN_JOBS:
+    if job not in _KNOWN_JOBS + (EVALUATOR,):
       raise ValueError(f'TF_CONFIG names the job {job!r}; this script runs '
                        f'the jobs {", ".join(_KNOWN_JOBS)} (an evaluator is '
                        'eval_image_classifier.py --wait_for_checkpoints).')
-    if not isinstance(hosts, list) or not all(
-        isinstance(h, str) for h in hosts):
-      raise ValueError(f'TF_CONFIG cluster.{job} must be a list of '
-                       '"host:port" strings.')
-    jobs[job] = _parse_hosts(','.join(hosts), f'TF_CONFIG cluster.{job}')
+    jobs[job] = _tf_config_hosts(job, hosts)
+  if len(jobs.pop(EVALUATOR, ())) > 1:
+    raise ValueError('TF_CONFIG cluster.evaluator lists several tasks; a '
+                     'cluster has at most one evaluator.')
   task = config['task']
   job_name, index = task.get('type'), task.get('index', 0)
   if not isinstance(index, int) or isinstance(index, bool):
@@ -166,24 +210,29 @@ def _from_tf_config(text):
   return jobs, job_name, index
 
 
-def from_flags(ps_hosts, worker_hosts, job_name, task, tf_config=None):
-  """The Cluster the flags or TF_CONFIG describe, or None for no cluster.
+def tf_config_task_type(tf_config):
+  """The task type TF_CONFIG gives this process ('worker', 'evaluator',
+  ...), or None when TF_CONFIG is unset or empty.
 
-  Args:
-    ps_hosts: --ps_hosts, comma-separated host:port ('' or None: none).
-    worker_hosts: --worker_hosts.
-    job_name: --job_name ('ps' or 'worker'; None when not given).
-    task: --task.
-    tf_config: the TF_CONFIG environment variable's value, used when no
-      host flag is given.
+  Raises:
+    ValueError: for a TF_CONFIG that is not a cluster and task description.
+  """
+  if not tf_config or not tf_config.strip():
+    return None
+  return _read_tf_config(tf_config)['task'].get('type')
+
+
+def describe_cluster(ps_hosts, worker_hosts, job_name, task, tf_config=None):
+  """The Cluster the flags or TF_CONFIG describe, whatever trains it.
+
+  `from_flags` takes the same arguments and adds the checks of the training
+  engines this toolkit runs.
 
   Returns:
     A `Cluster`, or None when neither the flags nor TF_CONFIG describe one.
 
   Raises:
-    ValueError: for a malformed host list or TF_CONFIG, an unknown job, a
-      task outside its job, or a cluster training can't run on; the message
-      names the flag.
+    ValueError: as `from_flags`, except for its engine checks.
   """
   if ps_hosts or worker_hosts:
     jobs = {PS: _parse_hosts(ps_hosts or '', '--ps_hosts'),
@@ -197,6 +246,8 @@ def from_flags(ps_hosts, worker_hosts, job_name, task, tf_config=None):
       raise ValueError('--job_name needs --ps_hosts and --worker_hosts; with '
                        'TF_CONFIG the task comes from its "task" entry.')
     jobs, job_name, task = _from_tf_config(tf_config)
+    if job_name == EVALUATOR:
+      raise ValueError(EVALUATOR_TASK_MESSAGE)
     where = 'TF_CONFIG task.type'
   elif job_name is not None:
     raise ValueError('--job_name needs --ps_hosts and --worker_hosts (or a '
@@ -218,6 +269,32 @@ def from_flags(ps_hosts, worker_hosts, job_name, task, tf_config=None):
     raise ValueError('A cluster has at most one chief task.')
   if cluster.num_replicas == 0:
     raise ValueError('The cluster has no worker: give --worker_hosts.')
+  return cluster
+
+
+def from_flags(ps_hosts, worker_hosts, job_name, task, tf_config=None):
+  """The Cluster the flags or TF_CONFIG describe, or None for no cluster.
+
+  Args:
+    ps_hosts: --ps_hosts, comma-separated host:port ('' or None: none).
+    worker_hosts: --worker_hosts.
+    job_name: --job_name ('ps' or 'worker'; None when not given).
+    task: --task.
+    tf_config: the TF_CONFIG environment variable's value, used when no
+      host flag is given.
+
+  Returns:
+    A `Cluster`, or None when neither the flags nor TF_CONFIG describe one.
+
+  Raises:
+    ValueError: for a malformed host list or TF_CONFIG, an unknown job, a
+      task outside its job, an evaluator task, or a cluster training can't
+      run on; the message names the flag.
+  """
+  cluster = describe_cluster(ps_hosts, worker_hosts, job_name, task,
+                             tf_config)
+  if cluster is None:
+    return None
   if cluster.num_ps == 0 and cluster.num_replicas > 1:
     raise ValueError('A cluster of several workers needs at least one '
                      'parameter server: give --ps_hosts.')

@@ -77,8 +77,8 @@ def test_bad_cluster_flags_are_named(args, match):
     ('[]', 'TF_CONFIG must look like'),
     (_tf_config({'ps': [PS], 'worker': 'w:1'}), 'cluster.worker must be a '
      'list'),
-    (_tf_config({'ps': [PS], 'worker': ['w:1'], 'evaluator': ['e:1']}),
-     "names the job 'evaluator'.*eval_image_classifier"),
+    (_tf_config({'ps': [PS], 'worker': ['w:1'], 'master': ['m:1']}),
+     "names the job 'master'.*eval_image_classifier"),
     (_tf_config({'ps': [PS], 'worker': ['w:1']}, 'worker', 3),
      'task 3 is outside the worker job'),
     (_tf_config({'ps': [PS], 'worker': ['w:1']}, 'worker', '0'),
