@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+import slim
 from nets import convnext
 from tests.nets import keras_parity
 from tests.nets import nets_harness as harness
@@ -100,3 +101,20 @@ def test_features_without_classes():
                                        num_classes=0)
     assert net.shape.as_list() == [1, 768]
     assert 'Logits' not in end_points
+
+
+@pytest.mark.slow
+def test_quantization_aware_training_quantizes_every_kernel():
+  # The rewrite knows convolutions and matrix products: the stem, the
+  # downsampling, depthwise and pointwise layers and the logits all get
+  # 8-bit weights; layer norm, GELU and layer scale stay float32 (the
+  # rewrite leaves ops outside its patterns float, as contrib did).
+  with tf.Graph().as_default():
+    harness.build('convnext_tiny', [2, 32, 32, 3], num_classes=5)
+    kernels = [v.op.name for v in tf1.trainable_variables()
+               if v.op.name.endswith('weights')]
+    slim.quantize.create_training_graph(quant_delay=0)
+    ranges = {v.op.name for v in slim.quantize.range_variables()}
+  # 18 blocks x 3 + stem + 3 downsampling + logits.
+  assert len(kernels) == 59
+  assert {k.rsplit('/', 1)[0] + '/weights_quant/min' for k in kernels} <= ranges
