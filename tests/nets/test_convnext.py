@@ -118,3 +118,13 @@ def test_quantization_aware_training_quantizes_every_kernel():
   # 18 blocks x 3 + stem + 3 downsampling + logits.
   assert len(kernels) == 59
   assert {k.rsplit('/', 1)[0] + '/weights_quant/min' for k in kernels} <= ranges
+
+
+def test_keras_weights_are_the_ones_keras_downloads():
+  from keras.src.applications import convnext as keras_convnext  # pylint: disable=g-import-not-at-top
+  from tools.keras_maps import convnext as convnext_map  # pylint: disable=g-import-not-at-top
+  assert set(convnext_map.KERAS_WEIGHTS) == set(keras_convnext.WEIGHTS_HASHES)
+  for name, weights in convnext_map.KERAS_WEIGHTS.items():
+    assert weights.url == f'{keras_convnext.BASE_WEIGHTS_PATH}{name}.h5'
+    assert weights.file_hash == keras_convnext.WEIGHTS_HASHES[name][0]
+    assert hasattr(keras_convnext, weights.application)
