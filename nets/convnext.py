@@ -37,9 +37,10 @@ from nets import zoo
 
 tf1 = tf.compat.v1
 
-__all__ = ['CONFIGS', 'IMAGENET_MEAN', 'IMAGENET_STDDEV', 'convnext',
+__all__ = ['CONFIGS', 'IMAGENET_MEAN', 'IMAGENET_STDDEV', 'block', 'convnext',
            'convnext_arg_scope', 'convnext_tiny', 'convnext_small',
-           'convnext_base', 'convnext_large', 'convnext_xlarge']
+           'convnext_base', 'convnext_large', 'convnext_xlarge',
+           'drop_path_rates', 'end_point_names', 'normalize_pixels']
 
 # The ImageNet pixel statistics the published weights were trained with,
 # on the [0, 255] scale (Keras' `PreStem` normalization).
