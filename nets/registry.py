@@ -140,6 +140,11 @@ NETWORKS = {
     'nasnet_large': _spec('nasnet.nasnet', 'build_nasnet_large', 'nasnet_large_arg_scope', 331, 'inception', _BN_0_9997),
     'pnasnet_large': _spec('nasnet.pnasnet', 'build_pnasnet_large', 'pnasnet_large_arg_scope', 331, 'inception', _BN_0_9997),
     'pnasnet_mobile': _spec('nasnet.pnasnet', 'build_pnasnet_mobile', 'pnasnet_mobile_arg_scope', 224, 'inception', _BN_0_9997),
+    'convnext_tiny': _spec('convnext', 'convnext_tiny', 'convnext_arg_scope', 224, 'center_crop', _NO_BATCH_NORM),
+    'convnext_small': _spec('convnext', 'convnext_small', 'convnext_arg_scope', 224, 'center_crop', _NO_BATCH_NORM),
+    'convnext_base': _spec('convnext', 'convnext_base', 'convnext_arg_scope', 224, 'center_crop', _NO_BATCH_NORM),
+    'convnext_large': _spec('convnext', 'convnext_large', 'convnext_arg_scope', 224, 'center_crop', _NO_BATCH_NORM),
+    'convnext_xlarge': _spec('convnext', 'convnext_xlarge', 'convnext_arg_scope', 224, 'center_crop', _NO_BATCH_NORM),
 }
 
 

@@ -62,6 +62,11 @@ MODEL_ALIASES = {
     'nasnet_large': 'inception',
     'pnasnet_large': 'inception',
     'pnasnet_mobile': 'inception',
+    'convnext_tiny': 'center_crop',
+    'convnext_small': 'center_crop',
+    'convnext_base': 'center_crop',
+    'convnext_large': 'center_crop',
+    'convnext_xlarge': 'center_crop',
 }
 
 

@@ -372,12 +372,13 @@ def layer_norm(inputs,
                trainable=True,
                begin_norm_axis=1,
                begin_params_axis=-1,
-               scope=None):
+               scope=None,
+               epsilon=None):
   """Layer normalization (Ba et al., 2016), as TF-Slim's `layer_norm`.
 
   Normalizes over axes `begin_norm_axis:` with the per-example mean and
-  variance (epsilon 1e-12, 1e-3 for float16), then applies `gamma` and
-  `beta` of shape `inputs.shape[begin_params_axis:]`.
+  variance (plus `epsilon`), then applies `gamma` and `beta` of shape
+  `inputs.shape[begin_params_axis:]`.
 
   Args:
     inputs: a tensor of known rank; `inputs.shape[begin_params_axis:]` must
@@ -394,6 +395,9 @@ def layer_norm(inputs,
     begin_params_axis: first axis of the parameter shape; negative counts
       from the end.
     scope: the variable scope; default 'LayerNorm'.
+    epsilon: added to the variance; None keeps TF-Slim's 1e-12 (1e-3 for
+      float16). A network computes its published function only with the
+      epsilon it was trained with (ConvNeXt: 1e-6).
 
   Returns:
     The normalized tensor, same shape as `inputs`.
@@ -434,10 +438,11 @@ def layer_norm(inputs,
                           variables_collections, trainable)
     norm_axes = list(range(begin_norm_axis, rank))
     mean, variance = tf.nn.moments(inputs, norm_axes, keepdims=True)
-    variance_epsilon = 1e-12 if dtype != tf.float16 else 1e-3
+    if epsilon is None:
+      epsilon = 1e-12 if dtype != tf.float16 else 1e-3
     outputs = tf.nn.batch_normalization(inputs, mean, variance, offset=beta,
                                         scale=gamma,
-                                        variance_epsilon=variance_epsilon)
+                                        variance_epsilon=epsilon)
     outputs.set_shape(inputs_shape)
     if activation_fn is not None:
       outputs = activation_fn(outputs)

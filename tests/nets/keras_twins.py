@@ -60,7 +60,8 @@ def _randomise(model, seed):
       name = weight.path.split('/')[-1]
       if name in _RANDOMISED:
         weight.assign(_RANDOMISED[name](rng, weight.shape).astype('float32'))
-      elif 'gamma' in name or 'layer_scale' in name:
+      elif 'gamma' in name or 'layer_scale' in weight.path:
+        # ConvNeXt's LayerScale names its one weight 'variable'.
         weight.assign(rng.uniform(0.1, 1.0, weight.shape).astype('float32'))
 
 

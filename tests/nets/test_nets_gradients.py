@@ -51,7 +51,8 @@ def _input_shape(name):
 # Variants that build the same layers as a sibling at another depth or
 # width (the same code path per layer): checked through the sibling, which
 # keeps this test to a few minutes on 2 cores. The large NASNet and PNASNet
-# repeat the mobile ones' cells; ResNets 101-200 repeat the 50's blocks.
+# repeat the mobile ones' cells; ResNets 101-200 repeat the 50's blocks;
+# ConvNeXt S-XL repeat T's blocks, more of them and wider.
 _SAME_CODE_AS = {
     'resnet_v1_101': 'resnet_v1_50', 'resnet_v1_152': 'resnet_v1_50',
     'resnet_v1_200': 'resnet_v1_50', 'resnet_v2_101': 'resnet_v2_50',
@@ -63,6 +64,8 @@ _SAME_CODE_AS = {
     'mobilenet_v3_large_minimalistic': 'mobilenet_v3_small_minimalistic',
     'nasnet_large': 'nasnet_mobile', 'pnasnet_large': 'pnasnet_mobile',
     'vgg_a': 'vgg_16', 'vgg_19': 'vgg_16',
+    'convnext_small': 'convnext_tiny', 'convnext_base': 'convnext_tiny',
+    'convnext_large': 'convnext_tiny', 'convnext_xlarge': 'convnext_tiny',
 }
 
 

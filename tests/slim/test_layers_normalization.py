@@ -324,6 +324,23 @@ def test_layer_norm(begin_norm_axis, begin_params_axis):
   np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.parametrize('epsilon', [None, 1e-6, 0.5])
+def test_layer_norm_epsilon(epsilon):
+  # Variances near the epsilons tell them apart: U(-0.01, 0.01) has 3e-5,
+  # so 1e-6 moves the output by 1.5%, more than the tolerance.
+  xv = _rand(2, 8, scale=0.01)
+  with tf.Graph().as_default():
+    y = slim.layer_norm(tf.constant(xv), center=False, scale=False,
+                        begin_norm_axis=-1, epsilon=epsilon)
+    with tf1.Session() as sess:
+      got = sess.run(y)
+  x64 = xv.astype(np.float64)
+  var = x64.var(axis=-1, keepdims=True)
+  want = (x64 - x64.mean(axis=-1, keepdims=True)) / np.sqrt(
+      var + (1e-12 if epsilon is None else epsilon))
+  np.testing.assert_allclose(got, want, rtol=1e-3, atol=1e-5)
+
+
 def test_layer_norm_no_params_and_errors():
   with tf.Graph().as_default():
     slim.layer_norm(tf1.placeholder(tf.float32, [2, 3]), center=False,
