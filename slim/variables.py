@@ -375,6 +375,21 @@ def assign_from_values_fn(var_names_to_values):
 _CHECKPOINT_FILE = re.compile(r'^(.+)\.(index|meta|data-\d{5}-of-\d{5})$')
 
 
+def is_checkpoint_prefix(path):
+  """Whether `path` is a checkpoint prefix (its .index exists)."""
+  return bool(path) and tf.io.gfile.exists(path + '.index')
+
+
+def checkpoint_reader(model_path):
+  """`tf.train.load_checkpoint`, except that a checkpoint prefix is read as
+  one even where its filesystem also calls it a directory: TensorFlow's
+  in-memory ram:// calls every prefix of a file's name a directory, so
+  load_checkpoint would look for the latest checkpoint "in" it."""
+  if is_checkpoint_prefix(model_path):
+    return tf1.train.NewCheckpointReader(model_path)
+  return tf.train.load_checkpoint(model_path)
+
+
 def resolve_checkpoint_path(model_path):
   """A checkpoint prefix from what a user may name: the prefix, one of its
   files (.index, .data-00000-of-00001, .meta) or a directory (its latest).
@@ -382,7 +397,8 @@ def resolve_checkpoint_path(model_path):
   Raises:
     ValueError: if no checkpoint is found there.
   """
-  if model_path and tf.io.gfile.isdir(model_path):
+  if (model_path and tf.io.gfile.isdir(model_path)
+      and not is_checkpoint_prefix(model_path)):  # ram:// (checkpoint_reader)
     latest = tf.train.latest_checkpoint(model_path)
     if latest is None:
       raise ValueError(f'No checkpoint found in directory {model_path!r}: it '
@@ -422,7 +438,7 @@ def check_checkpoint_readable(model_path):
       data shards) and why.
   """
   try:
-    reader = tf.train.load_checkpoint(model_path)
+    reader = checkpoint_reader(model_path)
   except (tf.errors.OpError, IndexError) as e:
     raise ValueError(f'{model_path}.index is truncated or corrupt, not a '
                      f'checkpoint index ({_first_line(e)}); pass an '
@@ -458,7 +474,7 @@ def _compare_with_checkpoint(model_path, var_list, reshape_variables=False):
     fit; 'name (checkpoint [..], graph [..])' for each shape mismatch; the
     names the checkpoint lacks.
   """
-  shapes = tf.train.load_checkpoint(model_path).get_variable_to_shape_map()
+  shapes = checkpoint_reader(model_path).get_variable_to_shape_map()
   matched, mismatched, missing = {}, [], []
   for ckpt_name, var in sorted(_as_name_map(var_list).items()):
     if ckpt_name not in shapes:
@@ -479,7 +495,7 @@ def _one_class_short(model_path, mismatched_names, var_list):
   """(checkpoint classes, model classes) when every mismatch is a last
   dimension one smaller in the checkpoint (a 1000-class checkpoint for a
   1001-class model: ImageNet with a background class at 0); else None."""
-  shapes = tf.train.load_checkpoint(model_path).get_variable_to_shape_map()
+  shapes = checkpoint_reader(model_path).get_variable_to_shape_map()
   name_map = _as_name_map(var_list)
   counts = set()
   for name in mismatched_names:
@@ -576,7 +592,7 @@ def assign_from_checkpoint(model_path, var_list, ignore_missing_vars=False):
   """
   model_path, matched = _matching_checkpoint_vars(
       model_path, var_list, ignore_missing_vars, reshape_variables=False)
-  reader = tf.train.load_checkpoint(model_path)
+  reader = checkpoint_reader(model_path)
   assign_ops, feed_dict = [], {}
   for ckpt_name, var in matched.items():
     placeholder = tf1.placeholder(var.dtype.base_dtype, var.get_shape(),
