@@ -39,13 +39,10 @@ import os
 from image_classifier import tf_env  # pylint: disable=unused-import
 
 from absl import flags
-import tensorflow as tf
 
-import slim
-from deployment import cluster as cluster_lib
 from flag_groups import common_flags
 from flag_groups import compute_flags
-from image_classifier import best_checkpoints
+from image_classifier import checkpoint_stream
 from image_classifier import cli
 from image_classifier import compute
 from image_classifier import eval_report
@@ -156,43 +153,13 @@ def write_report(evaluation, eval_dir):
         flush=True)
 
 
-def is_evaluator_task():
-  """Whether TF_CONFIG makes this process a launcher's evaluator task.
-
-  Raises:
-    cli.UserError: for a malformed TF_CONFIG.
-  """
-  with cli.user_input():
-    task_type = cluster_lib.tf_config_task_type(os.environ.get('TF_CONFIG'))
-  return task_type == cluster_lib.EVALUATOR
-
-
-def _may_become_training_dir(path):
-  """Whether `path` is a directory, or nothing yet: an evaluator starts
-  beside the workers, before the chief has created --train_dir, and waits
-  for it. A checkpoint prefix or a file is not one."""
-  if tf.io.gfile.exists(path + '.index'):
-    return False
-  return tf.io.gfile.isdir(path) or not tf.io.gfile.exists(path)
-
-
 def checkpoints_to_evaluate(values):
   """The checkpoint prefixes to evaluate, one or a stream of new ones."""
-  if not (values.wait_for_checkpoints or is_evaluator_task()):
-    with cli.user_input('--checkpoint_path'):
-      # <train_dir>/best: the best that its index.json lists, the truth
-      # even where a kill left its state file behind.
-      best = best_checkpoints.best_checkpoint(values.checkpoint_path)
-      yield slim.variables.resolve_checkpoint_path(
-          best or values.checkpoint_path)
-    return
-  if not _may_become_training_dir(values.checkpoint_path):
-    cli.fail('--wait_for_checkpoints needs --checkpoint_path to be the '
-             f'training directory; {values.checkpoint_path} is not a '
-             'directory.')
-  yield from slim.evaluation.checkpoints_iterator(
-      values.checkpoint_path, min_interval_secs=values.eval_interval_secs,
-      timeout=values.eval_timeout_secs)
+  return checkpoint_stream.checkpoints_to_evaluate(
+      values.checkpoint_path,
+      wait=values.wait_for_checkpoints or checkpoint_stream.is_evaluator_task(),
+      min_interval_secs=values.eval_interval_secs,
+      timeout_secs=values.eval_timeout_secs)
 
 
 def main(argv):
