@@ -45,3 +45,22 @@ def _write_remote(path, data):
   tf.io.gfile.makedirs(path.rsplit('/', 1)[0])
   with tf.io.gfile.GFile(path, 'wb') as f:
     f.write(data)
+
+
+def read_bytes(path):
+  """The bytes of the file at `path`, local or on any filesystem
+  tf.io.gfile knows (TensorFlow is imported only for the latter).
+
+  Raises:
+    OSError: it cannot be read (for a remote path, with TensorFlow's
+      message as its strerror).
+  """
+  if is_local(path):
+    with open(path, 'rb') as f:
+      return f.read()
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  try:
+    with tf.io.gfile.GFile(path, 'rb') as f:
+      return f.read()
+  except tf.errors.OpError as e:
+    raise OSError(None, e.message, path) from None

@@ -124,7 +124,7 @@ def dump_images(dataset, num_images, output_dir, augmentation=None,
         return paths
       name = _label_name(label, labels_to_names)
       path = os.path.join(output_dir, f'{len(paths):05d}_{name}.png')
-      with open(path, 'wb') as f:
+      with tf.io.gfile.GFile(path, 'wb') as f:  # Any filesystem.
         f.write(png)
       paths.append(path)
 
