@@ -251,19 +251,30 @@ def run(main, extra_user_errors=(), output_flag=None, resumable=False):
   app.run(guarded_main)
 
 
-def write_json_atomic(path, value):
-  """Writes `value` as indented JSON to `path` atomically."""
-  fileio.write_atomic(path, json.dumps(value, indent=2, sort_keys=True) + '\n')
+# One implementation, in fileio; the name the scripts have always used.
+write_json_atomic = fileio.write_json_atomic
 
 
 def ensure_writable_dir(path, flag_name):
   """Creates `path` if needed and checks that files can be written there.
+
+  Local or remote (`fileio.is_local`): a remote folder is checked by
+  writing and removing a small probe object, as no permission bits say
+  more.
 
   Raises:
     UserError: naming the flag, if it cannot be created or written.
   """
   if not path:
     fail(f'{flag_name} must be set.')
+  if fileio.is_local(path):
+    _ensure_writable_local_dir(fileio.local_path(path), flag_name)
+  else:
+    _ensure_writable_remote_dir(path, flag_name)
+
+
+def _ensure_writable_local_dir(path, flag_name):
+  """`ensure_writable_dir` on the local disk."""
   if os.path.exists(path) and not os.path.isdir(path):
     fail(f'{flag_name}: {path} is a file, not a folder; choose a folder '
          'that can be written.')
@@ -271,6 +282,23 @@ def ensure_writable_dir(path, flag_name):
     os.makedirs(path, exist_ok=True)
     with tempfile.TemporaryFile(dir=path):
       pass
+  except OSError as e:
+    fail(f'{flag_name}={path} is not writable: {e.strerror or e}.')
+
+
+def _ensure_writable_remote_dir(path, flag_name):
+  """`ensure_writable_dir` on a `tf.io.gfile` filesystem."""
+  files = fileio.gfile()
+  try:
+    with fileio.os_errors(path):
+      if files.exists(path) and not files.isdir(path):
+        fail(f'{flag_name}: {path} is a file, not a folder; choose a '
+             'folder that can be written.')
+      files.makedirs(path)
+      probe = f'{path.rstrip("/")}/.write-probe-{os.getpid()}'
+      with files.GFile(probe, 'wb') as f:
+        f.write(b'')
+      files.remove(probe)
   except OSError as e:
     fail(f'{flag_name}={path} is not writable: {e.strerror or e}.')
 
@@ -284,7 +312,16 @@ def check_output_file(path, flag_name):
   """
   if not path:
     fail(f'{flag_name} must be set.')
-  if os.path.isdir(path):
+  if fileio.is_local(path):
+    path = fileio.local_path(path)
+    if os.path.isdir(path):
+      fail(f'{flag_name}={path} is a folder; pass the path of the file to '
+           'write.')
+    ensure_writable_dir(os.path.dirname(os.path.abspath(path)), flag_name)
+    return
+  if fileio.gfile().isdir(path):
     fail(f'{flag_name}={path} is a folder; pass the path of the file to '
          'write.')
-  ensure_writable_dir(os.path.dirname(os.path.abspath(path)), flag_name)
+  parent = fileio.remote_parent(path)
+  if parent:
+    ensure_writable_dir(parent, flag_name)

@@ -1,29 +1,113 @@
-"""Atomic file writes: a crash or kill never leaves a half-written file.
+"""Files anywhere: the few operations whose local and remote forms differ.
 
-On a local disk the data goes to a temporary file in the target's folder,
-which is then renamed over the target (atomic on POSIX), so readers see the
-old file or the new one, never a part. Anywhere else (`gs://`, `s3://`,
-`hdfs://`, `ram://`: any filesystem `tf.io.gfile` knows) the object is
-written directly: object stores publish an object whole when its upload is
-closed, and have no atomic rename to build on.
+Every path the toolkit reads or writes may be local or on a filesystem
+that TensorFlow's `tf.io.gfile` reaches by scheme (`gs://` as installed,
+`s3://` and `hdfs://` with tensorflow-io, `ram://` in memory for tests).
+Code calls `tf.io.gfile` directly for what works alike everywhere (exists,
+isdir, listdir, glob, makedirs, remove, copy, GFile, stat); this module
+holds what cannot:
+
+- `write_atomic`: readers see the old file or the new one, never a part.
+  A local file is written to a temporary file in the target's folder and
+  renamed over the target (atomic on POSIX). Object stores have no atomic
+  rename, but an object is created only when its upload completes, so a
+  remote path is written directly: no reader ever lists a half-written
+  object. TensorFlow's `ram://` is the exception: writing a file that
+  exists appends to it (TF 2.16-2.21, `tf.io.gfile.copy` too), so there the
+  data goes to a temporary name renamed over the target, which `ram://`
+  does atomically.
+- `os_errors`: `tf.io.gfile` raises `tf.errors.OpError`, not `OSError`;
+  inside, the former become the latter, so the callers' handling of a
+  missing file, a full disk or a place not writable is one `except OSError`
+  for every filesystem.
+
+TensorFlow is imported only when a remote path (or an error to translate)
+needs it, through `tf_env` so that its start-up banners stay hidden:
+`classify_images.py` on a TFLite model and `--help` never load it.
 """
+import contextlib
+import errno
+import json
 import os
+import re
+import sys
 import tempfile
+import uuid
+
+# A URL scheme as RFC 3986 defines it, then '://'.
+_SCHEME = re.compile(r'^([A-Za-z][A-Za-z0-9+.-]*)://')
+
+
+def _tensorflow():
+  """TensorFlow, imported quietly on first need."""
+  from image_classifier import tf_env  # pylint: disable=import-outside-toplevel
+  return tf_env.import_tensorflow()
+
+
+def gfile():
+  """`tf.io.gfile`, imported on first use (see the module docstring)."""
+  return _tensorflow().io.gfile
 
 
 def is_local(path):
-  """Whether `path` is on the local disk (no scheme, or `file://`)."""
-  scheme, sep, _ = str(path).partition('://')
-  return not sep or scheme == 'file'
+  """Whether `path` is on the local disk: no scheme, or `file://`."""
+  match = _SCHEME.match(os.fspath(path))
+  return match is None or match.group(1).lower() == 'file'
 
 
-def write_atomic(path, data):
-  """Writes `data` (bytes or str) to `path` atomically, mode 0644 locally."""
-  if isinstance(data, str):
-    data = data.encode('utf-8')
-  if not is_local(path):
-    _write_remote(path, data)
-    return
+def local_path(path):
+  """The `os` form of a local `path` (without a `file://` scheme)."""
+  path = os.fspath(path)
+  return path[len('file://'):] if path.lower().startswith('file://') else path
+
+
+def remote_parent(path):
+  """The folder of a remote `path`, or '' for one at a filesystem's root
+  (`ram://x`, whose parent `os.path.dirname` would make 'ram:')."""
+  parent = path.rstrip('/').rsplit('/', 1)[0]
+  return '' if _SCHEME.fullmatch(parent + '/') else parent
+
+
+# tf.errors class name -> the errno of the OSError it becomes.
+_ERRNOS = {
+    'NotFoundError': errno.ENOENT,
+    'AlreadyExistsError': errno.EEXIST,
+    'PermissionDeniedError': errno.EACCES,
+    'UnauthenticatedError': errno.EACCES,
+    'ResourceExhaustedError': errno.ENOSPC,
+    'FailedPreconditionError': errno.EIO,
+    'UnavailableError': errno.EIO,
+    'DeadlineExceededError': errno.ETIMEDOUT,
+    'UnimplementedError': errno.ENOSYS,  # A scheme without its plugin.
+}
+
+
+@contextlib.contextmanager
+def os_errors(path):
+  """Inside, a `tf.errors.OpError` of a file operation becomes an OSError.
+
+  Args:
+    path: the file the operations inside are about, the OSError's filename.
+
+  Raises:
+    OSError: with the errno nearest the TensorFlow error (ENOENT for
+      NotFoundError, so FileNotFoundError; EACCES for PermissionDenied;
+      ENOSPC for ResourceExhausted; else EIO) and TensorFlow's message as
+      its strerror.
+  """
+  try:
+    yield
+  except Exception as e:  # pylint: disable=broad-except
+    tf = sys.modules.get('tensorflow')  # An OpError needs it loaded.
+    if tf is None or not isinstance(e, tf.errors.OpError):
+      raise
+    code = _ERRNOS.get(type(e).__name__, errno.EIO)
+    raise OSError(code, e.message or os.strerror(code),
+                  os.fspath(path)) from e
+
+
+def _write_local_atomic(path, data):
+  """Temporary file in the target's folder, then renamed over the target."""
   directory = os.path.dirname(os.path.abspath(path))
   os.makedirs(directory, exist_ok=True)
   fd, tmp = tempfile.mkstemp(dir=directory, prefix='.tmp-')
@@ -38,29 +122,72 @@ def write_atomic(path, data):
     raise
 
 
-def _write_remote(path, data):
-  """Writes one object through tf.io.gfile (TensorFlow imported here: local
-  writers need not load it)."""
-  import tensorflow as tf  # pylint: disable=import-outside-toplevel
-  tf.io.gfile.makedirs(path.rsplit('/', 1)[0])
-  with tf.io.gfile.GFile(path, 'wb') as f:
-    f.write(data)
+def _write_remote_whole(path, data):
+  """The object is written in one upload, visible only once complete
+  (on `ram://`, which appends, renamed into place)."""
+  files = gfile()
+  with os_errors(path):
+    directory = remote_parent(path)
+    if directory and not files.isdir(directory):
+      files.makedirs(directory)
+    appends = _SCHEME.match(path).group(1).lower() == 'ram'
+    written = f'{path}.tmp-{uuid.uuid4().hex}' if appends else path
+    with files.GFile(written, 'wb') as f:
+      f.write(data)
+    if appends:
+      files.rename(written, path, overwrite=True)
+
+
+def write_atomic(path, data):
+  """Writes `data` (bytes or str) to `path` atomically, mode 0644 locally.
+
+  Raises:
+    OSError: if it cannot be written (remote errors translated).
+  """
+  if isinstance(data, str):
+    data = data.encode('utf-8')
+  if is_local(path):
+    _write_local_atomic(local_path(path), data)
+  else:
+    _write_remote_whole(os.fspath(path), data)
+
+
+def write_json_atomic(path, value):
+  """Writes `value` as indented JSON to `path` atomically."""
+  write_atomic(path, json.dumps(value, indent=2, sort_keys=True) + '\n')
 
 
 def read_bytes(path):
-  """The bytes of the file at `path`, local or on any filesystem
-  tf.io.gfile knows (TensorFlow is imported only for the latter).
+  """The content of the file at `path`, any filesystem.
 
   Raises:
-    OSError: it cannot be read (for a remote path, with TensorFlow's
-      message as its strerror).
+    OSError: FileNotFoundError if missing, or another (remote errors
+      translated).
   """
   if is_local(path):
-    with open(path, 'rb') as f:
+    with open(local_path(path), 'rb') as f:
       return f.read()
-  import tensorflow as tf  # pylint: disable=import-outside-toplevel
-  try:
-    with tf.io.gfile.GFile(path, 'rb') as f:
+  with os_errors(path):
+    with gfile().GFile(os.fspath(path), 'rb') as f:
       return f.read()
-  except tf.errors.OpError as e:
-    raise OSError(None, e.message, path) from None
+
+
+def read_text(path):
+  """The UTF-8 text of the file at `path` (see `read_bytes`).
+
+  Raises:
+    OSError: as `read_bytes`.
+    UnicodeDecodeError: if it is not UTF-8 (a ValueError).
+  """
+  return read_bytes(path).decode('utf-8')
+
+
+def read_json(path):
+  """The JSON value in the file at `path` (see `read_bytes`).
+
+  Raises:
+    OSError: as `read_bytes`.
+    ValueError: if it is not UTF-8 JSON (json.JSONDecodeError and
+      UnicodeDecodeError are ValueErrors).
+  """
+  return json.loads(read_text(path))
