@@ -128,12 +128,11 @@ class _RemoteFiles:
   has no recursive `**`."""
 
   def __init__(self):
-    import tensorflow as tf  # pylint: disable=g-import-not-at-top
-    self.isdir = tf.io.gfile.isdir
-    self.walk = tf.io.gfile.walk
-    self.glob = tf.io.gfile.glob
-    self.isfile = lambda path: (tf.io.gfile.exists(path)
-                                and not tf.io.gfile.isdir(path))
+    gfile = fileio.gfile()
+    self.isdir = gfile.isdir
+    self.walk = gfile.walk
+    self.glob = gfile.glob
+    self.isfile = lambda path: gfile.exists(path) and not gfile.isdir(path)
 
 
 def list_images(pattern):

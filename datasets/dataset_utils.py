@@ -243,12 +243,9 @@ def write_label_file(labels_to_class_names, dataset_dir,
     dataset_dir: the folder in which to write the labels file.
     filename: the file name.
   """
-  path = os.path.join(dataset_dir, filename)
-  temp_path = path + '.incomplete'
-  with tf.io.gfile.GFile(temp_path, 'w') as f:
-    for label in labels_to_class_names:
-      f.write('%d:%s\n' % (label, labels_to_class_names[label]))
-  tf.io.gfile.rename(temp_path, path, overwrite=True)
+  fileio.write_atomic(os.path.join(dataset_dir, filename), ''.join(
+      '%d:%s\n' % (label, labels_to_class_names[label])
+      for label in labels_to_class_names))
 
 
 def has_labels(dataset_dir, filename=LABELS_FILENAME):
@@ -365,11 +362,7 @@ def write_dataset_meta(meta, dataset_dir, filename=META_FILENAME):
     dataset_dir: the dataset folder.
     filename: the file name.
   """
-  path = os.path.join(dataset_dir, filename)
-  temp_path = path + '.incomplete'
-  with tf.io.gfile.GFile(temp_path, 'w') as f:
-    f.write(json.dumps(meta, indent=2, sort_keys=True) + '\n')
-  tf.io.gfile.rename(temp_path, path, overwrite=True)
+  fileio.write_json_atomic(os.path.join(dataset_dir, filename), meta)
 
 
 def read_dataset_meta(dataset_dir, filename=META_FILENAME):

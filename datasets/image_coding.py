@@ -220,17 +220,16 @@ def read_regular_file(path):
 def _read_object(path):
   """The bytes of `path` on a filesystem of tf.io.gfile (gs://, ...).
 
-  TensorFlow is imported here, not at the top: the converters' worker
-  processes reading local files stay light.
+  TensorFlow is imported only then (`fileio.gfile`): the converters'
+  worker processes reading local files stay light.
   """
-  import tensorflow as tf  # pylint: disable=import-outside-toplevel
   try:
-    if tf.io.gfile.isdir(path):
-      raise UnusableImage('is a folder, not a regular file')
-    with tf.io.gfile.GFile(path, 'rb') as f:
-      return f.read()
-  except tf.errors.OpError as e:
-    raise UnusableImage('cannot be read (%s)' % e.message) from None
+    with fileio.os_errors(path):
+      if fileio.gfile().isdir(path):
+        raise UnusableImage('is a folder, not a regular file')
+    return fileio.read_bytes(path)
+  except OSError as e:
+    raise UnusableImage('cannot be read (%s)' % (e.strerror or e)) from None
 
 
 def jpeg_frame_type(data):

@@ -21,7 +21,8 @@ Crash safety: on a local disk each shard is written to a hidden
 only after the last one is closed. Elsewhere (`gs://`, `s3://`, ..., through
 tf.io.gfile), where a rename is a copy and no atomic publication, each shard
 is written under its final name (an object store publishes an object whole
-when it is closed) and a failed run removes the shards it wrote. Either way
+when it is closed; an old one is removed first) and a failed run removes
+the shards it wrote. Either way
 converters write their labels/metadata file last, after every shard, as the
 mark of a finished dataset, and remove it first when they start over: a
 conversion cut short is never taken for a finished one.
@@ -259,6 +260,8 @@ def write_shards(shards, encode_fn, make_example, num_workers=None,
       for path, tasks in shards:
         temp_path = incomplete_path(path)
         temp_paths.append(temp_path)
+        if temp_path == path and tf.io.gfile.exists(path):
+          tf.io.gfile.remove(path)  # (ram:// would append to it.)
         count = 0
         try:
           with tf.io.TFRecordWriter(temp_path) as writer:

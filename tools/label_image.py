@@ -65,8 +65,7 @@ def _exists(path):
   is refused by name below); elsewhere through tf.io.gfile."""
   if fileio.is_local(path):
     return os.path.lexists(path)
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  return tf.io.gfile.exists(path)
+  return fileio.gfile().exists(path)
 
 
 def read_image_file(path, max_pixels=image_coding.DEFAULT_MAX_IMAGE_PIXELS):

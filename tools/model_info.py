@@ -113,8 +113,7 @@ def read_info(path):
   if not tf.io.gfile.exists(path) or tf.io.gfile.isdir(path):
     return None
   try:
-    with tf.io.gfile.GFile(path, 'rb') as f:
-      return ModelInfo.from_json(json.loads(f.read().decode('utf-8')))
+    return ModelInfo.from_json(fileio.read_json(path))
   except (ValueError, TypeError, AttributeError) as e:
     raise ValueError(f'{path} is not a model record written by '
                      f'tools/export_saved_model.py ({e}).') from e
