@@ -226,7 +226,7 @@ def main(argv):
     cli.ensure_writable_dir(FLAGS.train_dir, '--train_dir')
   # The chief alone writes checkpoints, so it alone holds the train_dir's
   # lock: the other workers share its run.
-  lock = (run_lock.RunLock(FLAGS.train_dir) if deployment.is_chief
+  lock = (run_lock.lock_for(FLAGS.train_dir) if deployment.is_chief
           else contextlib.nullcontext())
   with cli.noting_stop_signals() as received, lock:
     loss = train(FLAGS, deployment,

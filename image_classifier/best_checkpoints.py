@@ -2,9 +2,11 @@
 in <train_dir>/best/.
 
 best/index.json is the truth: the kept checkpoints, best first, each with
-its validation metrics. A new checkpoint's files are copied in under
-temporary names (`.tmp-*`) and renamed into place; only then is index.json
-replaced (atomically) to list it, and only after that are the files of the
+its validation metrics. A new checkpoint's files are copied in first (on a
+local disk under temporary names, `.tmp-*`, renamed into place; on an
+object store, which has no atomic rename, directly: an object is listed
+only once its upload is complete); only then is index.json replaced
+(atomically, `fileio.write_atomic`) to list it, and only after that are the files of the
 checkpoint it pushed out deleted. So at any moment (a kill -9 included)
 every checkpoint that index.json lists is complete; what a kill can leave
 is files that it does not list (temporary copies, a pushed-out checkpoint
@@ -17,6 +19,9 @@ no state file rather than one naming a checkpoint that is no longer the
 best; eval_image_classifier.py reads the best from index.json anyway
 (`best_checkpoint`).
 
+Every file operation goes through `tf.io.gfile`, so best/ may be on any
+filesystem TensorFlow reaches (`gs://`, `ram://` ...).
+
 The checkpoints of <train_dir> itself are only read (copied), never
 deleted: the Saver's rotation alone manages them.
 
@@ -24,12 +29,11 @@ Ranking: higher Accuracy (or the `metric` given: mAP for a multi-label
 dataset) first; between equal values, the later global step. An undefined
 figure (None: an mAP where no class occurs) ranks last.
 """
-import glob
 import json
 import os
-import shutil
 
 from absl import logging
+import tensorflow as tf
 
 from image_classifier import fileio
 
@@ -41,10 +45,18 @@ _TMP_PREFIX = '.tmp-'
 
 
 def checkpoint_files(prefix):
-  """The files of a checkpoint prefix (.index and .data-*), sorted."""
-  files = glob.glob(glob.escape(prefix) + '.index')
-  files += glob.glob(glob.escape(prefix) + '.data-*')
-  return sorted(files)
+  """The files of a checkpoint prefix (.index and .data-*), sorted.
+
+  Listed from the folder, not globbed: `tf.io.gfile.glob` has no escape
+  for a prefix holding '*', '?' or '['.
+  """
+  directory, base = os.path.split(prefix)
+  if not tf.io.gfile.isdir(directory):
+    return []
+  return sorted(os.path.join(directory, name)
+                for name in tf.io.gfile.listdir(directory)
+                if name == base + '.index'
+                or name.startswith(base + '.data-'))
 
 
 def _rank_key(metric):
@@ -63,11 +75,10 @@ def read_index(directory):
     ValueError: if index.json is there but is not a best/ index.
   """
   path = os.path.join(directory, INDEX_FILENAME)
-  if not os.path.isfile(path):
+  if not tf.io.gfile.exists(path) or tf.io.gfile.isdir(path):
     return None
   try:
-    with open(path, encoding='utf-8') as f:
-      index = json.load(f)
+    index = fileio.read_json(path)
     entries = index['checkpoints']
     names = [entry['name'] for entry in entries]
   except (ValueError, KeyError, TypeError) as e:
@@ -87,7 +98,7 @@ def best_checkpoint(directory):
   Raises:
     ValueError: if its index.json cannot be read as one.
   """
-  if not directory or not os.path.isdir(directory):
+  if not directory or not tf.io.gfile.isdir(directory):
     return None
   entries = read_index(directory)
   if not entries:
@@ -111,7 +122,7 @@ class BestCheckpoints:
     self.directory = directory
     self.keep = keep
     self.metric = metric
-    os.makedirs(directory, exist_ok=True)
+    tf.io.gfile.makedirs(directory)
     self.entries = read_index(directory) or []
     self._clean()
     self._write_state()
@@ -130,12 +141,12 @@ class BestCheckpoints:
   def _clean(self):
     """Removes what index.json does not list (left by a kill)."""
     keep = self._listed_files() | {INDEX_FILENAME, STATE_FILENAME}
-    for name in sorted(os.listdir(self.directory)):
+    for name in sorted(tf.io.gfile.listdir(self.directory)):
       path = os.path.join(self.directory, name)
-      if name not in keep and os.path.isfile(path):
+      if name not in keep and not tf.io.gfile.isdir(path):
         logging.info('Removing %s from %s (not in %s).', name,
                      self.directory, INDEX_FILENAME)
-        os.unlink(path)
+        tf.io.gfile.remove(path)
 
   def _write_state(self):
     if not self.entries:
@@ -145,6 +156,33 @@ class BestCheckpoints:
               for entry in reversed(self.entries)]
     fileio.write_atomic(os.path.join(self.directory, STATE_FILENAME),
                         '\n'.join(lines) + '\n')
+
+  def _copy_in(self, sources):
+    """Copies checkpoint files into the folder, each complete under its
+    final name before the index lists it.
+
+    Locally: every file under a temporary name first, then each renamed
+    into place. On an object store a rename is a copy and a delete, but a
+    copied object is listed only once complete, so each is copied to its
+    final name (overwriting a leftover of a kill, which the index does not
+    list).
+    """
+    finals = [os.path.join(self.directory, os.path.basename(source))
+              for source in sources]
+    if not fileio.is_local(self.directory):
+      for source, final in zip(sources, finals):
+        if tf.io.gfile.exists(final):
+          tf.io.gfile.remove(final)  # ram:// would append to it.
+        tf.io.gfile.copy(source, final)
+      return
+    temporary = []
+    for source, final in zip(sources, finals):
+      tmp = os.path.join(self.directory,
+                         _TMP_PREFIX + os.path.basename(source))
+      tf.io.gfile.copy(source, tmp, overwrite=True)
+      temporary.append((tmp, final))
+    for tmp, final in temporary:
+      tf.io.gfile.rename(tmp, final, overwrite=True)
 
   def consider(self, checkpoint_prefix, metrics):
     """Keeps a copy of the checkpoint if it ranks among the best.
@@ -171,20 +209,12 @@ class BestCheckpoints:
       logging.warning('Not keeping %s among the best: its files are gone.',
                       checkpoint_prefix)
       return False
-    temporary = []
-    for source in sources:
-      tmp = os.path.join(self.directory,
-                         _TMP_PREFIX + os.path.basename(source))
-      shutil.copyfile(source, tmp)
-      temporary.append((tmp, os.path.join(self.directory,
-                                          os.path.basename(source))))
-    for tmp, final in temporary:
-      os.replace(tmp, final)
+    self._copy_in(sources)
     state_path = os.path.join(self.directory, STATE_FILENAME)
     if (not self.entries or kept[0]['name'] != self.entries[0]['name']) and (
-        os.path.exists(state_path)):
+        tf.io.gfile.exists(state_path)):
       # Never a state file naming a checkpoint that is no longer the best.
-      os.unlink(state_path)
+      tf.io.gfile.remove(state_path)
     # The commit point: from here on index.json lists the new checkpoint.
     fileio.write_atomic(
         self.index_path,
@@ -194,7 +224,7 @@ class BestCheckpoints:
     self._write_state()
     for old in dropped:
       for path in checkpoint_files(os.path.join(self.directory, old['name'])):
-        os.unlink(path)
+        tf.io.gfile.remove(path)
     value = entry[self.metric]
     logging.info('Kept %s among the %d best (%s = %s): %s', name,
                  self.keep, self.metric,

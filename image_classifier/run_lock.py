@@ -21,6 +21,21 @@ line naming the holder. Who may take the file over:
 Two processes racing are settled by the flock: only one holds it while it
 reads and writes the record, and a file removed by a finishing holder is
 noticed (its inode is no longer the path's) and retried.
+
+A remote train_dir (`gs://`, `s3://`, `hdfs://` ...: `fileio.is_local` is
+False) has no flock and no atomic create-if-absent through `tf.io.gfile`,
+so `RemoteRunLock` is best effort, on the record alone: a run refuses a
+lock object whose holder is not stale (the same `stale_reason`: a fresh
+heartbeat, or a live pid on this host), else writes its own record with a
+random token, waits SETTLE_SECS and reads the object back; if another
+run's token is there, the later writer won and this run ends with the same
+one line. Its heartbeat thread refreshes the object, and ends the run
+(`on_lost`) if the object names another holder. Two runs starting within
+the time one takes to read and write the object may both pass the first
+check, and the read-back settles them as long as both writes land within
+SETTLE_SECS; the stale rule is the same as the local one, so a crashed
+remote holder is taken over after STALE_AFTER_SECS. `lock_for` picks the
+lock of a directory.
 """
 import datetime
 import errno
@@ -30,10 +45,12 @@ import os
 import socket
 import threading
 import time
+import uuid
 
 from absl import logging
 
 from image_classifier import cli
+from image_classifier import fileio
 
 FILENAME = 'train.lock'
 HEARTBEAT_SECS = 15
@@ -42,6 +59,8 @@ STALE_AFTER_SECS = 120
 # yet written its record.
 _RECORD_WAIT_SECS = 2.0
 _ATTEMPTS = 20
+# How long a remote lock's writer waits before reading its record back.
+SETTLE_SECS = 2.0
 
 
 class LockHeldError(cli.UserError):
@@ -153,8 +172,14 @@ def _try_flock(fd):
   return True
 
 
-class RunLock:
-  """The lock of one directory; `with RunLock(dir):` holds it inside."""
+def _encode(record):
+  return (json.dumps(record, sort_keys=True) + '\n').encode('utf-8')
+
+
+class _Lock:
+  """What the local and the remote lock share: the record, the heartbeat
+  thread and the messages. Subclasses take, refresh and drop the record
+  (`acquire`, `_refresh`, `_drop`)."""
 
   def __init__(self, directory, flag_name='--train_dir',
                heartbeat_secs=HEARTBEAT_SECS,
@@ -177,10 +202,102 @@ class RunLock:
     self.host = socket.gethostname()
     self.pid = os.getpid()
     self.record = None
-    self._fd = None
     self._stop = threading.Event()
     self._thread = None
     self._write_lock = threading.Lock()
+
+  def _new_record(self):
+    started = _timestamp(_now())
+    return {'host': self.host, 'pid': self.pid, 'started': started,
+            'heartbeat': started}
+
+  def _held_message(self, record):
+    return (f'{self.flag_name}={self.directory} is in use by another '
+            f'training run ({describe(record)}; lock file {self.path}): '
+            'wait for it to end or stop it, or train in another '
+            f'{self.flag_name}.')
+
+  def _refuse_unless_stale(self, record):
+    """Raises LockHeldError unless the holder `record` names (None: a
+    record that cannot be read) is gone; warns when taking it over."""
+    now = _now()
+    reason = stale_reason(record, self.host, self.pid, now,
+                          self.stale_after_secs) if record else (
+                              'its record cannot be read')
+    if record and reason is None:
+      raise LockHeldError(self._held_message(record))
+    logging.warning('Taking over %s from %s: %s.', self.path,
+                    describe(record, now), reason)
+
+  def _not_writable(self, error):
+    cli.fail(f'{self.flag_name}={self.directory} is not writable: '
+             f'{error.strerror or error}.')
+
+  # ------------------------------------------------------------ heartbeat
+  def _start_heartbeat(self):
+    self._stop.clear()
+    self._thread = threading.Thread(target=self._beat_loop,
+                                    name='train-lock-heartbeat', daemon=True)
+    self._thread.start()
+
+  def _beat_loop(self):
+    while not self._stop.wait(self.heartbeat_secs):
+      try:
+        self.beat()
+      except OSError as e:
+        logging.warning('Could not refresh the heartbeat of %s: %s',
+                        self.path, e)
+
+  def beat(self):
+    """Refreshes the heartbeat; calls on_lost if the lock is no longer
+    ours."""
+    with self._write_lock:
+      if not self._held() or self._stop.is_set():
+        return
+      if not self._still_ours():
+        self.on_lost(self._lost_message())
+        return
+      self.record = dict(self.record, heartbeat=_timestamp(_now()))
+      self._refresh()
+
+  def _lost_message(self):
+    try:
+      holder = describe(_parse(fileio.read_bytes(self.path)))
+    except OSError:
+      holder = 'nobody: the lock file was removed'
+    return (f'{self.flag_name}={self.directory}: the lock {self.path} now '
+            f'names {holder}; stopping so that two runs do not write the '
+            f'same {self.flag_name}.')
+
+  # ------------------------------------------------------------ releasing
+  def release(self):
+    """Stops the heartbeat and removes the lock file if it is ours."""
+    self._stop.set()
+    if self._thread is not None:
+      self._thread.join()
+      self._thread = None
+    with self._write_lock:
+      if self._held():
+        self._drop()
+
+  def __enter__(self):
+    return self.acquire()
+
+  def __exit__(self, *exc_info):
+    self.release()
+
+
+class RunLock(_Lock):
+  """The lock of one local directory; `with RunLock(dir):` holds it
+  inside."""
+
+  def __init__(self, directory, **kwargs):
+    """Args: as `_Lock`."""
+    super().__init__(directory, **kwargs)
+    self._fd = None
+
+  def _held(self):
+    return self._fd is not None
 
   # ------------------------------------------------------------ acquiring
   def acquire(self):
@@ -194,8 +311,7 @@ class RunLock:
       try:
         fd, created = self._open()
       except OSError as e:
-        cli.fail(f'{self.flag_name}={self.directory} is not writable: '
-                 f'{e.strerror or e}.')
+        self._not_writable(e)
       if fd is None:
         continue  # Removed between our two opens: try again.
       try:
@@ -233,15 +349,7 @@ class RunLock:
     try:
       previous = None if created else _read_fd(fd)
       if previous:
-        record = _parse(previous)
-        now = _now()
-        reason = stale_reason(record, self.host, self.pid, now,
-                              self.stale_after_secs) if record else (
-                                  'its record cannot be read')
-        if record and reason is None:
-          raise LockHeldError(self._held_message(record))
-        logging.warning('Taking over %s from %s: %s.', self.path,
-                        describe(record, now), reason)
+        self._refuse_unless_stale(_parse(previous))
       elif not created:
         # Created by a process that stopped (or lost the race) before it
         # wrote its record.
@@ -257,11 +365,6 @@ class RunLock:
       raise
     return True
 
-  def _new_record(self):
-    started = _timestamp(_now())
-    return {'host': self.host, 'pid': self.pid, 'started': started,
-            'heartbeat': started}
-
   def _wait_for_record(self, fd):
     """The holder's record, waiting briefly if it is being written."""
     deadline = time.time() + _RECORD_WAIT_SECS
@@ -271,45 +374,15 @@ class RunLock:
         return record
       time.sleep(0.05)
 
-  def _held_message(self, record):
-    return (f'{self.flag_name}={self.directory} is in use by another '
-            f'training run ({describe(record)}; lock file {self.path}): '
-            'wait for it to end or stop it, or train in another '
-            f'{self.flag_name}.')
-
   @staticmethod
   def _write(fd, record):
-    data = (json.dumps(record, sort_keys=True) + '\n').encode('utf-8')
+    data = _encode(record)
     os.pwrite(fd, data, 0)
     os.ftruncate(fd, len(data))
     os.fsync(fd)
 
-  # ------------------------------------------------------------ heartbeat
-  def _start_heartbeat(self):
-    self._stop.clear()
-    self._thread = threading.Thread(target=self._beat_loop,
-                                    name='train-lock-heartbeat', daemon=True)
-    self._thread.start()
-
-  def _beat_loop(self):
-    while not self._stop.wait(self.heartbeat_secs):
-      try:
-        self.beat()
-      except OSError as e:
-        logging.warning('Could not refresh the heartbeat of %s: %s',
-                        self.path, e)
-
-  def beat(self):
-    """Refreshes the heartbeat; calls on_lost if the lock is no longer
-    ours."""
-    with self._write_lock:
-      if self._fd is None or self._stop.is_set():
-        return
-      if not self._still_ours():
-        self.on_lost(self._lost_message())
-        return
-      self.record = dict(self.record, heartbeat=_timestamp(_now()))
-      self._write(self._fd, self.record)
+  def _refresh(self):
+    self._write(self._fd, self.record)
 
   def _still_ours(self):
     if not _same_file(self._fd, self.path):
@@ -318,35 +391,88 @@ class RunLock:
     return all(record.get(k) == self.record[k]
                for k in ('host', 'pid', 'started'))
 
-  def _lost_message(self):
+  def _drop(self):
     try:
-      with open(self.path, 'rb') as f:
-        holder = describe(_parse(f.read()))
-    except OSError:
-      holder = 'nobody: the lock file was removed'
-    return (f'{self.flag_name}={self.directory}: the lock {self.path} now '
-            f'names {holder}; stopping so that two runs do not write the '
-            f'same {self.flag_name}.')
+      if self._still_ours():
+        os.unlink(self.path)
+    finally:
+      os.close(self._fd)  # Drops the flock.
+      self._fd = None
 
-  # ------------------------------------------------------------ releasing
-  def release(self):
-    """Stops the heartbeat and removes the lock file if it is ours."""
-    self._stop.set()
-    if self._thread is not None:
-      self._thread.join()
-      self._thread = None
-    with self._write_lock:
-      if self._fd is None:
-        return
-      try:
-        if self._still_ours():
-          os.unlink(self.path)
-      finally:
-        os.close(self._fd)  # Drops the flock.
-        self._fd = None
 
-  def __enter__(self):
-    return self.acquire()
+class RemoteRunLock(_Lock):
+  """The best-effort lock of a remote directory (see the module
+  docstring); `with RemoteRunLock(dir):` holds it inside."""
 
-  def __exit__(self, *exc_info):
-    self.release()
+  def __init__(self, directory, settle_secs=None, **kwargs):
+    """
+    Args:
+      directory: the remote train_dir.
+      settle_secs: how long to wait before reading the record back;
+        default SETTLE_SECS.
+      **kwargs: as `_Lock`.
+    """
+    super().__init__(directory, **kwargs)
+    self.settle_secs = SETTLE_SECS if settle_secs is None else settle_secs
+
+  def _held(self):
+    return self.record is not None
+
+  def _read(self):
+    """The lock object's record (None if it cannot be read), and whether
+    there is one."""
+    try:
+      return _parse(fileio.read_bytes(self.path)), True
+    except FileNotFoundError:
+      return None, False
+
+  def acquire(self):
+    """Takes the lock, or raises LockHeldError naming its holder.
+
+    Raises:
+      LockHeldError: if another run holds it, or won the race for it.
+      cli.UserError: if the lock object cannot be written.
+    """
+    try:
+      previous, exists = self._read()
+      if exists:
+        self._refuse_unless_stale(previous)
+      record = dict(self._new_record(), token=uuid.uuid4().hex)
+      fileio.write_atomic(self.path, _encode(record))
+      time.sleep(self.settle_secs)
+      there, _ = self._read()
+    except OSError as e:
+      self._not_writable(e)
+    if not there or there.get('token') != record['token']:
+      # Another run wrote after us: the last writer holds it.
+      raise LockHeldError(self._held_message(there))
+    self.record = record
+    self._start_heartbeat()
+    return self
+
+  def _still_ours(self):
+    record, _ = self._read()
+    return bool(record) and record.get('token') == self.record['token']
+
+  def _refresh(self):
+    fileio.write_atomic(self.path, _encode(self.record))
+
+  def _drop(self):
+    try:
+      if self._still_ours():
+        fileio.gfile().remove(self.path)
+    finally:
+      self.record = None
+
+
+def lock_for(directory, **kwargs):
+  """The lock of `directory`: `RunLock` on a local disk, else the
+  best-effort `RemoteRunLock`.
+
+  Args:
+    directory: the train_dir.
+    **kwargs: as `RunLock` (flag_name, heartbeat_secs, ...).
+  """
+  if fileio.is_local(directory):
+    return RunLock(fileio.local_path(directory), **kwargs)
+  return RemoteRunLock(directory, **kwargs)

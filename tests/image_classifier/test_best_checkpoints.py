@@ -3,6 +3,7 @@ import json
 import os
 
 import pytest
+import tensorflow as tf
 
 from image_classifier import best_checkpoints
 
@@ -77,24 +78,24 @@ def test_a_crash_at_any_point_leaves_the_previous_or_the_new_state(
   class Crash(Exception):
     pass
 
-  real_copy, real_replace = best_checkpoints.shutil.copyfile, os.replace
-  real_unlink = os.unlink
+  real_copy, real_rename = tf.io.gfile.copy, tf.io.gfile.rename
+  real_remove = tf.io.gfile.remove
   real_write = best_checkpoints.fileio.write_atomic
   copies = []
 
-  def copyfile(source, target):
-    real_copy(source, target)
+  def copy(source, target, overwrite=False):
+    real_copy(source, target, overwrite)
     copies.append(target)
     if crash_after == 'copy' and len(copies) == 1:
       raise Crash()
 
-  def replace(source, target):
-    real_replace(source, target)
+  def rename(source, target, overwrite=False):
+    real_rename(source, target, overwrite)
     if crash_after == 'rename':
       raise Crash()
 
-  def unlink(path):
-    real_unlink(path)
+  def remove(path):
+    real_remove(path)
     if crash_after == 'unlink':
       raise Crash()
 
@@ -103,9 +104,9 @@ def test_a_crash_at_any_point_leaves_the_previous_or_the_new_state(
     if crash_after == 'index' and path.endswith('index.json'):
       raise Crash()
 
-  monkeypatch.setattr(best_checkpoints.shutil, 'copyfile', copyfile)
-  monkeypatch.setattr(best_checkpoints.os, 'replace', replace)
-  monkeypatch.setattr(best_checkpoints.os, 'unlink', unlink)
+  monkeypatch.setattr(tf.io.gfile, 'copy', copy)
+  monkeypatch.setattr(tf.io.gfile, 'rename', rename)
+  monkeypatch.setattr(tf.io.gfile, 'remove', remove)
   monkeypatch.setattr(best_checkpoints.fileio, 'write_atomic', write_atomic)
   with pytest.raises(Crash):
     best.consider(_fake_checkpoint(str(train_dir), 2), _record(2, 0.9))
@@ -137,13 +138,13 @@ def test_a_new_second_best_keeps_the_state_file(tmp_path, monkeypatch):
   best = best_checkpoints.BestCheckpoints(str(best_dir), keep=2)
   best.consider(_fake_checkpoint(str(train_dir), 1), _record(1, 0.9))
   removed = []
-  real_unlink = os.unlink
+  real_remove = tf.io.gfile.remove
 
-  def unlink(path):
+  def remove(path):
     removed.append(os.path.basename(path))
-    real_unlink(path)
+    real_remove(path)
 
-  monkeypatch.setattr(best_checkpoints.os, 'unlink', unlink)
+  monkeypatch.setattr(tf.io.gfile, 'remove', remove)
   best.consider(_fake_checkpoint(str(train_dir), 2), _record(2, 0.5))
   monkeypatch.undo()
   assert 'checkpoint' not in removed  # The best did not change.
@@ -169,3 +170,69 @@ def test_best_checkpoint_reads_the_index_not_the_state_file(tmp_path):
   (tmp_path / 'index.json').write_text('{"something": "else"}')
   with pytest.raises(ValueError, match='not an index of best checkpoints'):
     best_checkpoints.best_checkpoint(str(tmp_path))
+
+
+def _ram_checkpoint(directory, step):
+  """model.ckpt-<step> files on ram:// whose content names the step."""
+  prefix = f'{directory}/model.ckpt-{step}'
+  for suffix in ('.index', '.data-00000-of-00001'):
+    with tf.io.gfile.GFile(prefix + suffix, 'w') as f:
+      f.write(f'{step}{suffix}')
+  return prefix
+
+
+def _ram_read(path):
+  with tf.io.gfile.GFile(path) as f:
+    return f.read()
+
+
+def test_on_an_object_store_files_come_before_the_index(monkeypatch):
+  """On ram:// (as on gs://) the copies go straight to their final names,
+  and a crash before the index leaves the old best listed and complete;
+  the next start removes the leftovers."""
+  root = 'ram://best-checkpoints-test'
+  train_dir, best_dir = f'{root}/train', f'{root}/train/best'
+  try:
+    best = best_checkpoints.BestCheckpoints(best_dir, keep=1)
+    best.consider(_ram_checkpoint(train_dir, 1), _record(1, 0.5))
+    renamed = []
+    monkeypatch.setattr(tf.io.gfile, 'rename',
+                        lambda *args, **kwargs: renamed.append(args))
+    real_write = best_checkpoints.fileio.write_atomic
+
+    def crash_before_index(path, data):
+      if path.endswith('index.json'):
+        raise KeyboardInterrupt
+      real_write(path, data)
+
+    monkeypatch.setattr(best_checkpoints.fileio, 'write_atomic',
+                        crash_before_index)
+    second = _ram_checkpoint(train_dir, 2)
+    with pytest.raises(KeyboardInterrupt):
+      best.consider(second, _record(2, 0.9))
+    monkeypatch.undo()
+    assert not renamed  # No rename on an object store.
+    assert best_checkpoints.best_checkpoint(best_dir) == (
+        f'{best_dir}/model.ckpt-1')
+    reopened = best_checkpoints.BestCheckpoints(best_dir, keep=1)
+    assert sorted(tf.io.gfile.listdir(best_dir)) == [
+        'checkpoint', 'index.json', 'model.ckpt-1.data-00000-of-00001',
+        'model.ckpt-1.index']
+    assert reopened.consider(second, _record(2, 0.9))
+    assert sorted(tf.io.gfile.listdir(best_dir)) == [
+        'checkpoint', 'index.json', 'model.ckpt-2.data-00000-of-00001',
+        'model.ckpt-2.index']
+    assert _ram_read(f'{best_dir}/model.ckpt-2.index') == '2.index'
+    assert _ram_read(f'{best_dir}/checkpoint').startswith(
+        'model_checkpoint_path: "model.ckpt-2"')
+    assert [e['name'] for e in best_checkpoints.read_index(best_dir)] == [
+        'model.ckpt-2']
+  finally:
+    tf.io.gfile.rmtree(root)
+
+
+def test_checkpoint_files_takes_a_prefix_literally(tmp_path):
+  prefix = _fake_checkpoint(str(tmp_path), '[1]*')
+  _fake_checkpoint(str(tmp_path), '1')
+  assert best_checkpoints.checkpoint_files(prefix) == [
+      prefix + '.data-00000-of-00001', prefix + '.index']

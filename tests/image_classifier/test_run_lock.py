@@ -17,6 +17,7 @@ import time
 import pytest
 
 from image_classifier import cli
+from image_classifier import fileio
 from image_classifier import run_lock
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
@@ -250,3 +251,94 @@ def test_an_unwritable_directory_is_one_line(tmp_path):
   missing = tmp_path / 'missing'
   with pytest.raises(cli.UserError, match='--train_dir=.*missing'):
     run_lock.RunLock(str(missing)).acquire()
+
+
+# ---------------------------------------------------------- remote train_dir
+@pytest.fixture
+def ram_dir():
+  """A fresh ram:// train_dir (TensorFlow's in-memory filesystem)."""
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  path = f'ram://run-lock-{os.getpid()}-{time.time_ns()}'
+  tf.io.gfile.makedirs(path)
+  yield path
+  tf.io.gfile.rmtree(path)
+
+
+def _remote_lock(directory, **kwargs):
+  return run_lock.lock_for(directory, settle_secs=0, **kwargs)
+
+
+def _write_remote_lock(directory, host, pid, heartbeat_secs_ago=0):
+  record = {'host': host, 'pid': pid, 'started': _stamp(3600),
+            'heartbeat': _stamp(heartbeat_secs_ago), 'token': 'theirs'}
+  fileio.write_json_atomic(f'{directory}/{run_lock.FILENAME}', record)
+  return record
+
+
+def test_lock_for_picks_the_lock_of_the_filesystem(tmp_path):
+  assert type(run_lock.lock_for(str(tmp_path))) is run_lock.RunLock
+  local = run_lock.lock_for(f'file://{tmp_path}')
+  assert type(local) is run_lock.RunLock
+  assert local.path == str(tmp_path / run_lock.FILENAME)
+  assert type(run_lock.lock_for('gs://b/t')) is run_lock.RemoteRunLock
+
+
+def test_remote_lock_records_the_holder_and_release_removes_it(ram_dir):
+  path = f'{ram_dir}/{run_lock.FILENAME}'
+  with _remote_lock(ram_dir) as lock:
+    record = fileio.read_json(path)
+    assert record == lock.record
+    assert record['host'] == socket.gethostname()
+    assert record['pid'] == os.getpid()
+    # A second run (another pid) is refused while the heartbeat is fresh.
+    other = _remote_lock(ram_dir)
+    other.pid = 1
+    with pytest.raises(run_lock.LockHeldError) as raised:
+      other.acquire()
+    assert f'--train_dir={ram_dir} is in use by another training run' in (
+        _one_line(raised.value))
+  assert not fileio.gfile().exists(path)
+
+
+def test_remote_lock_of_another_host_fresh_refused_stale_taken_over(
+    ram_dir, caplog):
+  _write_remote_lock(ram_dir, 'elsewhere.example', 4242)
+  with pytest.raises(run_lock.LockHeldError,
+                     match='host elsewhere.example, pid 4242'):
+    _remote_lock(ram_dir).acquire()
+  _write_remote_lock(ram_dir, 'elsewhere.example', 4242,
+                     heartbeat_secs_ago=run_lock.STALE_AFTER_SECS + 60)
+  with caplog.at_level(logging.WARNING):
+    with _remote_lock(ram_dir) as lock:
+      assert lock.record['token'] != 'theirs'
+  assert 'its heartbeat is older than' in caplog.text
+
+
+def test_remote_lock_the_later_writer_wins_a_race(ram_dir, monkeypatch):
+  def another_run_writes_meanwhile(seconds):
+    del seconds
+    _write_remote_lock(ram_dir, 'elsewhere.example', 4242)
+
+  monkeypatch.setattr(run_lock.time, 'sleep', another_run_writes_meanwhile)
+  with pytest.raises(run_lock.LockHeldError,
+                     match='host elsewhere.example, pid 4242'):
+    run_lock.lock_for(ram_dir).acquire()
+  # The winner's record is left alone.
+  assert fileio.read_json(f'{ram_dir}/{run_lock.FILENAME}')['token'] == (
+      'theirs')
+
+
+def test_remote_lock_taken_over_is_reported_and_left_alone(ram_dir):
+  lost = []
+  lock = _remote_lock(ram_dir, heartbeat_secs=3600,
+                      on_lost=lost.append).acquire()
+  try:
+    lock.beat()
+    assert not lost
+    theirs = _write_remote_lock(ram_dir, 'elsewhere.example', 4242)
+    lock.beat()
+    (message,) = lost
+    assert 'host elsewhere.example, pid 4242' in _one_line(message)
+  finally:
+    lock.release()
+  assert fileio.read_json(f'{ram_dir}/{run_lock.FILENAME}') == theirs
