@@ -382,7 +382,10 @@ def resolve_checkpoint_path(model_path):
   Raises:
     ValueError: if no checkpoint is found there.
   """
-  if model_path and tf.io.gfile.isdir(model_path):
+  # A prefix is tested first: TensorFlow's in-memory ram:// filesystem
+  # calls any string prefix of a file's name a directory.
+  if model_path and not tf.io.gfile.exists(model_path + '.index') and (
+      tf.io.gfile.isdir(model_path)):
     latest = tf.train.latest_checkpoint(model_path)
     if latest is None:
       raise ValueError(f'No checkpoint found in directory {model_path!r}: it '
@@ -404,6 +407,12 @@ def resolve_checkpoint_path(model_path):
   return model_path
 
 
+def checkpoint_reader(prefix):
+  """tf.train.load_checkpoint of a checkpoint prefix, without its directory
+  test (on ram:// any string prefix of a file name is a directory)."""
+  return tf1.train.NewCheckpointReader(prefix)
+
+
 def _first_line(error):
   text = str(getattr(error, 'message', error)).strip()
   return text.splitlines()[0] if text else type(error).__name__
@@ -422,7 +431,7 @@ def check_checkpoint_readable(model_path):
       data shards) and why.
   """
   try:
-    reader = tf.train.load_checkpoint(model_path)
+    reader = checkpoint_reader(model_path)
   except (tf.errors.OpError, IndexError) as e:
     raise ValueError(f'{model_path}.index is truncated or corrupt, not a '
                      f'checkpoint index ({_first_line(e)}); pass an '
@@ -458,7 +467,7 @@ def _compare_with_checkpoint(model_path, var_list, reshape_variables=False):
     fit; 'name (checkpoint [..], graph [..])' for each shape mismatch; the
     names the checkpoint lacks.
   """
-  shapes = tf.train.load_checkpoint(model_path).get_variable_to_shape_map()
+  shapes = checkpoint_reader(model_path).get_variable_to_shape_map()
   matched, mismatched, missing = {}, [], []
   for ckpt_name, var in sorted(_as_name_map(var_list).items()):
     if ckpt_name not in shapes:
@@ -479,7 +488,7 @@ def _one_class_short(model_path, mismatched_names, var_list):
   """(checkpoint classes, model classes) when every mismatch is a last
   dimension one smaller in the checkpoint (a 1000-class checkpoint for a
   1001-class model: ImageNet with a background class at 0); else None."""
-  shapes = tf.train.load_checkpoint(model_path).get_variable_to_shape_map()
+  shapes = checkpoint_reader(model_path).get_variable_to_shape_map()
   name_map = _as_name_map(var_list)
   counts = set()
   for name in mismatched_names:
@@ -576,7 +585,7 @@ def assign_from_checkpoint(model_path, var_list, ignore_missing_vars=False):
   """
   model_path, matched = _matching_checkpoint_vars(
       model_path, var_list, ignore_missing_vars, reshape_variables=False)
-  reader = tf.train.load_checkpoint(model_path)
+  reader = checkpoint_reader(model_path)
   assign_ops, feed_dict = [], {}
   for ckpt_name, var in matched.items():
     placeholder = tf1.placeholder(var.dtype.base_dtype, var.get_shape(),
