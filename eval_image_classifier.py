@@ -37,6 +37,7 @@ import os
 from image_classifier import tf_env  # pylint: disable=unused-import
 
 from absl import flags
+import tensorflow as tf
 
 import slim
 from flag_groups import common_flags
@@ -162,7 +163,7 @@ def checkpoints_to_evaluate(values):
       yield slim.variables.resolve_checkpoint_path(
           best or values.checkpoint_path)
     return
-  if not os.path.isdir(values.checkpoint_path):
+  if not tf.io.gfile.isdir(values.checkpoint_path):
     cli.fail('--wait_for_checkpoints needs --checkpoint_path to be the '
              f'training directory; {values.checkpoint_path} is not a '
              'directory.')

@@ -224,7 +224,7 @@ class RecomputeHook(tf1.train.SessionRunHook):
     del coord
     recompute(session, self._ops)
     if self._saver is not None:
-      os.makedirs(os.path.dirname(self._save_path), exist_ok=True)
+      tf.io.gfile.makedirs(os.path.dirname(self._save_path))
       self.saved_path = self._saver.save(session, self._save_path,
                                          write_meta_graph=False)
       logging.info('Saved the checkpoint with recomputed batch-norm '

@@ -88,7 +88,7 @@ Evaluation = collections.namedtuple('Evaluation',
 
 def checkpoint_global_step(checkpoint_path):
   """The global step stored in a checkpoint (0 if it has none)."""
-  reader = tf.train.load_checkpoint(checkpoint_path)
+  reader = slim.variables.checkpoint_reader(checkpoint_path)
   if reader.has_tensor('global_step'):
     return int(reader.get_tensor('global_step'))
   return 0

@@ -16,6 +16,9 @@ holds what cannot:
   exists appends to it (TF 2.16-2.21, `tf.io.gfile.copy` too), so there the
   data goes to a temporary name renamed over the target, which `ram://`
   does atomically.
+- `append_text`: a local file is appended to in one write (a kill leaves
+  at most a cut last line); object stores cannot append, so there the
+  object is read and written again whole, with the text added.
 - `os_errors`: `tf.io.gfile` raises `tf.errors.OpError`, not `OSError`;
   inside, the former become the latter, so the callers' handling of a
   missing file, a full disk or a place not writable is one `except OSError`
@@ -191,3 +194,22 @@ def read_json(path):
       UnicodeDecodeError are ValueErrors).
   """
   return json.loads(read_text(path))
+
+
+def append_text(path, text):
+  """Appends `text` to the file at `path` (created if missing).
+
+  Locally one write in append mode. A remote object is rewritten whole
+  with `text` added (object stores have no append; `write_atomic` keeps
+  the old object until the new one is complete), which costs its size:
+  for the small logs this is used for.
+  """
+  if is_local(path):
+    with open(local_path(path), 'a', encoding='utf-8') as f:
+      f.write(text)
+    return
+  try:
+    data = read_bytes(path)
+  except FileNotFoundError:
+    data = b''
+  write_atomic(path, data + text.encode('utf-8'))

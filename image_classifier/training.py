@@ -318,7 +318,7 @@ def warn_if_batch_norm_short(train_dir, model_name, batch_norm_decay):
   latest = tf.train.latest_checkpoint(train_dir)
   if not latest:
     return
-  step = tf.train.load_checkpoint(latest).get_tensor('global_step')
+  step = slim.variables.checkpoint_reader(latest).get_tensor('global_step')
   warning = batch_norm.decay_warning(
       batch_norm.effective_decay(model_name, batch_norm_decay), int(step))
   if warning:

@@ -27,6 +27,7 @@ import tensorflow as tf
 
 import slim
 from image_classifier import cli
+from image_classifier import fileio
 from image_classifier import model_on_split
 from image_classifier import multi_label_metrics
 
@@ -224,22 +225,23 @@ def format_figure(value):
 
 
 def repair_jsonl(path):
-  """Drops a last line cut short by a kill, so appends start a fresh line."""
-  if not os.path.exists(path):
+  """Drops a last line cut short by a kill, so appends start a fresh line
+  (only a local file can be cut: objects are written whole)."""
+  try:
+    data = fileio.read_bytes(path)
+  except FileNotFoundError:
     return
-  with open(path, 'rb') as f:
-    data = f.read()
   if data and not data.endswith(b'\n'):
-    with open(path, 'r+b') as f:
-      f.truncate(data.rfind(b'\n') + 1)
+    fileio.write_atomic(path, data[:data.rfind(b'\n') + 1])
 
 
 def read_jsonl(path):
   """The records of a validation.jsonl (complete lines only)."""
-  if not os.path.exists(path):
+  try:
+    text = fileio.read_text(path)
+  except FileNotFoundError:
     return []
-  with open(path, encoding='utf-8') as f:
-    return [json.loads(line) for line in f if line.endswith('\n')]
+  return [json.loads(line) for line in text.split('\n')[:-1]]
 
 
 class Validator:
@@ -316,8 +318,8 @@ class Validator:
     self._write_summaries(record, names)
     # One write of one line: a kill leaves at most a cut last line, which
     # the next start drops (repair_jsonl).
-    with open(self.jsonl_path, 'a', encoding='utf-8') as f:
-      f.write(json.dumps(record, sort_keys=True) + '\n')
+    fileio.append_text(self.jsonl_path,
+                       json.dumps(record, sort_keys=True) + '\n')
     if self._best is not None and checkpoint:
       self._best.consider(checkpoint, record)
     self._last_step = global_step

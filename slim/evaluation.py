@@ -183,7 +183,8 @@ def _resolve_checkpoint(checkpoint_path):
     raise ValueError('`checkpoint_path` must be a checkpoint path or a '
                      f'directory holding checkpoints; received '
                      f'{checkpoint_path!r}.')
-  if tf.io.gfile.isdir(checkpoint_path):
+  if tf.io.gfile.isdir(checkpoint_path) and not (
+      variables.is_checkpoint_prefix(checkpoint_path)):  # See its reader.
     latest = tf1.train.latest_checkpoint(checkpoint_path)
     if latest is None:
       raise ValueError(f'`checkpoint_path` {checkpoint_path!r} is a directory '

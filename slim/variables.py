@@ -375,6 +375,21 @@ def assign_from_values_fn(var_names_to_values):
 _CHECKPOINT_FILE = re.compile(r'^(.+)\.(index|meta|data-\d{5}-of-\d{5})$')
 
 
+def is_checkpoint_prefix(path):
+  """Whether `path` is a checkpoint prefix (its .index exists)."""
+  return bool(path) and tf.io.gfile.exists(path + '.index')
+
+
+def checkpoint_reader(model_path):
+  """`tf.train.load_checkpoint`, except that a checkpoint prefix is read as
+  one even where its filesystem also calls it a directory: TensorFlow's
+  in-memory ram:// calls every prefix of a file's name a directory, so
+  load_checkpoint would look for the latest checkpoint "in" it."""
+  if is_checkpoint_prefix(model_path):
+    return tf1.train.NewCheckpointReader(model_path)
+  return tf.train.load_checkpoint(model_path)
+
+
 def resolve_checkpoint_path(model_path):
   """A checkpoint prefix from what a user may name: the prefix, one of its
   files (.index, .data-00000-of-00001, .meta) or a directory (its latest).
@@ -382,10 +397,8 @@ def resolve_checkpoint_path(model_path):
   Raises:
     ValueError: if no checkpoint is found there.
   """
-  # A prefix is tested first: TensorFlow's in-memory ram:// filesystem
-  # calls any string prefix of a file's name a directory.
-  if model_path and not tf.io.gfile.exists(model_path + '.index') and (
-      tf.io.gfile.isdir(model_path)):
+  if (model_path and tf.io.gfile.isdir(model_path)
+      and not is_checkpoint_prefix(model_path)):  # ram:// (checkpoint_reader)
     latest = tf.train.latest_checkpoint(model_path)
     if latest is None:
       raise ValueError(f'No checkpoint found in directory {model_path!r}: it '
@@ -405,12 +418,6 @@ def resolve_checkpoint_path(model_path):
                      'prefix such as /path/model.ckpt-1000 (the part before '
                      '.index) or a directory holding checkpoints.')
   return model_path
-
-
-def checkpoint_reader(prefix):
-  """tf.train.load_checkpoint of a checkpoint prefix, without its directory
-  test (on ram:// any string prefix of a file name is a directory)."""
-  return tf1.train.NewCheckpointReader(prefix)
 
 
 def _first_line(error):
