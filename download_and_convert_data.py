@@ -31,6 +31,13 @@ Usage (runtime on 2 CPU cores, network aside):
       --imagenet_bbox=ILSVRC2012_bbox_train_v2.tar.gz \
       --imagenet_metadata=imagenet_metadata.txt
 
+--dataset_dir may be on any filesystem tf.io.gfile knows (gs://bucket/...,
+s3:// and hdfs:// with their plugin): archives are downloaded and extracted
+in a local --scratch_dir, and only the records go to --dataset_dir. There,
+without atomic renames, each shard is written whole under its final name and
+labels.txt / dataset_meta.json last, so a conversion cut short is never
+taken for a finished one.
+
 Downloads resume after an interruption, are checked against their SHA-256
 (`--noverify_checksums` to skip) and can come from `--mirror`. A finished
 conversion is detected and not redone; rerunning after a crash resumes or
