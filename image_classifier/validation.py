@@ -14,7 +14,9 @@ averages with --moving_average_decay), with those metrics under the
 `slim.learning.train`'s `chief_step_fn`), logs the metrics, writes them as
 TensorBoard scalars to <train_dir>/validation and appends them to
 <train_dir>/validation.jsonl, and hands each validated checkpoint to a
-`best_checkpoints.BestCheckpoints`.
+`best_checkpoints.BestCheckpoints`. The train_dir may be remote: the
+appends go through `fileio.append_text` (a remote object is rewritten
+whole, so only a local file can be left with a line cut short).
 """
 import collections
 import json

@@ -129,3 +129,10 @@ def test_local_use_never_imports_tensorflow(tmp_path):
           'assert "tensorflow" not in sys.modules, "imported"\n')
   subprocess.run([sys.executable, '-c', code], cwd=ROOT, check=True,
                  env=dict(os.environ, PYTHONPATH=ROOT))
+
+
+def test_append_text_local_and_remote(tmp_path, ram_dir):
+  for path in (str(tmp_path / 'log.jsonl'), f'{ram_dir}/sub/log.jsonl'):
+    fileio.append_text(path, 'one\n')
+    fileio.append_text(path, 'two\n')
+    assert fileio.read_text(path) == 'one\ntwo\n'
