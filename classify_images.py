@@ -34,7 +34,9 @@ published ImageNet labels.txt: 1001 lines, `background` first; slim
 --model_name such a file is taken as an export whose record is missing.
 
 --images is a file, a folder (searched recursively for .jpg, .jpeg, .png,
-.gif, .bmp and .webp files) or a glob. Each image is decoded and goes through the
+.gif, .bmp and .webp files) or a glob, on the local disk or any filesystem
+tf.io.gfile reads (gs://..., s3://... with its plugin); --model and --output
+too. Each image is decoded and goes through the
 model's eval preprocessing, then batches of --batch_size go through the
 model, with a progress bar. --output=preds.csv writes `image,rank,label,
 score`, one row per image and rank; --output=preds.json a list of images
@@ -109,6 +111,30 @@ IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.gif', '.bmp', '.webp')
 OUTPUT_FORMATS = ('.csv', '.json')
 
 
+class _LocalFiles:
+  """Listing on the local disk, without TensorFlow (it loads only once the
+  images have been screened): Python's glob, with `**` recursive."""
+  isfile = staticmethod(os.path.isfile)
+  isdir = staticmethod(os.path.isdir)
+  walk = staticmethod(os.walk)
+
+  @staticmethod
+  def glob(pattern):
+    return glob.glob(pattern, recursive=True)
+
+
+class _RemoteFiles:
+  """Listing on a filesystem of tf.io.gfile (gs://, s3://, ...): its glob
+  has no recursive `**`."""
+
+  def __init__(self):
+    gfile = fileio.gfile()
+    self.isdir = gfile.isdir
+    self.walk = gfile.walk
+    self.glob = gfile.glob
+    self.isfile = lambda path: gfile.exists(path) and not gfile.isdir(path)
+
+
 def list_images(pattern):
   """The image files `pattern` names, sorted.
 
@@ -123,12 +149,13 @@ def list_images(pattern):
     ValueError: if nothing exists there or the folder or glob holds no
       image file.
   """
-  if os.path.isfile(pattern):
+  files = _LocalFiles if fileio.is_local(pattern) else _RemoteFiles()
+  if files.isfile(pattern):
     return [pattern]
-  if os.path.isdir(pattern):
+  if files.isdir(pattern):
     paths = sorted(
         os.path.join(root, name)
-        for root, _, names in os.walk(pattern) for name in names
+        for root, _, names in files.walk(pattern) for name in names
         if name.lower().endswith(IMAGE_EXTENSIONS))
     if not paths:
       raise ValueError(f'--images={pattern} is a folder with no image files '
@@ -136,8 +163,7 @@ def list_images(pattern):
     return paths
   if not glob.has_magic(pattern):
     raise ValueError(f'--images={pattern} does not exist.')
-  paths = sorted(p for p in glob.glob(pattern, recursive=True)
-                 if os.path.isfile(p))
+  paths = sorted(p for p in files.glob(pattern) if files.isfile(p))
   if not paths:
     raise ValueError(f'--images={pattern} matches no file.')
   return paths

@@ -31,6 +31,13 @@ Usage (runtime on 2 CPU cores, network aside):
       --imagenet_bbox=ILSVRC2012_bbox_train_v2.tar.gz \
       --imagenet_metadata=imagenet_metadata.txt
 
+--dataset_dir may be on any filesystem tf.io.gfile knows (gs://bucket/...,
+s3:// and hdfs:// with their plugin): archives are downloaded and extracted
+in a local --scratch_dir, and only the records go to --dataset_dir. There,
+without atomic renames, each shard is written whole under its final name and
+labels.txt / dataset_meta.json last, so a conversion cut short is never
+taken for a finished one.
+
 Downloads resume after an interruption, are checked against their SHA-256
 (`--noverify_checksums` to skip) and can come from `--mirror`. A finished
 conversion is detected and not redone; rerunning after a crash resumes or
@@ -39,8 +46,6 @@ redoes only what is missing. A user error (a full disk and an unwritable
 interrupted run (Ctrl-C, SIGTERM) with one line saying to rerun the same
 command, and exit status 128 + the signal.
 """
-import os
-
 from absl import flags
 
 # Only the record, which names modules: converters are imported when used, so
@@ -78,6 +83,12 @@ flags.DEFINE_boolean(
     'verify_checksums', True,
     'Check each download against its known SHA-256 (--noverify_checksums to '
     'skip, with a warning).')
+flags.DEFINE_string(
+    'scratch_dir', None,
+    'Local folder that receives the downloaded archives and their extracted '
+    'files, when --dataset_dir is elsewhere (gs://, s3://, ...); only the '
+    'records go to --dataset_dir. Default: --dataset_dir if it is local, '
+    'else <temp dir>/slim_downloads (kept, so a download resumes).')
 flags.DEFINE_integer(
     'download_retries', 4,
     'How many times a failed download is retried (resuming, with '
@@ -177,15 +188,17 @@ def convert(values):
   if not values['dataset_dir']:
     raise DatasetError('You must supply the dataset directory with '
                        '--dataset_dir')
-  if os.path.exists(values['dataset_dir']) and not os.path.isdir(
-      values['dataset_dir']):
-    raise DatasetError(f'--dataset_dir={values["dataset_dir"]} is a file; '
-                       'pass the folder to write the dataset into.')
   arguments = record.converter_arguments(values)
   # TensorFlow's start-up notices would bury the one-line errors and
   # summaries; imported here, not at the top, so that --help and the
   # converters' worker processes stay light.
   from image_classifier import tf_env  # pylint: disable=g-import-not-at-top,unused-import
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  # Through tf.io.gfile: --dataset_dir may be gs://, s3://, ...
+  if tf.io.gfile.exists(values['dataset_dir']) and not tf.io.gfile.isdir(
+      values['dataset_dir']):
+    raise DatasetError(f'--dataset_dir={values["dataset_dir"]} is a file; '
+                       'pass the folder to write the dataset into.')
   record.converter().run(**arguments)
 
 

@@ -389,7 +389,7 @@ def run(dataset_dir, train_path=None, validation_path=None,
     if value < 1:
       raise DatasetError('%s must be >= 1; received %d' % (flag, value))
   seed = RANDOM_SEED if seed is None else seed
-  os.makedirs(dataset_dir, exist_ok=True)
+  tf.io.gfile.makedirs(dataset_dir)
   splits = {}
   if train_path and not _split_finished(dataset_dir, 'train', train_shards):
     refs = index_images(train_path, '--imagenet_train_tar')

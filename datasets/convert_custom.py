@@ -34,10 +34,12 @@ import os
 import random
 
 from absl import logging
+import tensorflow as tf
 
 from datasets import dataset_utils
 from datasets import image_coding
 from datasets import tfrecord_writer
+from image_classifier import fileio
 from datasets.errors import DatasetError
 
 NAME = 'custom'
@@ -187,14 +189,14 @@ def begin_conversion(dataset_dir, source, source_name):
   """Creates `dataset_dir`; returns its meta if it holds this conversion
   already, else removes the meta (the folder is no longer a finished
   dataset) and returns None."""
-  os.makedirs(dataset_dir, exist_ok=True)
+  tf.io.gfile.makedirs(dataset_dir)
   if finished(dataset_dir, source):
     logging.info('%s already holds this conversion of %s; nothing to do.',
                  dataset_dir, source_name)
     return dataset_utils.read_dataset_meta(dataset_dir)
   meta_path = os.path.join(dataset_dir, dataset_utils.META_FILENAME)
-  if os.path.exists(meta_path):
-    os.remove(meta_path)
+  if tf.io.gfile.exists(meta_path):
+    tf.io.gfile.remove(meta_path)
   return None
 
 
@@ -218,6 +220,8 @@ def _check_args(dataset_dir, source_dir, validation_fraction, num_shards,
                 max_image_pixels, min_image_side):
   check_conversion_args(validation_fraction, num_shards, max_image_pixels,
                         min_image_side)
+  if not fileio.is_local(dataset_dir):
+    return  # The source is a local folder: a remote one cannot be inside.
   source = os.path.realpath(source_dir)
   target = os.path.realpath(dataset_dir)
   if target != source and target.startswith(source + os.sep):
@@ -231,13 +235,12 @@ def write_skipped_report(dataset_dir, source_dir, skipped):
   or removes an old list when nothing was skipped."""
   path = os.path.join(dataset_dir, SKIPPED_FILENAME)
   if not skipped:
-    if os.path.exists(path):
-      os.remove(path)
+    if tf.io.gfile.exists(path):
+      tf.io.gfile.remove(path)
     return
-  with open(path, 'w', encoding='utf-8', errors='surrogateescape') as f:
-    for item in skipped:
-      f.write('%s\t%s\n' % (os.path.relpath(item.name, source_dir),
-                            item.reason))
+  text = ''.join('%s\t%s\n' % (os.path.relpath(item.name, source_dir),
+                               item.reason) for item in skipped)
+  fileio.write_atomic(path, text.encode('utf-8', 'surrogateescape'))
   logging.warning('Skipped %d file(s), listed in %s with the reason; first: '
                   '%s %s',
                   len(skipped), path, skipped[0].name, skipped[0].reason)
@@ -278,7 +281,7 @@ def _check_every_class_readable(dataset_dir, source_dir, class_names,
   for class_name in class_names:
     if all(path in skipped_paths for path in files_by_class[class_name]):
       for path in written_paths:
-        os.remove(path)
+        tf.io.gfile.remove(path)
       num_files = (len(files_by_class[class_name])
                    + len(unusable_by_class[class_name]))
       raise DatasetError(

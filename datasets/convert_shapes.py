@@ -20,6 +20,7 @@ from typing import Callable, Mapping, Optional
 
 from absl import logging
 import numpy as np
+import tensorflow as tf
 
 from datasets import dataset_utils
 from datasets import shapes_generator
@@ -88,7 +89,7 @@ def _finished(dataset_dir, name, meta):
   existing = dataset_utils.read_dataset_meta(dataset_dir)
   if existing != meta:
     return False
-  return all(os.path.exists(path)
+  return all(tf.io.gfile.exists(path)
              for split, count in meta['num_shards'].items()
              for path in tfrecord_writer.shard_filenames(
                  dataset_dir, name, split, count))
@@ -156,14 +157,14 @@ def generate(variant, dataset_dir, seed=None, num_shards=None,
   }
   if variant.extra_meta:
     meta.update(variant.extra_meta(labels_by_split))
-  os.makedirs(dataset_dir, exist_ok=True)
+  tf.io.gfile.makedirs(dataset_dir)
   if _finished(dataset_dir, variant.name, meta):
     logging.info('The %s dataset is already in %s; nothing to do.',
                  variant.name, dataset_dir)
     return meta
   meta_path = os.path.join(dataset_dir, dataset_utils.META_FILENAME)
-  if os.path.exists(meta_path):
-    os.remove(meta_path)  # From now on the folder is not a finished dataset.
+  if tf.io.gfile.exists(meta_path):
+    tf.io.gfile.remove(meta_path)  # From now on the folder is not a finished dataset.
 
   all_stats = [_write_split(variant, dataset_dir, seed, split_name, labels,
                             shards_per_split[split_name], num_workers)

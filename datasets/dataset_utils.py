@@ -9,12 +9,15 @@ checksummed (`datasets/download.py`), extraction refuses unsafe members
 """
 import json
 import os
+import tempfile
 
 from absl import logging
 import tensorflow as tf
 
 from datasets import download
 from datasets import extract
+from datasets.errors import DatasetError
+from image_classifier import fileio
 
 LABELS_FILENAME = 'labels.txt'
 
@@ -145,6 +148,40 @@ def multi_label_result_to_tfexample(class_names, result):
       [class_names[class_id] for class_id in result.label])
 
 
+# Where archives go when --dataset_dir is not on the local disk and no
+# --scratch_dir is given: a fixed folder, so an interrupted download resumes.
+SCRATCH_FOLDER_NAME = 'slim_downloads'
+
+
+def scratch_dir_for(dataset_dir, scratch_dir=None):
+  """The local folder that receives a converter's downloads and extracts.
+
+  Archives are downloaded (resumably, with byte ranges), checked and
+  extracted with local file operations; only the converted records go to
+  `dataset_dir`, which may be on any filesystem tf.io.gfile knows.
+
+  Args:
+    dataset_dir: the dataset folder (local, gs://, ...).
+    scratch_dir: --scratch_dir, or None.
+
+  Returns:
+    `scratch_dir` if given; else `dataset_dir` if it is local (where the
+    original converters downloaded); else `<temp dir>/slim_downloads`.
+
+  Raises:
+    DatasetError: `scratch_dir` is not on the local disk.
+  """
+  if scratch_dir:
+    if not fileio.is_local(scratch_dir):
+      raise DatasetError(f'--scratch_dir={scratch_dir} must be a local '
+                         'folder: archives are downloaded and extracted '
+                         'there.')
+    return scratch_dir
+  if fileio.is_local(dataset_dir):
+    return dataset_dir
+  return os.path.join(tempfile.gettempdir(), SCRATCH_FOLDER_NAME)
+
+
 def download_url(url, dataset_dir, sha256=None, mirror=None,
                  verify_checksums=True, retries=None):
   """Downloads `url` into `dataset_dir` (resumable, checksummed).
@@ -206,12 +243,9 @@ def write_label_file(labels_to_class_names, dataset_dir,
     dataset_dir: the folder in which to write the labels file.
     filename: the file name.
   """
-  path = os.path.join(dataset_dir, filename)
-  temp_path = path + '.incomplete'
-  with tf.io.gfile.GFile(temp_path, 'w') as f:
-    for label in labels_to_class_names:
-      f.write('%d:%s\n' % (label, labels_to_class_names[label]))
-  tf.io.gfile.rename(temp_path, path, overwrite=True)
+  fileio.write_atomic(os.path.join(dataset_dir, filename), ''.join(
+      '%d:%s\n' % (label, labels_to_class_names[label])
+      for label in labels_to_class_names))
 
 
 def has_labels(dataset_dir, filename=LABELS_FILENAME):
@@ -253,7 +287,7 @@ def conversion_finished(dataset_dir, paths):
   Returns:
     True if the labels file and every path exist.
   """
-  return has_labels(dataset_dir) and all(os.path.exists(p) for p in paths)
+  return has_labels(dataset_dir) and all(tf.io.gfile.exists(p) for p in paths)
 
 
 def skip_finished_conversion(dataset_dir, dataset_exists):
@@ -267,7 +301,7 @@ def skip_finished_conversion(dataset_dir, dataset_exists):
   Returns:
     True (after logging that there is nothing to do) if it is, else False.
   """
-  os.makedirs(dataset_dir, exist_ok=True)
+  tf.io.gfile.makedirs(dataset_dir)
   if dataset_exists(dataset_dir):
     logging.info('Dataset files already exist in %s; nothing to do.',
                  dataset_dir)
@@ -328,11 +362,7 @@ def write_dataset_meta(meta, dataset_dir, filename=META_FILENAME):
     dataset_dir: the dataset folder.
     filename: the file name.
   """
-  path = os.path.join(dataset_dir, filename)
-  temp_path = path + '.incomplete'
-  with tf.io.gfile.GFile(temp_path, 'w') as f:
-    f.write(json.dumps(meta, indent=2, sort_keys=True) + '\n')
-  tf.io.gfile.rename(temp_path, path, overwrite=True)
+  fileio.write_json_atomic(os.path.join(dataset_dir, filename), meta)
 
 
 def read_dataset_meta(dataset_dir, filename=META_FILENAME):

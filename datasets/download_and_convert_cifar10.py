@@ -66,7 +66,7 @@ def read_records(path):
 
 
 def run(dataset_dir, mirror=None, verify_checksums=True, retries=None,
-        num_workers=None,
+        num_workers=None, scratch_dir=None,
         sha256=SHA256):
   """Downloads and converts CIFAR-10 into `dataset_dir`.
 
@@ -76,6 +76,8 @@ def run(dataset_dir, mirror=None, verify_checksums=True, retries=None,
     verify_checksums: whether to check the archive's SHA-256.
     retries: download retries after a transient failure (None: default).
     num_workers: worker processes (None: automatic; 0 or 1: none).
+    scratch_dir: local folder for the archive and its extracted files
+      (None: see `dataset_utils.scratch_dir_for`).
     sha256: expected SHA-256 of the archive (tests pass their own).
 
   Raises:
@@ -84,10 +86,11 @@ def run(dataset_dir, mirror=None, verify_checksums=True, retries=None,
   """
   if dataset_utils.skip_finished_conversion(dataset_dir, dataset_exists):
     return
+  scratch_dir = dataset_utils.scratch_dir_for(dataset_dir, scratch_dir)
   archive = dataset_utils.download_and_uncompress_tarball(
-      DATA_URL, dataset_dir, sha256=sha256, mirror=mirror,
+      DATA_URL, scratch_dir, sha256=sha256, mirror=mirror,
       verify_checksums=verify_checksums, retries=retries)
-  batch_dir = os.path.join(dataset_dir, _BATCH_DIR)
+  batch_dir = os.path.join(scratch_dir, _BATCH_DIR)
   all_stats = []
   for split_name, files in _SPLIT_FILES.items():
     tasks = []

@@ -92,7 +92,7 @@ def _convert_split(split_name, filenames, class_names_to_ids, dataset_dir,
 
 
 def run(dataset_dir, mirror=None, verify_checksums=True, retries=None,
-        num_workers=None,
+        num_workers=None, scratch_dir=None,
         seed=None, sha256=SHA256, num_validation=NUM_VALIDATION):
   """Downloads and converts the Flowers dataset into `dataset_dir`.
 
@@ -102,6 +102,8 @@ def run(dataset_dir, mirror=None, verify_checksums=True, retries=None,
     verify_checksums: whether to check the archive's SHA-256.
     retries: download retries after a transient failure (None: default).
     num_workers: worker processes (None: automatic; 0 or 1: none).
+    scratch_dir: local folder for the archive and its extracted photos
+      (None: see `dataset_utils.scratch_dir_for`).
     seed: shuffle seed (None: 0, the original's; another value changes the
       split).
     sha256: expected SHA-256 of the archive (tests pass their own).
@@ -113,10 +115,11 @@ def run(dataset_dir, mirror=None, verify_checksums=True, retries=None,
   """
   if dataset_utils.skip_finished_conversion(dataset_dir, dataset_exists):
     return
+  scratch_dir = dataset_utils.scratch_dir_for(dataset_dir, scratch_dir)
   archive = dataset_utils.download_and_uncompress_tarball(
-      DATA_URL, dataset_dir, sha256=sha256, mirror=mirror,
+      DATA_URL, scratch_dir, sha256=sha256, mirror=mirror,
       verify_checksums=verify_checksums, retries=retries)
-  photo_filenames, class_names = get_filenames_and_classes(dataset_dir)
+  photo_filenames, class_names = get_filenames_and_classes(scratch_dir)
   class_names_to_ids = dict(zip(class_names, range(len(class_names))))
 
   # Divide into train and test, as the original did.
@@ -133,5 +136,5 @@ def run(dataset_dir, mirror=None, verify_checksums=True, retries=None,
 
   dataset_utils.write_label_file(dict(enumerate(class_names)), dataset_dir)
   os.remove(archive)
-  shutil.rmtree(os.path.join(dataset_dir, _PHOTO_DIR))
+  shutil.rmtree(os.path.join(scratch_dir, _PHOTO_DIR))
   tfrecord_writer.log_finished('converting the Flowers dataset', all_stats)

@@ -94,7 +94,7 @@ def read_split(images_path, labels_path):
 
 
 def run(dataset_dir, mirror=None, verify_checksums=True, retries=None,
-        num_workers=None,
+        num_workers=None, scratch_dir=None,
         checksums=None):
   """Downloads and converts MNIST into `dataset_dir`.
 
@@ -104,6 +104,8 @@ def run(dataset_dir, mirror=None, verify_checksums=True, retries=None,
     verify_checksums: whether to check the files' SHA-256.
     retries: download retries after a transient failure (None: default).
     num_workers: worker processes (None: automatic; 0 or 1: none).
+    scratch_dir: local folder for the downloaded files (None: see
+      `dataset_utils.scratch_dir_for`).
     checksums: dict file name -> SHA-256 (None: the published ones; tests
       pass their own).
 
@@ -114,8 +116,9 @@ def run(dataset_dir, mirror=None, verify_checksums=True, retries=None,
   checksums = FILES if checksums is None else checksums
   if dataset_utils.skip_finished_conversion(dataset_dir, dataset_exists):
     return
+  scratch_dir = dataset_utils.scratch_dir_for(dataset_dir, scratch_dir)
   paths = {name: dataset_utils.download_url(
-      DATA_URL + name, dataset_dir, sha256=checksums.get(name), mirror=mirror,
+      DATA_URL + name, scratch_dir, sha256=checksums.get(name), mirror=mirror,
       verify_checksums=verify_checksums, retries=retries) for name in FILES}
   all_stats = []
   for split_name, (images, labels) in _SPLIT_FILES.items():

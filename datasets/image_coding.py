@@ -9,7 +9,8 @@ It is also the one place that decides whether a user's image file may be
 decoded at all, for the converters and for label_image.py and
 classify_images.py alike: `read_regular_file` opens nothing but regular
 files (no FIFO, device or socket; `file_problem` says what a path is without
-opening it), and `open_image` / `check_image_header` refuse, from the header
+opening it) on a local disk, and reads any other path (gs://, s3://, ...)
+through tf.io.gfile, and `open_image` / `check_image_header` refuse, from the header
 alone, an image of more than `--max_image_pixels` pixels.
 """
 import contextlib
@@ -22,6 +23,8 @@ import typing
 
 import numpy as np
 from PIL import Image
+
+from image_classifier import fileio
 
 # Formats kept byte for byte: TensorFlow's decoders read them as they are.
 _KEPT_FORMATS = {'JPEG': (b'jpg', ('RGB', 'L')),
@@ -186,8 +189,9 @@ def file_problem(path):
 def read_regular_file(path):
   """Returns the bytes of `path`, refusing anything but a regular file.
 
-  The file is checked before it is opened, then opened without blocking and
-  checked again, so a FIFO put in its place meanwhile cannot hang the read.
+  A local file is checked before it is opened, then opened without
+  blocking and checked again, so a FIFO put in its place meanwhile cannot
+  hang the read. Any other path is an object read through tf.io.gfile.
 
   Args:
     path: the file path.
@@ -198,6 +202,8 @@ def read_regular_file(path):
   Raises:
     UnusableImage: `path` is not a readable regular file.
   """
+  if not fileio.is_local(path):
+    return _read_object(path)
   problem = file_problem(path)
   if problem:
     raise UnusableImage(problem)
@@ -209,6 +215,21 @@ def read_regular_file(path):
     if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
       raise UnusableImage('is not a regular file')
     return f.read()
+
+
+def _read_object(path):
+  """The bytes of `path` on a filesystem of tf.io.gfile (gs://, ...).
+
+  TensorFlow is imported only then (`fileio.gfile`): the converters'
+  worker processes reading local files stay light.
+  """
+  try:
+    with fileio.os_errors(path):
+      if fileio.gfile().isdir(path):
+        raise UnusableImage('is a folder, not a regular file')
+    return fileio.read_bytes(path)
+  except OSError as e:
+    raise UnusableImage('cannot be read (%s)' % (e.strerror or e)) from None
 
 
 def jpeg_frame_type(data):

@@ -25,7 +25,7 @@ __all__ = ['DatasetRecord', 'DATASETS', 'NAMES', 'get_record',
 # pairs that several converters take.
 _OUTPUT = (('dataset_dir', 'dataset_dir'), ('num_workers', 'num_workers'))
 _DOWNLOAD = (('mirror', 'mirror'), ('verify_checksums', 'verify_checksums'),
-             ('retries', 'download_retries'))
+             ('retries', 'download_retries'), ('scratch_dir', 'scratch_dir'))
 
 
 @dataclasses.dataclass(frozen=True)

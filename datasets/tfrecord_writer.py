@@ -16,10 +16,16 @@ such modules free of TensorFlow (see `datasets/image_coding.py`). Results
 travel back in a bounded window of chunks, so memory stays flat on
 ImageNet-sized inputs.
 
-Crash safety: each shard is written to a hidden `.<name>.incomplete` file and
-all shards are renamed to their final names only after the last one is
-closed. Converters write their labels/metadata file after that, as the mark
-of a finished dataset.
+Crash safety: on a local disk each shard is written to a hidden
+`.<name>.incomplete` file and all shards are renamed to their final names
+only after the last one is closed. Elsewhere (`gs://`, `s3://`, ..., through
+tf.io.gfile), where a rename is a copy and no atomic publication, each shard
+is written under its final name (an object store publishes an object whole
+when it is closed; an old one is removed first) and a failed run removes
+the shards it wrote. Either way
+converters write their labels/metadata file last, after every shard, as the
+mark of a finished dataset, and remove it first when they start over: a
+conversion cut short is never taken for a finished one.
 """
 import collections
 import contextlib
@@ -39,6 +45,7 @@ import tqdm
 
 from datasets.errors import DatasetError
 from datasets.image_coding import Skipped
+from image_classifier import fileio
 from slim import signals
 
 INCOMPLETE_SUFFIX = '.incomplete'
@@ -108,7 +115,10 @@ def resolve_num_workers(num_workers, num_tasks):
 
 
 def incomplete_path(path):
-  """Returns the hidden temporary name under which `path` is written."""
+  """Returns the name under which `path` is written: a hidden temporary
+  name on a local disk, `path` itself elsewhere (see the module doc)."""
+  if not fileio.is_local(path):
+    return path
   directory, name = os.path.split(path)
   return os.path.join(directory, '.' + name + INCOMPLETE_SUFFIX)
 
@@ -136,12 +146,16 @@ def remove_stale_shards(dataset_dir, name, split_name, keep):
     split_name: the split name.
     keep: the paths just written.
   """
-  keep = {os.path.abspath(path) for path in keep}
-  pattern = os.path.join(glob.escape(dataset_dir),
-                         '%s_%s_*-of-*.tfrecord' % (name, split_name))
-  for path in glob.glob(pattern):
-    if os.path.abspath(path) not in keep:
-      os.remove(path)
+  pattern = '%s_%s_*-of-*.tfrecord' % (name, split_name)
+  if fileio.is_local(dataset_dir):
+    keep = {os.path.abspath(path) for path in keep}
+    found = glob.glob(os.path.join(glob.escape(dataset_dir), pattern))
+    stale = [path for path in found if os.path.abspath(path) not in keep]
+  else:
+    stale = sorted(set(tf.io.gfile.glob(os.path.join(dataset_dir, pattern)))
+                   - set(keep))
+  for path in stale:
+    tf.io.gfile.remove(path)
 
 
 def shard_ranges(num_items, num_shards):
@@ -246,6 +260,8 @@ def write_shards(shards, encode_fn, make_example, num_workers=None,
       for path, tasks in shards:
         temp_path = incomplete_path(path)
         temp_paths.append(temp_path)
+        if temp_path == path and tf.io.gfile.exists(path):
+          tf.io.gfile.remove(path)  # (ram:// would append to it.)
         count = 0
         try:
           with tf.io.TFRecordWriter(temp_path) as writer:
@@ -265,7 +281,8 @@ def write_shards(shards, encode_fn, make_example, num_workers=None,
         counts.append(count)
     # All shards are complete: only now do they get their final names.
     for (path, _), temp_path in zip(shards, temp_paths):
-      os.replace(temp_path, path)
+      if temp_path != path:
+        os.replace(temp_path, path)
     temp_paths = []
   except OSError as e:
     if e.errno in (errno.ENOSPC, errno.EDQUOT):
@@ -274,8 +291,8 @@ def write_shards(shards, encode_fn, make_example, num_workers=None,
   finally:
     results.close()  # Stops the worker pool if we leave early.
     for temp_path in temp_paths:
-      if os.path.exists(temp_path):
-        os.remove(temp_path)
+      if tf.io.gfile.exists(temp_path):
+        tf.io.gfile.remove(temp_path)
   stats = WriteStats([path for path, _ in shards], counts, skipped,
                      time.time() - start_time)
   logging.info('Wrote %d records in %d files in %.1f s: %.0f images/sec '

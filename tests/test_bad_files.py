@@ -375,6 +375,28 @@ def test_export_replaces_what_a_killed_run_left(random_cifarnet, tmp_path):
     assert json.load(f)['model_name'] == info.model_name
 
 
+def test_remote_export_is_complete_only_with_its_record(random_cifarnet):
+  # ram:// as an object store: no folder rename, so the export is copied
+  # into place with model_info.json last. A partial export (no record) and
+  # a killed run's staging are replaced; a complete one needs --overwrite.
+  gfile = tf.io.gfile
+  parent = 'ram://bad_files_export'
+  output_dir = f'{parent}/saved'
+  stale = f'{parent}/.saved.tmp-{_dead_pid()}-x1y2'
+  for path in (f'{stale}/variables/x', f'{output_dir}/saved_model.pb'):
+    gfile.makedirs(path.rsplit('/', 1)[0])
+    with gfile.GFile(path, 'wb') as f:
+      f.write(b'partial')
+  info = _export(random_cifarnet, output_dir)
+  assert [name.rstrip('/') for name in gfile.listdir(parent)] == ['saved']
+  record = f'{output_dir}/assets.extra/model_info.json'
+  with gfile.GFile(record) as f:
+    assert json.load(f)['model_name'] == info.model_name
+  with pytest.raises(ValueError, match='already holds a SavedModel'):
+    _export(random_cifarnet, output_dir)
+  gfile.rmtree(parent)
+
+
 def test_export_keeps_the_staging_of_a_running_export(random_cifarnet,
                                                       tmp_path):
   running = subprocess.Popen([sys.executable, '-c',

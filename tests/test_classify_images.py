@@ -170,6 +170,30 @@ def test_list_images(models, tmp_path):
       classify_images.list_images(pattern)
 
 
+def test_list_images_on_a_remote_filesystem(models):
+  # gs://, s3://... through tf.io.gfile; ram:// here. Its glob has no **.
+  _, images = models
+  remote = 'ram://classify_list/images'
+  for path in classify_images.list_images(images):
+    target = remote + '/' + os.path.relpath(path, images)
+    tf.io.gfile.makedirs(target.rsplit('/', 1)[0])
+    tf.io.gfile.copy(path, target, overwrite=True)
+  found = classify_images.list_images(remote)
+  assert [os.path.relpath(p, remote) for p in found] == [
+      os.path.relpath(p, images) for p in classify_images.list_images(images)]
+  assert classify_images.list_images(found[0]) == [found[0]]
+  assert classify_images.list_images(remote + '/sub/*_c*.png') == [
+      p for p in found if os.path.basename(p)[6:7] == 'c']
+  for pattern, message in ((remote + '/none.png', 'does not exist'),
+                           (remote + '/*.gif', 'matches no file')):
+    with pytest.raises(ValueError, match=message):
+      classify_images.list_images(pattern)
+  usable, refused = classify_images.screen_images(found, 10**6)
+  assert len(usable) == NUM_IMAGES and [p for p, _ in refused] == [
+      p for p in found if p.endswith('broken.png')]
+  tf.io.gfile.rmtree('ram://classify_list')
+
+
 def test_outputs():
   predictions = [('a.png', [(2, 'triangle', 0.75), (0, 'circle', 0.25)])]
   rows = list(csv.reader(io.StringIO(classify_images.csv_text(predictions))))

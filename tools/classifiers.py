@@ -29,6 +29,7 @@ import numpy as np
 import tensorflow as tf
 
 import slim
+from image_classifier import fileio
 from image_classifier import network
 from image_classifier import restore
 from image_classifier import specs
@@ -76,6 +77,8 @@ def tflite_interpreter(model_path=None, model_content=None, num_threads=None):
   """
   if model_path is not None:
     tflite_file.check_tflite_file(model_path)
+    if not fileio.is_local(model_path):  # The runtime reads local files.
+      model_path, model_content = None, fileio.read_bytes(model_path)
   with warnings.catch_warnings():
     warnings.filterwarnings('ignore', message=r'(?s).*tf\.lite\.Interpreter '
                             'is deprecated')
@@ -90,20 +93,21 @@ def detect_format(path):
   Raises:
     ValueError: if it does not exist or is none of them.
   """
-  if os.path.isdir(path):
-    if os.path.isfile(os.path.join(path, 'saved_model.pb')):
+  gfile = tf.io.gfile  # Any filesystem: local, gs://, s3://, ...
+  if gfile.isdir(path):
+    if gfile.exists(os.path.join(path, 'saved_model.pb')):
       return 'saved_model'
     if tf.train.latest_checkpoint(path):
       return 'checkpoint'
     raise ValueError(f'--model={path} is a folder with neither a SavedModel '
                      '(saved_model.pb) nor a checkpoint.')
-  if os.path.isfile(path + '.index'):
+  if gfile.exists(path + '.index'):
     return 'checkpoint'
-  if not os.path.isfile(path):
+  if not gfile.exists(path):
     raise ValueError(f'--model={path} does not exist.')
   if re.search(r'\.(index|meta|data-\d{5}-of-\d{5})$', path):
     return 'checkpoint'  # One file of a checkpoint.
-  with open(path, 'rb') as f:
+  with gfile.GFile(path, 'rb') as f:
     head = f.read(8)
   if head[4:8] == b'TFL3':
     return 'tflite'

@@ -168,7 +168,7 @@ def dump_images(dataset, num_images, output_dir, augmentation=None,
         break
       name = _label_name(label, labels_to_names, multi_label)
       path = os.path.join(output_dir, f'{len(paths):05d}_{name}.png')
-      with open(path, 'wb') as f:
+      with tf.io.gfile.GFile(path, 'wb') as f:  # Any filesystem.
         f.write(png)
       paths.append(path)
       if not augmented:

@@ -32,7 +32,9 @@ size, preprocessing, labels and labels_offset go to
 only --model and --images. The folder is written under a temporary name
 beside --output_dir (with the TFLite model, if any) and renamed when
 complete: a killed export leaves no --output_dir, and the rerun removes
-what it left. A finished --output_dir is replaced only with --overwrite.
+what it left. On a filesystem without atomic renames (gs://, s3://, ...)
+it is copied into place with model_info.json last, the mark of a
+complete export. A finished --output_dir is replaced only with --overwrite.
 
 With --tflite_file the float-images signature (probabilities only) is also
 converted for TensorFlow Lite, with --tflite_quantization:
@@ -54,6 +56,7 @@ import os
 import shutil
 import sys
 import tempfile
+import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -260,12 +263,9 @@ def export_saved_model(model_name, num_classes, checkpoint_path, output_dir,
       use_grayscale=use_grayscale, dataset_name=dataset_name,
       multi_label=multi_label)
   preprocessing_factory.get_preprocessing_module(info.preprocessing_name)
-  parent = os.path.dirname(os.path.abspath(output_dir))
-  os.makedirs(parent, exist_ok=True)
+  tf.io.gfile.makedirs(_parent_dir(output_dir))
   _remove_stale_staging(output_dir)
-  staging = tempfile.mkdtemp(dir=parent,
-                             prefix=_staging_prefix(output_dir, os.getpid()))
-  os.rmdir(staging)  # The builder wants to create the folder itself.
+  staging = _new_staging_name(output_dir)
   try:
     with tf.Graph().as_default() as graph:
       image_bytes, images, outputs = build_serving_graph(
@@ -299,7 +299,7 @@ def export_saved_model(model_name, num_classes, checkpoint_path, output_dir,
       before_publish(staging, info)
     _publish(staging, output_dir)
   finally:
-    shutil.rmtree(staging, ignore_errors=True)
+    _remove_tree(staging)
   return info
 
 
@@ -315,49 +315,102 @@ def _existing_export(output_dir):
   'complete' (a SavedModel export), 'partial' (the files of an export that
   was not finished: a copy cut short where renames are not atomic) or
   'other' (a file, or a folder holding anything else)."""
-  if not os.path.lexists(output_dir):
+  if not _lexists(output_dir):
     return None
-  if not os.path.isdir(output_dir):
+  if not tf.io.gfile.isdir(output_dir):
     return 'other'
-  entries = set(os.listdir(output_dir))
+  # (An object store lists a folder's subfolders as 'name/'.)
+  entries = {name.rstrip('/') for name in tf.io.gfile.listdir(output_dir)}
   if not entries:
     return None
   if not entries <= _EXPORT_ENTRIES:
     return 'other'
-  complete = (os.path.isfile(os.path.join(output_dir, 'saved_model.pb'))
-              and os.path.isfile(os.path.join(output_dir,
-                                              model_info.SAVED_MODEL_INFO)))
+  complete = all(
+      tf.io.gfile.exists(os.path.join(output_dir, name))
+      for name in ('saved_model.pb', model_info.SAVED_MODEL_INFO))
   return 'complete' if complete else 'partial'
+
+
+def _lexists(path):
+  """Whether anything is at `path` (locally a dangling symlink too)."""
+  if fileio.is_local(path):
+    return os.path.lexists(path)
+  return tf.io.gfile.exists(path)
+
+
+def _parent_dir(path):
+  """The folder holding `path`, local (absolute) or remote (gs://...)."""
+  if fileio.is_local(path):
+    return os.path.dirname(os.path.abspath(path))
+  return path.rstrip('/').rsplit('/', 1)[0]
+
+
+def _remove_tree(path):
+  """Removes the folder `path` if it is there, ignoring errors."""
+  if fileio.is_local(path):
+    shutil.rmtree(path, ignore_errors=True)
+    return
+  try:
+    if tf.io.gfile.exists(path):
+      tf.io.gfile.rmtree(path)
+  except tf.errors.OpError:
+    pass
 
 
 def _staging_prefix(output_dir, pid=None):
   """The name prefix of the temporary folders beside `output_dir` that the
   export of process `pid` writes (of any process when None)."""
-  prefix = f'.{os.path.basename(os.path.abspath(output_dir))}.tmp-'
+  name = (os.path.basename(os.path.abspath(output_dir))
+          if fileio.is_local(output_dir) else output_dir.rstrip('/')
+          .rsplit('/', 1)[-1])
+  prefix = f'.{name}.tmp-'
   return prefix if pid is None else f'{prefix}{pid}-'
+
+
+def _new_staging_name(output_dir):
+  """A new, unused name beside `output_dir` for this process's export, not
+  created (the SavedModel builder creates the folder itself)."""
+  parent = _parent_dir(output_dir)
+  prefix = _staging_prefix(output_dir, os.getpid())
+  if not fileio.is_local(output_dir):
+    return os.path.join(parent, prefix + uuid.uuid4().hex[:8])
+  staging = tempfile.mkdtemp(dir=parent, prefix=prefix)
+  os.rmdir(staging)
+  return staging
 
 
 def _remove_stale_staging(output_dir):
   """Removes the temporary folders beside `output_dir` left by exports to
-  it that were killed (their process is gone)."""
-  parent = os.path.dirname(os.path.abspath(output_dir))
+  it that were killed (their process is gone).
+
+  On a shared remote filesystem the process ids are those of this machine:
+  two machines exporting to one --output_dir at once are not supported.
+  """
+  parent = _parent_dir(output_dir)
   prefix = _staging_prefix(output_dir)
-  for name in os.listdir(parent):
+  for name in tf.io.gfile.listdir(parent):
+    name = name.rstrip('/')
     if not name.startswith(prefix):
       continue
     pid = name[len(prefix):].split('-', 1)[0]
     if pid.isdigit() and int(pid) != os.getpid() and run_lock.pid_alive(
         int(pid)):
       continue
-    shutil.rmtree(os.path.join(parent, name), ignore_errors=True)
+    _remove_tree(os.path.join(parent, name))
 
 
 def _publish(staging, output_dir):
-  """Renames the complete export `staging` to `output_dir`, replacing
-  what is there (an empty folder, a partial export, or one the caller
-  chose to overwrite). The old folder is first renamed to a staging name,
-  so a kill in between leaves it for `_remove_stale_staging`."""
-  if os.path.lexists(output_dir):
+  """Puts the complete export `staging` at `output_dir`, replacing what is
+  there (an empty folder, a partial export, or one the caller chose to
+  overwrite).
+
+  Locally it is renamed: the old folder is first renamed to a staging name,
+  so a kill in between leaves it for `_remove_stale_staging`. Elsewhere
+  (gs://, ...) there is no atomic folder rename: see `_publish_remote`.
+  """
+  if not fileio.is_local(output_dir):
+    _publish_remote(staging, output_dir)
+  elif os.path.lexists(output_dir):
     old = tempfile.mkdtemp(dir=os.path.dirname(os.path.abspath(output_dir)),
                            prefix=_staging_prefix(output_dir, os.getpid()))
     os.rmdir(old)
@@ -366,6 +419,30 @@ def _publish(staging, output_dir):
     shutil.rmtree(old, ignore_errors=True)
   else:
     os.replace(staging, output_dir)
+
+
+def _publish_remote(staging, output_dir):
+  """Copies the export `staging` to `output_dir` on a filesystem without
+  atomic folder renames, model_info.json last: a copy cut short lacks it,
+  so it is a 'partial' export (`_existing_export`), never a complete one,
+  and the next export replaces it. The old export's model_info.json goes
+  first, for the same reason."""
+  gfile = tf.io.gfile
+  marker = os.path.join(output_dir, model_info.SAVED_MODEL_INFO)
+  if gfile.exists(marker):
+    gfile.remove(marker)
+  _remove_tree(output_dir)
+  copies = []
+  for root, _, names in gfile.walk(staging):
+    relative = root[len(staging):].strip('/')
+    for name in names:
+      target = os.path.join(output_dir, relative, name)
+      if target != marker:
+        copies.append((os.path.join(root, name), target))
+  copies.append((os.path.join(staging, model_info.SAVED_MODEL_INFO), marker))
+  for source, target in copies:
+    gfile.makedirs(_parent_dir(target))
+    gfile.copy(source, target, overwrite=True)
 
 
 def first_batch(dataset_name, dataset_dir, split_name, num_images, info):
@@ -682,8 +759,7 @@ def main(argv):
 
 def _check_outputs_writable(output_dir, tflite_file):
   """Fails with one line unless the export's folders can be written."""
-  cli.ensure_writable_dir(os.path.dirname(os.path.abspath(output_dir)),
-                          '--output_dir')
+  cli.ensure_writable_dir(_parent_dir(output_dir), '--output_dir')
   if tflite_file:
     cli.check_output_file(tflite_file, '--tflite_file')
 
@@ -713,7 +789,7 @@ def _write_tflite(saved_model_dir, info):
   except ValueError as e:  # Named as the user knows it, not the staging.
     raise ValueError(str(e).replace(saved_model_dir, FLAGS.output_dir)) from e
   lines.append(f'Wrote TFLite model {FLAGS.tflite_file} ({quantization}, '
-               f'{os.path.getsize(FLAGS.tflite_file):,} bytes) and '
+               f'{tf.io.gfile.stat(FLAGS.tflite_file).length:,} bytes) and '
                f'{model_info.sidecar_path(FLAGS.tflite_file)}.')
   lines.append('  ' + describe_tensor('input images', details['input']))
   lines.append('  ' + describe_tensor('output probabilities',

@@ -25,6 +25,7 @@ import tensorflow as tf
 
 from image_classifier import cli
 from slim.variables import check_checkpoint_readable
+from slim.variables import checkpoint_reader
 from slim.variables import resolve_checkpoint_path
 from tools import graph_io
 
@@ -81,7 +82,7 @@ def freeze_graph_def(graph_def, checkpoint_path, output_node_names,
                      'graph; see tools/summarize_graph.py for its outputs.')
   checkpoint_path = resolve_checkpoint_path(checkpoint_path)
   check_checkpoint_readable(checkpoint_path)
-  reader = tf.train.load_checkpoint(checkpoint_path)
+  reader = checkpoint_reader(checkpoint_path)
   with tf.Graph().as_default() as graph:
     tf1.import_graph_def(graph_def, name='')
     assigns = []

@@ -1,6 +1,5 @@
-"""Reading and writing GraphDefs, binary or text, atomically."""
-import os
-
+"""Reading and writing GraphDefs, binary or text, atomically, on any
+filesystem tf.io.gfile knows."""
 import tensorflow as tf
 from google.protobuf import text_format
 
@@ -20,9 +19,9 @@ def read_graph_def(path, binary=None):
   Raises:
     ValueError: if the file is missing or is not a GraphDef.
   """
-  if not path or not os.path.isfile(path):
+  if not path or tf.io.gfile.isdir(path) or not tf.io.gfile.exists(path):
     raise ValueError(f'Graph file {path!r} does not exist.')
-  with open(path, 'rb') as f:
+  with tf.io.gfile.GFile(path, 'rb') as f:
     data = f.read()
   graph_def = tf.compat.v1.GraphDef()
   attempts = [binary] if binary is not None else [True, False]

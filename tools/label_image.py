@@ -30,6 +30,7 @@ import numpy as np
 
 from datasets import image_coding
 from image_classifier import cli
+from image_classifier import fileio
 from tools import labels_file
 
 # label_image's size when neither the flags nor the graph give one.
@@ -59,6 +60,14 @@ flags.DEFINE_integer('max_image_pixels',
 FLAGS = flags.FLAGS
 
 
+def _exists(path):
+  """Whether anything is at `path`: locally a dangling symlink counts (it
+  is refused by name below); elsewhere through tf.io.gfile."""
+  if fileio.is_local(path):
+    return os.path.lexists(path)
+  return fileio.gfile().exists(path)
+
+
 def read_image_file(path, max_pixels=image_coding.DEFAULT_MAX_IMAGE_PIXELS):
   """The bytes of image file `path`, its size checked from its header.
 
@@ -73,7 +82,7 @@ def read_image_file(path, max_pixels=image_coding.DEFAULT_MAX_IMAGE_PIXELS):
     ValueError: `path` is missing, not a regular file, not an image, or has
       more than `max_pixels` pixels.
   """
-  if not os.path.lexists(path):
+  if not _exists(path):
     raise ValueError(f'--image={path} does not exist.')
   try:
     data = image_coding.read_regular_file(path)

@@ -4,9 +4,13 @@ classify_images.py --labels.
 Two layouts are read: plain lines, line i naming class i (the published
 models' `labels.txt`, whose 1001 ImageNet lines start with `background`),
 and the slim `N:name` lines of a dataset's labels.txt. Blank lines are
-skipped. Reading needs no TensorFlow, so a bad file is refused before it
-loads.
+skipped. Reading a local file needs no TensorFlow, so a bad file is
+refused before it loads (a remote one, gs:// ..., is read through
+tf.io.gfile).
 """
+import io
+
+from image_classifier import fileio
 
 
 def read_labels(path):
@@ -17,7 +21,8 @@ def read_labels(path):
   """
   labels = {}
   try:
-    with open(path, encoding='utf-8') as f:
+    with io.TextIOWrapper(io.BytesIO(fileio.read_bytes(path)),
+                          encoding='utf-8') as f:
       lines = [l.rstrip('\n') for l in f if l.strip()]
   except OSError as e:
     raise ValueError(f'--labels={path}: cannot read it '

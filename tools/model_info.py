@@ -110,11 +110,10 @@ def read_info(path):
   Raises:
     ValueError: if the file is not a model record.
   """
-  if not os.path.isfile(path):
+  if not tf.io.gfile.exists(path) or tf.io.gfile.isdir(path):
     return None
   try:
-    with open(path, encoding='utf-8') as f:
-      return ModelInfo.from_json(json.load(f))
+    return ModelInfo.from_json(fileio.read_json(path))
   except (ValueError, TypeError, AttributeError) as e:
     raise ValueError(f'{path} is not a model record written by '
                      f'tools/export_saved_model.py ({e}).') from e
@@ -135,7 +134,8 @@ def class_names(dataset_name, dataset_dir, num_classes, labels_offset=0):
   labels_to_names = None
   if dataset_name and dataset_dir:
     descriptor = dataset_factory.get_descriptor(dataset_name)
-    if os.path.isfile(os.path.join(dataset_dir, descriptor.labels_filename)):
+    if tf.io.gfile.exists(os.path.join(dataset_dir,
+                                       descriptor.labels_filename)):
       from datasets import dataset_utils  # pylint: disable=import-outside-toplevel
       labels_to_names = dataset_utils.read_label_file(
           dataset_dir, descriptor.labels_filename)

@@ -9,6 +9,8 @@ that each lies inside the file, so such a file ends in one clear error.
 """
 import struct
 
+from image_classifier import fileio
+
 # The 4-byte FlatBuffer file identifier of TFLite models, at bytes 4..8.
 IDENTIFIER = b'TFL3'
 
@@ -145,8 +147,7 @@ def check_tflite_file(path):
       damaged.
   """
   try:
-    with open(path, 'rb') as f:
-      data = f.read()
+    data = fileio.read_bytes(path)
   except OSError as e:
     raise ValueError(f'cannot read {path}: {e.strerror or e}.') from e
   if len(data) < 8 or data[4:8] != IDENTIFIER:

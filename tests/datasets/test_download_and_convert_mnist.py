@@ -69,3 +69,29 @@ def test_truncated_file_is_a_clear_error(server, tmp_path):
   with pytest.raises(DatasetError, match='truncated'):
     mnist.run(str(tmp_path), mirror=server.url, checksums=checksums,
               num_workers=0)
+
+
+def test_remote_dataset_dir_downloads_into_the_scratch_dir(server, tmp_path):
+  # The files are downloaded (resumable) and read on the local disk; only
+  # the records and labels go to the remote --dataset_dir.
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  expected, checksums = _serve(server, np.random.default_rng(2))
+  dataset_dir = 'ram://mnist_remote/dataset'
+  scratch = tmp_path / 'scratch'
+  mnist.run(dataset_dir, mirror=server.url, checksums=checksums,
+            num_workers=0, scratch_dir=str(scratch))
+  assert sorted(tf.io.gfile.listdir(dataset_dir)) == [
+      'labels.txt', 'mnist_test.tfrecord', 'mnist_train.tfrecord']
+  assert len(read_records(dataset_dir + '/mnist_train.tfrecord')) == len(
+      expected['train'][0])
+  assert os.listdir(scratch) == []  # The downloads are removed when done.
+  assert mnist.dataset_exists(dataset_dir)
+
+
+def test_scratch_dir_must_be_local():
+  with pytest.raises(DatasetError, match='--scratch_dir=ram://x must be a '
+                     'local folder'):
+    dataset_utils.scratch_dir_for('ram://d', 'ram://x')
+  assert dataset_utils.scratch_dir_for('/data/mnist') == '/data/mnist'
+  assert dataset_utils.scratch_dir_for('gs://b/mnist').endswith(
+      dataset_utils.SCRATCH_FOLDER_NAME)

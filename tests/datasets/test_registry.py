@@ -118,7 +118,7 @@ def test_converter_arguments_map_flags_to_run_keywords(tmp_path):
   assert registry.get_record('flowers').converter_arguments(values) == {
       'dataset_dir': str(tmp_path), 'num_workers': None,
       'mirror': 'http://m/', 'verify_checksums': True, 'retries': 1,
-      'seed': 3}
+      'scratch_dir': None, 'seed': 3}
 
 
 def test_custom_without_source_dir_says_what_to_pass(tmp_path):

@@ -131,3 +131,50 @@ def test_num_workers_validation():
   assert tfrecord_writer.resolve_num_workers(None, 10) == 1
   with pytest.raises(DatasetError, match='received -2'):
     tfrecord_writer.resolve_num_workers(-2, 10)
+
+
+def _ram_folder(name):
+  """A fresh folder on TensorFlow's in-memory filesystem."""
+  folder = 'ram://tfrecord_writer/' + name
+  if tf.io.gfile.exists(folder):
+    tf.io.gfile.rmtree(folder)
+  return folder
+
+
+def test_remote_shards_are_written_under_their_final_names():
+  # No atomic rename on an object store: each shard is one object, written
+  # whole; an old object of the same name is replaced, not appended to
+  # (as ram:// would).
+  folder = _ram_folder('final')
+  shards = [(f'{folder}/s{i}', tasks) for i, tasks in enumerate(
+      [_gray_tasks(3), _gray_tasks(2)])]
+  tf.io.gfile.makedirs(folder)
+  with tf.io.gfile.GFile(shards[0][0], 'wb') as f:
+    f.write(b'an old shard')
+  stats = tfrecord_writer.write_shards(shards, image_coding.gray_to_png,
+                                       _example, num_workers=0)
+  assert stats.counts == [3, 2]
+  assert sorted(tf.io.gfile.listdir(folder)) == ['s0', 's1']
+  assert [feature(example, 'label')[0] for example in read_records(
+      shards[0][0])] == [0, 1, 2]
+
+
+def test_a_remote_failure_removes_the_shards_it_wrote():
+  folder = _ram_folder('failure')
+  shards = [(f'{folder}/s{i}', _gray_tasks(8)[2 * i:2 * i + 2])
+            for i in range(4)]
+  with pytest.raises(RuntimeError, match='bug in an encoder'):
+    tfrecord_writer.write_shards(shards, _fail_on_five, _example,
+                                 num_workers=0)
+  assert not tf.io.gfile.glob(folder + '/*')
+
+
+def test_remove_stale_shards_on_a_remote_folder():
+  folder = _ram_folder('stale')
+  old = tfrecord_writer.shard_filenames(folder, 'shapes', 'train', 3)
+  new = tfrecord_writer.shard_filenames(folder, 'shapes', 'train', 2)
+  for path in old + new:
+    with tf.io.gfile.GFile(path, 'wb') as f:
+      f.write(b'')
+  tfrecord_writer.remove_stale_shards(folder, 'shapes', 'train', new)
+  assert sorted(tf.io.gfile.glob(folder + '/*')) == sorted(new)
