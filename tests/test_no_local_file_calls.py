@@ -116,6 +116,9 @@ ALLOWED = (
     ('datasets/image_coding.py', 'read_range', 'open', _SOURCES),
     ('datasets/label_csv.py', '_read_text',
      'os.path.exists os.path.isfile open', _SOURCES + ' (--source_csv)'),
+    ('tools/score_classifications.py', '_comparable', 'os.path.abspath',
+     _LOCAL_BRANCH + ' (a prediction\'s local path, as label_csv gives '
+     'the CSV\'s)'),
     ('datasets/label_csv.py', 'read_csv', 'os.path.abspath',
      _SOURCES + ' (--source_csv)'),
     ('datasets/tfrecord_writer.py', 'remove_stale_shards',

@@ -20,11 +20,13 @@ for scores 0 for it, so give classify_images.py a --top_k of at least the
 number of classes (or a --threshold low enough) for the exact mAP; fewer
 rows can only lower the mAP. --labels_csv is the CSV converter's layout
 (`filename,labels`, the labels separated by spaces; tools/dump_images.py
-writes it beside the images). Images are matched by path (a relative path
+writes it beside the images); like the converter's, it is read from a local
+disk, while --predictions may be anywhere tf.io.gfile reaches. Images are matched by path (a relative path
 in the predictions is taken from the current folder), else by file name.
 The classes are those either file names, in sorted order.
 """
 import csv
+import io
 import os
 import sys
 
@@ -36,6 +38,7 @@ import numpy as np
 from datasets import label_csv
 from datasets.errors import DatasetError
 from image_classifier import cli
+from image_classifier import fileio
 from image_classifier import multi_label_metrics
 
 flags.DEFINE_string('predictions', None, 'The CSV classify_images.py wrote.')
@@ -58,9 +61,9 @@ def read_predictions(path):
     cli.UserError: the file is missing, or not such a CSV.
   """
   try:
-    with open(path, newline='', encoding='utf-8') as f:
-      rows = list(csv.DictReader(f))
-      columns = set(rows[0]) if rows else set()
+    rows = list(csv.DictReader(io.StringIO(fileio.read_text(path),
+                                           newline='')))
+    columns = set(rows[0]) if rows else set()
   except (OSError, UnicodeDecodeError, csv.Error) as e:
     cli.fail(f'--predictions={path} cannot be read: {e}')
   if columns not in _PREDICTION_COLUMNS:
@@ -77,6 +80,12 @@ def read_predictions(path):
   return scores
 
 
+def _comparable(path):
+  """A prediction's image path as label_csv gives the CSV's (local paths
+  absolute, from the current folder)."""
+  return os.path.abspath(path) if fileio.is_local(path) else path
+
+
 def _match(predicted_paths, images):
   """{predicted path: index into images}, by absolute path, else by name."""
   by_path = {image.path: i for i, image in enumerate(images)}
@@ -85,7 +94,7 @@ def _match(predicted_paths, images):
     by_name.setdefault(os.path.basename(image.path), []).append(i)
   matched = {}
   for predicted in predicted_paths:
-    index = by_path.get(os.path.abspath(predicted))
+    index = by_path.get(_comparable(predicted))
     if index is None and len(by_name.get(os.path.basename(predicted), ())) == 1:
       index = by_name[os.path.basename(predicted)][0]
     if index is None:
