@@ -209,7 +209,9 @@ def test_whole_flow_on_ram_filesystem_touches_no_local_file(tmp_path):
   # Every step wrote its outputs on ram://.
   assert 'labels.txt' in outcome['dataset']
   assert 'dataset_meta.json' in outcome['dataset']
-  assert len(outcome['images']) == NUM_IMAGES
+  # The images, and their labels.csv (tools/dump_images.py).
+  assert sorted(outcome['images'])[-1] == 'labels.csv'
+  assert len([n for n in outcome['images'] if n.endswith('.png')]) == NUM_IMAGES
   assert 'checkpoint' in outcome['train']
   assert any(name.startswith('best/') for name in outcome['train'])
   assert 'validation.jsonl' in outcome['train']
