@@ -67,6 +67,8 @@ def checkpoint_values(model_name, keras_path):
   weights = family.KERAS_WEIGHTS[model_name]
   wanted = network_variables(model_name, weights.num_classes)
   values = _map_layers(family.layer_map(model_name), layers, keras_path)
+  values.update(initial_values(model_name, weights.num_classes,
+                               _in_scopes(wanted, weights.fresh_scopes)))
   _check_complete(values, wanted, model_name, keras_path)
   return {name: _fit(value, wanted[name], name, keras_path)
           for name, value in values.items()}
@@ -100,6 +102,28 @@ def _map_layers(layer_map, layers, keras_path):
         array = target.transform(array)
       values[target.variable] = np.asarray(array, np.float32)
   return values
+
+
+def _in_scopes(names, scopes):
+  return [name for name in names
+          if any(name.startswith(scope + '/') for scope in scopes)]
+
+
+def initial_values(model_name, num_classes, names):
+  """{name: its initial value} for the variables `names` of `model_name`
+  (seeded, so that two imports write the same checkpoint)."""
+  if not names:
+    return {}
+  network_fn = nets_factory.get_network_fn(model_name, num_classes)
+  size = network_fn.default_image_size
+  with tf.Graph().as_default():
+    tf1.set_random_seed(0)
+    network_fn(tf1.placeholder(tf.float32, [1, size, size, 3]))
+    variables = {v.op.name: v for v in tf1.global_variables()}
+    chosen = [variables[name] for name in names]
+    with tf1.Session() as sess:
+      sess.run(tf1.variables_initializer(chosen))
+      return dict(zip(names, sess.run(chosen)))
 
 
 def _check_fixed(fixed, array, layer_name, keras_path):
