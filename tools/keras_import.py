@@ -11,6 +11,7 @@ Every mismatch is a `KerasImportError` naming the first one (a file for
 another network, a layer missing from a truncated file, a shape that
 differs), never a partial checkpoint.
 """
+import functools
 import os
 
 import numpy as np
@@ -30,8 +31,10 @@ class KerasImportError(ValueError):
   """The Keras file cannot become a checkpoint of the network asked for."""
 
 
+@functools.lru_cache(maxsize=None)
 def network_variables(model_name, num_classes):
-  """{name: shape} of the variables of `model_name` (a throwaway graph)."""
+  """{name: shape} of the variables of `model_name` (a throwaway graph,
+  built once per process: the largest networks take many seconds)."""
   network_fn = nets_factory.get_network_fn(model_name, num_classes)
   size = network_fn.default_image_size
   with tf.Graph().as_default():
@@ -66,12 +69,52 @@ def checkpoint_values(model_name, keras_path):
     raise KerasImportError(str(e)) from None
   weights = family.KERAS_WEIGHTS[model_name]
   wanted = network_variables(model_name, weights.num_classes)
+  layers = canonical_names(layers, getattr(family, 'AUTO_NAMED', ()))
   values = _map_layers(family.layer_map(model_name), layers, keras_path)
   values.update(initial_values(model_name, weights.num_classes,
-                               _in_scopes(wanted, weights.fresh_scopes)))
+                               weights.fresh_scopes))
   _check_complete(values, wanted, model_name, keras_path)
   return {name: _fit(value, wanted[name], name, keras_path)
           for name, value in values.items()}
+
+
+def _auto_index(name, prefix):
+  """1 + N of `<prefix>_N`, 0 for `<prefix>`, None for another name."""
+  if name == prefix:
+    return 0
+  suffix = name[len(prefix) + 1:]
+  if name.startswith(prefix + '_') and suffix.isdigit():
+    return int(suffix) + 1
+  return None
+
+
+def canonical_names(layers, prefixes):
+  """Renames the layers Keras named itself (`conv2d_17`) as a fresh Keras
+  session would: `conv2d`, `conv2d_1`, ... in the order of their numbers.
+
+  Keras numbers unnamed layers per class in the order they were made, from
+  where the session's count stood (the published Inception v3 file starts
+  at `conv2d_1`, a model built after another one further on); their order
+  is the model's, their numbers are not.
+
+  Args:
+    layers: {Keras layer name: arrays} as read from the file.
+    prefixes: the class prefixes whose names Keras made (`conv2d`,
+      `batch_normalization`).
+
+  Returns:
+    `layers` with those names renumbered from 0 (`conv2d`, `conv2d_1`...).
+  """
+  renamed = dict(layers)
+  for prefix in prefixes:
+    numbered = sorted((index, name) for name in layers
+                      if (index := _auto_index(name, prefix)) is not None)
+    for name in (name for _, name in numbered):
+      del renamed[name]
+    for new_index, (_, name) in enumerate(numbered):
+      renamed[prefix if new_index == 0 else f'{prefix}_{new_index}'] = (
+          layers[name])
+  return renamed
 
 
 def _map_layers(layer_map, layers, keras_path):
@@ -109,9 +152,11 @@ def _in_scopes(names, scopes):
           if any(name.startswith(scope + '/') for scope in scopes)]
 
 
-def initial_values(model_name, num_classes, names):
-  """{name: its initial value} for the variables `names` of `model_name`
-  (seeded, so that two imports write the same checkpoint)."""
+@functools.lru_cache(maxsize=None)
+def initial_values(model_name, num_classes, scopes):
+  """{name: its initial value} for the variables of `model_name` under
+  `scopes` (seeded, so that two imports write the same checkpoint)."""
+  names = _in_scopes(network_variables(model_name, num_classes), scopes)
   if not names:
     return {}
   network_fn = nets_factory.get_network_fn(model_name, num_classes)

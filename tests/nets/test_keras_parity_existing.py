@@ -1,10 +1,10 @@
 """Our existing networks on imported Keras weights compute the Keras models'
-logits (tools/keras_maps: mobilenet_v1, ...).
+logits (tools/keras_maps: mobilenet_v1, inception, ...).
 
 Each case builds the keras.applications twin with seeded random weights at
 the published size, imports both of its files (legacy .h5 and .weights.h5)
-and compares logits within 1e-4 of the largest Keras logit
-(keras_parity.assert_logits_close).
+to the same values and compares our logits on them within 1e-4 of the
+largest Keras logit (keras_parity.check_both_files).
 """
 import pytest
 
@@ -14,17 +14,6 @@ from tests.nets import keras_twins
 keras = keras_twins.keras
 
 
-def _check_parity(model_name, twin, images, tmp_path, ours_images=None):
-  """Both files of `twin` imported into `model_name` give the twin's
-  logits; `ours_images` is what our network takes where it differs."""
-  expected = twin.logits(images)
-  ours_images = images if ours_images is None else ours_images
-  for path in (twin.legacy_h5, twin.weights_h5):
-    ours = keras_parity.imported_logits(model_name, path, ours_images,
-                                        tmp_path)
-    keras_parity.assert_logits_close(ours, expected)
-
-
 @pytest.mark.parametrize('model_name, alpha, size', [
     ('mobilenet_v1', 1.0, 224),
     ('mobilenet_v1_025', 0.25, 128),
@@ -32,4 +21,39 @@ def _check_parity(model_name, twin, images, tmp_path, ours_images=None):
 def test_mobilenet_v1(model_name, alpha, size, tmp_path):
   twin = keras_twins.make_twin(keras.applications.MobileNet, tmp_path,
                                alpha=alpha, input_shape=(size, size, 3))
-  _check_parity(model_name, twin, keras_parity.random_images(size), tmp_path)
+  keras_parity.check_both_files(model_name, twin,
+                               keras_parity.random_images(size), tmp_path)
+
+
+@pytest.mark.slow
+def test_inception_v3(tmp_path):
+  twin = keras_twins.make_twin(keras.applications.InceptionV3, tmp_path)
+  keras_parity.check_both_files('inception_v3', twin,
+                               keras_parity.random_images(299),
+                               tmp_path)
+
+
+@pytest.mark.slow
+def test_inception_resnet_v2(tmp_path):
+  twin = keras_twins.make_twin(keras.applications.InceptionResNetV2, tmp_path)
+  keras_parity.check_both_files('inception_resnet_v2', twin,
+                               keras_parity.random_images(299),
+                               tmp_path)
+
+
+def _vgg_parity(model_name, constructor, tmp_path):
+  """Keras takes BGR minus the BGR means; ours the same pixels as RGB."""
+  twin = keras_twins.make_twin(constructor, tmp_path)
+  bgr = keras_parity.random_images(224, low=-120.0, high=150.0)
+  keras_parity.check_both_files(model_name, twin, bgr, tmp_path,
+                                ours_images=bgr[..., ::-1].copy())
+
+
+@pytest.mark.slow
+def test_vgg_16(tmp_path):
+  _vgg_parity('vgg_16', keras.applications.VGG16, tmp_path)
+
+
+@pytest.mark.slow
+def test_vgg_19(tmp_path):
+  _vgg_parity('vgg_19', keras.applications.VGG19, tmp_path)

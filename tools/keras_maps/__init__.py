@@ -15,7 +15,9 @@ knows a network.
 import importlib
 
 FAMILIES = (
+    'inception',
     'mobilenet_v1',
+    'vgg',
 )
 
 
