@@ -22,23 +22,33 @@ def test_mobilenet_v1(model_name, alpha, size, tmp_path):
   twin = keras_twins.make_twin(keras.applications.MobileNet, tmp_path,
                                alpha=alpha, input_shape=(size, size, 3))
   keras_parity.check_both_files(model_name, twin,
-                               keras_parity.random_images(size), tmp_path)
+                                keras_parity.random_images(size), tmp_path)
+
+
+@pytest.mark.parametrize('model_name, alpha, size', [
+    ('mobilenet_v2', 1.0, 224),
+    pytest.param('mobilenet_v2_140', 1.4, 96, marks=pytest.mark.slow),
+    pytest.param('mobilenet_v2_035', 0.35, 96, marks=pytest.mark.slow),
+])
+def test_mobilenet_v2(model_name, alpha, size, tmp_path):
+  twin = keras_twins.make_twin(keras.applications.MobileNetV2, tmp_path,
+                               alpha=alpha, input_shape=(size, size, 3))
+  keras_parity.check_both_files(model_name, twin,
+                                keras_parity.random_images(size), tmp_path)
 
 
 @pytest.mark.slow
 def test_inception_v3(tmp_path):
   twin = keras_twins.make_twin(keras.applications.InceptionV3, tmp_path)
   keras_parity.check_both_files('inception_v3', twin,
-                               keras_parity.random_images(299),
-                               tmp_path)
+                                keras_parity.random_images(299), tmp_path)
 
 
 @pytest.mark.slow
 def test_inception_resnet_v2(tmp_path):
   twin = keras_twins.make_twin(keras.applications.InceptionResNetV2, tmp_path)
   keras_parity.check_both_files('inception_resnet_v2', twin,
-                               keras_parity.random_images(299),
-                               tmp_path)
+                                keras_parity.random_images(299), tmp_path)
 
 
 def _vgg_parity(model_name, constructor, tmp_path):

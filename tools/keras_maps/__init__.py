@@ -17,6 +17,7 @@ import importlib
 FAMILIES = (
     'inception',
     'mobilenet_v1',
+    'mobilenet_v2',
     'vgg',
 )
 
