@@ -37,6 +37,23 @@ def test_mobilenet_v2(model_name, alpha, size, tmp_path):
                                 keras_parity.random_images(size), tmp_path)
 
 
+@pytest.mark.parametrize('model_name, constructor, kwargs', [
+    ('mobilenet_v3_large', 'MobileNetV3Large', {}),
+    ('mobilenet_v3_small', 'MobileNetV3Small', {}),
+    pytest.param('mobilenet_v3_large_minimalistic', 'MobileNetV3Large',
+                 {'minimalistic': True}, marks=pytest.mark.slow),
+    pytest.param('mobilenet_v3_small_minimalistic', 'MobileNetV3Small',
+                 {'minimalistic': True}, marks=pytest.mark.slow),
+])
+def test_mobilenet_v3(model_name, constructor, kwargs, tmp_path):
+  """Keras rescales [0, 255] inside; ours takes the result, in [-1, 1]."""
+  twin = keras_twins.make_twin(getattr(keras.applications, constructor),
+                               tmp_path, **kwargs)
+  pixels = keras_parity.random_images(224, low=0.0, high=255.0)
+  keras_parity.check_both_files(model_name, twin, pixels, tmp_path,
+                                ours_images=pixels / 127.5 - 1.0)
+
+
 @pytest.mark.slow
 def test_inception_v3(tmp_path):
   twin = keras_twins.make_twin(keras.applications.InceptionV3, tmp_path)

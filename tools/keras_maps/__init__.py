@@ -18,6 +18,7 @@ FAMILIES = (
     'inception',
     'mobilenet_v1',
     'mobilenet_v2',
+    'mobilenet_v3',
     'vgg',
 )
 
