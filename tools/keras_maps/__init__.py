@@ -54,7 +54,13 @@ _POOL1 = ('Keras pads the 112 x 112 map by 1 on every side before its 3 x 3 '
 _RESNET_V1 = ('Keras strides in the first 1 x 1 convolution of a stage\'s '
               'first block (Caffe ResNet), ours in the 3 x 3 convolution of '
               'its last unit; and the pool1 padding differs as in ResNet v2')
+_NASNET = ('Keras\' reduction cells zero-pad the map (0, 1) before their 3 x 3 '
+           'stride-2 max and average pools, so the zeros enter the maxima and '
+           'the averages\' counts at the bottom and right edges, where our '
+           '\'SAME\' pools leave the padding out')
 NOT_IMPORTABLE = {
+    'nasnet_mobile': ('NASNetMobile', _NASNET),
+    'nasnet_large': ('NASNetLarge', _NASNET),
     'resnet_v1_50': ('ResNet50', _RESNET_V1),
     'resnet_v1_101': ('ResNet101', _RESNET_V1),
     'resnet_v1_152': ('ResNet152', _RESNET_V1),
