@@ -10,6 +10,12 @@ checkpoint.
 Every mismatch is a `KerasImportError` naming the first one (a file for
 another network, a layer missing from a truncated file, a shape that
 differs), never a partial checkpoint.
+
+Two things a family may declare beyond its layer map: `AUTO_NAMED`, the
+layer classes Keras names itself (`conv2d_17`), renumbered from 0 before
+mapping (`canonical_names`); and `KerasWeights.fresh_scopes`, our variables
+the Keras model lacks and no logit reads (an auxiliary head), written with
+their initial values.
 """
 import functools
 import os
