@@ -49,13 +49,19 @@ def resolve_url(url, mirror=None):
   return mirror.rstrip('/') + '/' + url.rsplit('/', 1)[-1]
 
 
-def sha256_of(path):
-  """Returns the hex SHA-256 digest of the file at `path`."""
-  digest = hashlib.sha256()
+def sha256_of(path, algorithm='sha256'):
+  """Returns the hex digest of the file at `path` (SHA-256, or `algorithm`:
+  'md5' for the files whose publisher records only that)."""
+  digest = hashlib.new(algorithm)
   with open(path, 'rb') as f:
     for block in iter(lambda: f.read(1 << 20), b''):
       digest.update(block)
   return digest.hexdigest()
+
+
+# hashlib's names of the checksums a download may be checked against, and
+# how messages name them.
+_ALGORITHM_NAMES = {'sha256': 'SHA-256', 'md5': 'MD5'}
 
 
 def _short_reason(exc):
@@ -157,13 +163,14 @@ _MISMATCH_ADVICE = ('Check --mirror, or pass --noverify_checksums to accept '
 def download_file(url, dest_dir, sha256=None, filename=None, mirror=None,
                   verify_checksums=True, retries=None, backoff_seconds=None,
                   timeout=DEFAULT_TIMEOUT, progress=True,
-                  mismatch_advice=_MISMATCH_ADVICE):
+                  mismatch_advice=_MISMATCH_ADVICE, algorithm='sha256'):
   """Downloads `url` into `dest_dir` safely and returns the local path.
 
   Args:
     url: the default URL of the file.
     dest_dir: directory that receives the file (created if needed).
-    sha256: expected hex SHA-256 of the file, or None if unknown.
+    sha256: expected hex SHA-256 of the file (its `algorithm` digest), or
+      None if unknown.
     filename: local file name; defaults to the last part of `url`.
     mirror: optional URL prefix replacing everything before the file name.
     verify_checksums: if False, `sha256` is not checked (a warning is logged).
@@ -175,6 +182,8 @@ def download_file(url, dest_dir, sha256=None, filename=None, mirror=None,
     progress: show a tqdm progress bar when stderr is a terminal.
     mismatch_advice: what the checksum mismatch error tells the user to do
       (the flags of the calling script).
+    algorithm: what `sha256` is a digest of: 'sha256', or 'md5' for the
+      files whose publisher records only an MD5 (Keras' weights).
 
   Returns:
     The path of the complete, verified file.
@@ -203,12 +212,12 @@ def download_file(url, dest_dir, sha256=None, filename=None, mirror=None,
     if not check:
       logging.info('Using the existing %s (not verified).', dest)
       return dest
-    if sha256_of(dest) == sha256:
+    if sha256_of(dest, algorithm) == sha256:
       logging.info('%s is already there and verified; not downloading it.',
                    dest)
       return dest
-    logging.warning('%s does not match its known SHA-256; downloading it '
-                    'again.', dest)
+    logging.warning('%s does not match its known %s; downloading it again.',
+                    dest, _ALGORITHM_NAMES[algorithm])
     os.remove(dest)
 
   part = dest + PARTIAL_SUFFIX
@@ -234,12 +243,13 @@ def download_file(url, dest_dir, sha256=None, filename=None, mirror=None,
       time.sleep(wait)
 
   if check:
-    digest = sha256_of(part)
+    digest = sha256_of(part, algorithm)
     if digest != sha256:
       os.remove(part)
+      name = _ALGORITHM_NAMES[algorithm]
       raise DatasetError(
-          'checksum mismatch for %s: expected SHA-256 %s, received a file '
-          'with SHA-256 %s; the file was deleted. %s'
-          % (source, sha256, digest, mismatch_advice))
+          'checksum mismatch for %s: expected %s %s, received a file '
+          'with %s %s; the file was deleted. %s'
+          % (source, name, sha256, name, digest, mismatch_advice))
   os.replace(part, dest)
   return dest

@@ -33,6 +33,14 @@ name, for users behind a mirror. Nothing is downloaded when the checkpoint
 is already there. The weights, their networks, class counts, labels
 offsets, preprocessing and sizes are the records of nets/registry.py
 (several of whose URL layouts are recalled, not checked: see there).
+
+The Keras ImageNet weights of every network tools/keras_maps can import go
+by the network's name, or `<name>_keras` where slim weights have it
+(`--checkpoint=inception_v3_keras`, `--checkpoint=mobilenet_v3_large`): the
+`.h5` file is downloaded the same way, checked against the MD5 or SHA-256
+that Keras records (trust on first use where it records none), imported
+(tools/import_keras_weights.py) into --checkpoint_dir/<name>.ckpt of 1000
+classes, and deleted.
 """
 import difflib
 import functools
@@ -54,11 +62,28 @@ from datasets import extract
 from datasets.errors import DatasetError
 from image_classifier import cli
 from nets import registry
+from tools import keras_maps
 
 # name: registry.Checkpoint (network, URL, checkpoint file, classes, labels
 # offset, preprocessing and size, width, quantized, accuracy, SHA-256), for
 # every published weight.
 CHECKPOINTS = registry.CHECKPOINTS
+
+
+def _keras_name(model_name):
+  """`--checkpoint` of a network's Keras weights: its model name, or
+  `<model name>_keras` where it has slim weights (which may go by that
+  name)."""
+  if (registry.find_checkpoint(model_name) or
+      any(c.model_name == model_name for c in CHECKPOINTS.values())):
+    return f'{model_name}_keras'
+  return model_name
+
+
+# name: our model name, for every importable Keras weights file
+# (tools/keras_maps): downloaded, then imported into a slim checkpoint.
+KERAS_CHECKPOINTS = {_keras_name(model_name): model_name
+                     for model_name in sorted(keras_maps.importable())}
 
 flags.DEFINE_boolean('list', False, 'Print one line per published weight '
                      '(name, the flags that build its network, top-1/top-5 '
@@ -72,9 +97,10 @@ flags.DEFINE_string('checkpoint_dir', '/tmp/checkpoints',
 flags.DEFINE_string('mirror', None, 'URL prefix replacing everything before '
                     'the file name of the default URL.')
 flags.DEFINE_string('sha256', None, 'Expected SHA-256 (64 hex digits) of the '
-                    'checkpoint tarball; a tarball that does not match is '
-                    'deleted. Default: the one recorded for the checkpoint, '
-                    'if any.')
+                    'checkpoint tarball (or Keras weights file); a file that '
+                    'does not match is deleted. Default: the one recorded '
+                    'for the checkpoint (an MD5 for some Keras files), if '
+                    'any.')
 
 FLAGS = flags.FLAGS
 
@@ -138,10 +164,12 @@ def _extract_checkpoint(archive, target_dir, checkpoint_file):
 
 def unknown_name_message(name):
   """The one line for a --checkpoint that names no published weights."""
-  close = difflib.get_close_matches(name, CHECKPOINTS, n=3)
+  close = difflib.get_close_matches(
+      name, list(CHECKPOINTS) + list(KERAS_CHECKPOINTS), n=3)
   hint = f' Did you mean {", ".join(close)}?' if close else ''
   return (f'--checkpoint={name} names no published weights.{hint} '
-          f'--list prints the {len(CHECKPOINTS)} names.')
+          f'--list prints the {len(CHECKPOINTS) + len(KERAS_CHECKPOINTS)} '
+          'names.')
 
 
 def _accuracy(checkpoint):
@@ -165,6 +193,11 @@ def listing():
   """One line per published weight: name, flags, top-1/top-5, URL."""
   rows = [(name, _how_to_build(c), _accuracy(c), c.url)
           for name, c in CHECKPOINTS.items()]
+  for name, model_name in KERAS_CHECKPOINTS.items():
+    weights = keras_maps.importable()[model_name]
+    rows.append((name, f'--model_name={model_name} --labels_offset='
+                 f'{weights.labels_offset}', f'Keras {weights.application}',
+                 weights.url))
   widths = [max(len(row[i]) for row in rows) for i in range(3)]
   return ['  '.join(cell.ljust(width) for cell, width in
                     zip(row[:3], widths)) + '  ' + row[3] for row in rows]
@@ -209,13 +242,71 @@ def download_checkpoint(name, checkpoint_dir, mirror=None, sha256=None):
       'check --mirror' if expected == recorded else 'Check --mirror')
   _extract_checkpoint(archive, os.path.dirname(path), checkpoint.file)
   if expected is None:
-    digest = download.sha256_of(archive)
-    _record_sha256(checkpoint_dir, tarball, digest)
-    print(f'sha256 of {tarball}: {digest} (recorded in {RECORD_FILE}, '
-          f'checked at its next download); pass --sha256={digest} to pin it '
-          'elsewhere', file=sys.stderr)
+    _record_first_download(checkpoint_dir, archive)
   os.remove(archive)
   return path
+
+
+def download_keras_checkpoint(name, checkpoint_dir, mirror=None, sha256=None):
+  """Downloads Keras weights and imports them; returns the checkpoint path.
+
+  Args:
+    name: a key of KERAS_CHECKPOINTS (`inception_v3_keras`).
+    checkpoint_dir: where `<name>.ckpt` is written (the downloaded file is
+      deleted once imported).
+    mirror: optional URL prefix replacing everything before the file name.
+    sha256: expected hex SHA-256 of the file; None: the hash Keras records
+      (MD5 or SHA-256), else the one recorded at the first download there.
+
+  Raises:
+    DatasetError: the download fails or the file does not match its hash.
+      The file is also deleted when it does not hold the network's
+      weights.
+  """
+  from tools import keras_import  # pylint: disable=import-outside-toplevel
+  model_name = KERAS_CHECKPOINTS[name]
+  weights = keras_maps.importable()[model_name]
+  path = os.path.join(checkpoint_dir, f'{name}.ckpt')
+  if os.path.exists(path + '.index'):
+    return path
+  recorded = _recorded_sha256(checkpoint_dir).get(weights.file_name)
+  expected, algorithm = _expected_hash(sha256, weights.file_hash, recorded)
+  weights_file = download.download_file(
+      weights.url, checkpoint_dir, sha256=expected, mirror=mirror,
+      algorithm=algorithm,
+      mismatch_advice='Check --sha256 and --mirror' if sha256 else
+      f'It changed since its first download (recorded in {RECORD_FILE}); '
+      'check --mirror' if expected == recorded else 'Check --mirror')
+  if expected is None:
+    _record_first_download(checkpoint_dir, weights_file)
+  try:
+    values = keras_import.checkpoint_values(model_name, weights_file)
+  except keras_import.KerasImportError as e:
+    os.remove(weights_file)
+    raise DatasetError(f'{e}; {weights.file_name} was deleted (check '
+                       '--mirror)') from None
+  keras_import.write_checkpoint(values, path)
+  os.remove(weights_file)
+  return path
+
+
+def _expected_hash(sha256, keras_hash, recorded):
+  """(hex digest, hashlib algorithm) a Keras file is checked against."""
+  if sha256:
+    return sha256.lower(), 'sha256'
+  if keras_hash:
+    return keras_hash, 'md5' if len(keras_hash) == 32 else 'sha256'
+  return recorded, 'sha256'
+
+
+def _record_first_download(checkpoint_dir, path):
+  """Records and prints the SHA-256 of a file downloaded without one."""
+  file_name = os.path.basename(path)
+  digest = download.sha256_of(path)
+  _record_sha256(checkpoint_dir, file_name, digest)
+  print(f'sha256 of {file_name}: {digest} (recorded in {RECORD_FILE}, '
+        f'checked at its next download); pass --sha256={digest} to pin it '
+        'elsewhere', file=sys.stderr)
 
 
 def _recorded_sha256(checkpoint_dir):
@@ -251,13 +342,15 @@ def main(argv):
   if FLAGS.list:
     _print_lines(listing())
     return
-  if registry.find_checkpoint(FLAGS.checkpoint) is None:
+  keras = FLAGS.checkpoint in KERAS_CHECKPOINTS
+  if not keras and registry.find_checkpoint(FLAGS.checkpoint) is None:
     cli.fail(unknown_name_message(FLAGS.checkpoint))
   if FLAGS.sha256 is not None and not _SHA256_HEX.fullmatch(FLAGS.sha256):
     cli.fail(f'--sha256 must be a SHA-256, 64 hexadecimal digits; received '
              f'{FLAGS.sha256!r}')
-  print(download_checkpoint(FLAGS.checkpoint, FLAGS.checkpoint_dir,
-                            FLAGS.mirror, FLAGS.sha256))
+  download_fn = download_keras_checkpoint if keras else download_checkpoint
+  print(download_fn(FLAGS.checkpoint, FLAGS.checkpoint_dir, FLAGS.mirror,
+                    FLAGS.sha256))
 
 
 if __name__ == '__main__':

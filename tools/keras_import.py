@@ -10,7 +10,14 @@ checkpoint.
 Every mismatch is a `KerasImportError` naming the first one (a file for
 another network, a layer missing from a truncated file, a shape that
 differs), never a partial checkpoint.
+
+Two things a family may declare beyond its layer map: `AUTO_NAMED`, the
+layer classes Keras names itself (`conv2d_17`), renumbered from 0 before
+mapping (`canonical_names`); and `KerasWeights.fresh_scopes`, our variables
+the Keras model lacks and no logit reads (an auxiliary head), written with
+their initial values.
 """
+import functools
 import os
 
 import numpy as np
@@ -30,8 +37,10 @@ class KerasImportError(ValueError):
   """The Keras file cannot become a checkpoint of the network asked for."""
 
 
+@functools.lru_cache(maxsize=None)
 def network_variables(model_name, num_classes):
-  """{name: shape} of the variables of `model_name` (a throwaway graph)."""
+  """{name: shape} of the variables of `model_name` (a throwaway graph,
+  built once per process: the largest networks take many seconds)."""
   network_fn = nets_factory.get_network_fn(model_name, num_classes)
   size = network_fn.default_image_size
   with tf.Graph().as_default():
@@ -66,10 +75,52 @@ def checkpoint_values(model_name, keras_path):
     raise KerasImportError(str(e)) from None
   weights = family.KERAS_WEIGHTS[model_name]
   wanted = network_variables(model_name, weights.num_classes)
+  layers = canonical_names(layers, getattr(family, 'AUTO_NAMED', ()))
   values = _map_layers(family.layer_map(model_name), layers, keras_path)
+  values.update(initial_values(model_name, weights.num_classes,
+                               weights.fresh_scopes))
   _check_complete(values, wanted, model_name, keras_path)
   return {name: _fit(value, wanted[name], name, keras_path)
           for name, value in values.items()}
+
+
+def _auto_index(name, prefix):
+  """1 + N of `<prefix>_N`, 0 for `<prefix>`, None for another name."""
+  if name == prefix:
+    return 0
+  suffix = name[len(prefix) + 1:]
+  if name.startswith(prefix + '_') and suffix.isdigit():
+    return int(suffix) + 1
+  return None
+
+
+def canonical_names(layers, prefixes):
+  """Renames the layers Keras named itself (`conv2d_17`) as a fresh Keras
+  session would: `conv2d`, `conv2d_1`, ... in the order of their numbers.
+
+  Keras numbers unnamed layers per class in the order they were made, from
+  where the session's count stood (the published Inception v3 file starts
+  at `conv2d_1`, a model built after another one further on); their order
+  is the model's, their numbers are not.
+
+  Args:
+    layers: {Keras layer name: arrays} as read from the file.
+    prefixes: the class prefixes whose names Keras made (`conv2d`,
+      `batch_normalization`).
+
+  Returns:
+    `layers` with those names renumbered from 0 (`conv2d`, `conv2d_1`...).
+  """
+  renamed = dict(layers)
+  for prefix in prefixes:
+    numbered = sorted((index, name) for name in layers
+                      if (index := _auto_index(name, prefix)) is not None)
+    for name in (name for _, name in numbered):
+      del renamed[name]
+    for new_index, (_, name) in enumerate(numbered):
+      renamed[prefix if new_index == 0 else f'{prefix}_{new_index}'] = (
+          layers[name])
+  return renamed
 
 
 def _map_layers(layer_map, layers, keras_path):
@@ -100,6 +151,30 @@ def _map_layers(layer_map, layers, keras_path):
         array = target.transform(array)
       values[target.variable] = np.asarray(array, np.float32)
   return values
+
+
+def _in_scopes(names, scopes):
+  return [name for name in names
+          if any(name.startswith(scope + '/') for scope in scopes)]
+
+
+@functools.lru_cache(maxsize=None)
+def initial_values(model_name, num_classes, scopes):
+  """{name: its initial value} for the variables of `model_name` under
+  `scopes` (seeded, so that two imports write the same checkpoint)."""
+  names = _in_scopes(network_variables(model_name, num_classes), scopes)
+  if not names:
+    return {}
+  network_fn = nets_factory.get_network_fn(model_name, num_classes)
+  size = network_fn.default_image_size
+  with tf.Graph().as_default():
+    tf1.set_random_seed(0)
+    network_fn(tf1.placeholder(tf.float32, [1, size, size, 3]))
+    variables = {v.op.name: v for v in tf1.global_variables()}
+    chosen = [variables[name] for name in names]
+    with tf1.Session() as sess:
+      sess.run(tf1.variables_initializer(chosen))
+      return dict(zip(names, sess.run(chosen)))
 
 
 def _check_fixed(fixed, array, layer_name, keras_path):

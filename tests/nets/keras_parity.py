@@ -8,10 +8,11 @@ the variables by name) and compares the logits:
 
     twin = keras_twins.make_twin(keras.applications.MobileNet, tmp_path)
     images = keras_parity.random_images(224, low=-1.0, high=1.0)
-    for path in (twin.legacy_h5, twin.weights_h5):
-      ours = keras_parity.imported_logits('mobilenet_v1', path, images,
-                                          tmp_path)
-      keras_parity.assert_logits_close(ours, twin.logits(images))
+    keras_parity.check_both_files('mobilenet_v1', twin, images, tmp_path)
+
+which imports both files, checks that they give the same values, and runs
+our network once on them (`imported_logits`, `assert_logits_close` for a
+single file).
 
 Going through a written checkpoint (rather than assigning the arrays) tests
 what users run: the names and shapes the importer saves are the ones the
@@ -77,6 +78,30 @@ def imported_logits(model_name, keras_path, images, folder):
   """
   checkpoint = imported_checkpoint(model_name, keras_path, folder)
   return checkpoint_logits(model_name, checkpoint, images)
+
+
+def check_both_files(model_name, twin, images, folder, ours_images=None):
+  """Both files of a Keras twin import to the same values, on which our
+  network computes the twin's logits.
+
+  Args:
+    model_name: our network's name.
+    twin: a keras_twins.KerasTwin.
+    images: the Keras model's input (after its preprocess_input).
+    folder: where the imported checkpoint is written.
+    ours_images: our network's input where it differs from `images` (VGG:
+      RGB where Keras takes BGR); default `images`.
+  """
+  legacy = keras_import.checkpoint_values(model_name, twin.legacy_h5)
+  keras3 = keras_import.checkpoint_values(model_name, twin.weights_h5)
+  assert sorted(legacy) == sorted(keras3)
+  for name, value in legacy.items():
+    np.testing.assert_array_equal(keras3[name], value, err_msg=name)
+  checkpoint = os.path.join(str(folder), f'{model_name}.ckpt')
+  keras_import.write_checkpoint(legacy, checkpoint)
+  ours = checkpoint_logits(
+      model_name, checkpoint, images if ours_images is None else ours_images)
+  assert_logits_close(ours, twin.logits(images))
 
 
 def assert_logits_close(ours, keras, rtol=1e-4):

@@ -197,8 +197,9 @@ def test_list_prints_one_line_per_published_weight():
   from tests.nets.test_registry import _seed_rows  # pylint: disable=g-import-not-at-top
   records = _tool().CHECKPOINTS
   lines = _listing_lines()
-  assert len(lines) == len(records)
-  by_name = {line.split()[0]: line for line in lines}
+  # Then the Keras weights (tests/tools/test_download_keras_checkpoint.py).
+  assert len(lines) == len(records) + len(_tool().KERAS_CHECKPOINTS)
+  by_name = {line.split()[0]: line for line in lines[:len(records)]}
   assert list(by_name) == list(records)
   for name, record in records.items():
     line = by_name[name]
@@ -285,6 +286,6 @@ def test_unknown_name_is_one_line_with_suggestions(server, tmp_path):
   assert message.startswith('--checkpoint=mobilenet_v1_0.5_16 names no '
                             'published weights. Did you mean ')
   assert 'mobilenet_v1_0.50_160' in message
-  assert message.endswith(f'--list prints the {len(_tool().CHECKPOINTS)} '
-                          'names.')
+  names = len(_tool().CHECKPOINTS) + len(_tool().KERAS_CHECKPOINTS)
+  assert message.endswith(f'--list prints the {names} names.')
   assert server.requests == [] and not (tmp_path / 'c').exists()

@@ -25,6 +25,10 @@ class KerasWeights:
     notes: how the two differ where they do (input channel order, ...),
       for the README table; '' when they compute the same function on the
       same input.
+    fresh_scopes: scopes of our variables that the Keras model lacks and
+      whose values no logit depends on (the auxiliary heads that only
+      training reads): the import writes their initial values, so that the
+      checkpoint restores whole; fine-tuning should exclude them.
   """
   application: str
   url: str
@@ -32,6 +36,7 @@ class KerasWeights:
   num_classes: int = 1000
   labels_offset: int = 1
   notes: str = ''
+  fresh_scopes: tuple[str, ...] = ()
 
   @property
   def file_name(self):
@@ -73,3 +78,17 @@ class Fixed:
   """
   value: object = None
   atol: float = 1e-6
+
+
+def batch_norm(scope, scale=True):
+  """Our batch norm's variables under `scope`, in Keras' weight order
+  (gamma where it has a scale, beta, moving mean, moving variance)."""
+  names = ('gamma',) if scale else ()
+  names += ('beta', 'moving_mean', 'moving_variance')
+  return tuple(f'{scope}/{name}' for name in names)
+
+
+def conv(scope, bias=True):
+  """Our convolution's (or fully connected layer's) variables under
+  `scope`, in Keras' order (kernel, bias)."""
+  return (f'{scope}/weights',) + ((f'{scope}/biases',) if bias else ())
