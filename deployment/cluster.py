@@ -218,9 +218,8 @@ def from_flags(ps_hosts, worker_hosts, job_name, task, tf_config=None):
     raise ValueError('A cluster has at most one chief task.')
   if cluster.num_replicas == 0:
     raise ValueError('The cluster has no worker: give --worker_hosts.')
-  if cluster.num_ps == 0 and cluster.num_replicas > 1:
-    raise ValueError('A cluster of several workers needs at least one '
-                     'parameter server: give --ps_hosts.')
+  # Several workers and no parameter server train with all-reduce
+  # (deployment/all_reduce.py).
   return cluster
 
 
@@ -259,11 +258,13 @@ def exposure_warning(cluster):
           '(docs/security.md).')
 
 
-def start_server(cluster):
+def start_server(cluster, config=None):
   """Starts this task's gRPC server; returns the `tf1.train.Server`.
 
   The server listens on its port on every interface (TensorFlow gives no
   choice of address); a cluster with public addresses is warned about.
+  `config` is its default session ConfigProto (None: the cluster's
+  session_config(); all-reduce workers add their group leader).
 
   Raises:
     ValueError: when the server cannot listen on its address (in use, or
@@ -275,7 +276,8 @@ def start_server(cluster):
   try:
     return tf1.train.Server(cluster.cluster_spec(), job_name=cluster.job_name,
                             task_index=cluster.task,
-                            config=cluster.session_config(), start=True)
+                            config=config or cluster.session_config(),
+                            start=True)
   except tf.errors.OpError as e:
     where = cluster.describe(cluster.job_name, cluster.task)
     raise ValueError(
