@@ -1,4 +1,4 @@
-"""Training speed on a loopback cluster: 1 worker vs 2 (async, sync, all-reduce).
+"""Training speed on a loopback cluster: 1 worker vs 2 (ps or all-reduce).
 
     .venv/bin/python download_and_convert_data.py --dataset_name=shapes \
         --dataset_dir=/tmp/shapes
