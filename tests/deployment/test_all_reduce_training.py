@@ -93,7 +93,7 @@ def test_a_killed_worker_ends_the_other_then_both_resume(data, tmp_path,
                                                          make_cluster):
   train_dir = tmp_path / 'train'
   cluster = make_cluster(_train_args(
-      data, train_dir, max_number_of_steps=150, save_interval_secs=1,
+      data, train_dir, max_number_of_steps=80, save_interval_secs=1,
       all_reduce_timeout_secs=10))
   cluster.start_all()
   cluster.wait_for_log('worker0', r'Saved checkpoint .*ckpt-[1-9]\d*')
@@ -110,18 +110,18 @@ def test_a_killed_worker_ends_the_other_then_both_resume(data, tmp_path,
       'last checkpoint in --train_dir.'], log
   assert 'Traceback' not in log
   saved = h.checkpoint_step(train_dir)
-  assert 0 < saved < 150
+  assert 0 < saved < 80
   # The same commands again: both resume from the chief's checkpoint.
   cluster.start_all()
   resumed = cluster.wait_for_log('worker0', r'Resuming from .*ckpt-(\d+)')
   assert int(resumed.group(1)) == saved
   _all_exit_zero(cluster)
-  assert h.checkpoint_step(train_dir) == 150
+  assert h.checkpoint_step(train_dir) == 80
   sums = _checksums(cluster)
-  assert sums['worker0'] == sums['worker1'] and sums['worker0'][0] == 150
+  assert sums['worker0'] == sums['worker1'] and sums['worker0'][0] == 80
   # Worker 1 started its second run at the chief's step, not at 0.
   steps = ch.steps_logged(cluster.log('worker1'))
-  assert steps[0] > saved and steps[-1] == 150, steps
+  assert steps[0] > saved and steps[-1] == 80, steps
 
 
 def test_local_cluster_script_trains_with_all_reduce(tmp_path):
