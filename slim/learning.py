@@ -614,8 +614,11 @@ def train(train_op, logdir, train_step_fn=train_step,
     init_op: Op that initializes a fresh model; defaults to the
       `INIT_OP` collection or `global_variables_initializer()`.
     init_feed_dict: Feed dict for `init_op`.
-    local_init_op: Op run on every new session; defaults to initializing
-      local variables and tables.
+    local_init_op: Op run on every new session; defaults to the
+      `LOCAL_INIT_OP` collection or initializing local variables and
+      tables. A non-chief worker runs it once the global variables are
+      initialized, or once the `READY_FOR_LOCAL_INIT_OP` collection's op
+      reports nothing missing, when the graph has one.
     init_fn: `fn(sess)` called after `init_op` on a fresh start only.
     ready_op: Op reporting uninitialized variables; defaults to
       `report_uninitialized_variables()`.
