@@ -41,7 +41,11 @@ is the chief (it initializes or restores, and alone writes checkpoints and
 summaries). --sync_replicas aggregates
 --replicas_to_aggregate gradients per update; otherwise workers update
 asynchronously, and the global step still stops at exactly
---max_number_of_steps.
+--max_number_of_steps. Workers without parameter servers (--worker_hosts
+and no --ps_hosts, or a TF_CONFIG without "ps") train synchronously with
+all-reduce (deployment/all_reduce.py): a step waits at most
+--all_reduce_timeout_secs for the others, and each worker logs a checksum
+of its variables at the end.
 """
 import contextlib
 import os
@@ -113,7 +117,8 @@ def build_training_graph(values, deployment=None):
   placement = train_specs.Placement(
       config=config, replica_id=deployment.replica_id,
       num_replicas=deployment.num_replicas,
-      distributed=deployment.distributed, cluster=deployment.cluster)
+      distributed=deployment.distributed, cluster=deployment.cluster,
+      collective=deployment.collective)
   return training.build_training_graph(spec, placement)
 
 
@@ -174,6 +179,8 @@ def train(values, deployment=None, flags_record=None):
         training_cluster.signal_done_if_finished(
             deployment, graph.global_step, graph.done_ops,
             values.max_number_of_steps)
+        training_cluster.log_variables_checksum(deployment,
+                                                graph.worker_variables)
       if deployment.is_chief:
         training.warn_if_batch_norm_short(values.train_dir, values.model_name,
                                           values.batch_norm_decay)

@@ -49,7 +49,7 @@ import tensorflow as tf
 
 tf1 = tf.compat.v1
 
-__all__ = ['Cluster', 'from_flags', 'describe_cluster', 'tf_config_task_type',
+__all__ = ['Cluster', 'from_flags', 'tf_config_task_type',
            'EVALUATOR', 'EVALUATOR_TASK_MESSAGE', 'start_server',
            'wait_for_tasks', 'watching', 'lost_task_message',
            'unreachable_task', 'done_signal_ops', 'serve_until_workers_finish',
@@ -222,17 +222,27 @@ def tf_config_task_type(tf_config):
   return _read_tf_config(tf_config)['task'].get('type')
 
 
-def describe_cluster(ps_hosts, worker_hosts, job_name, task, tf_config=None):
-  """The Cluster the flags or TF_CONFIG describe, whatever trains it.
+def from_flags(ps_hosts, worker_hosts, job_name, task, tf_config=None):
+  """The Cluster the flags or TF_CONFIG describe, or None for no cluster.
 
-  `from_flags` takes the same arguments and adds the checks of the training
-  engines this toolkit runs.
+  Several workers with parameter servers train through them; several
+  workers without any all-reduce their gradients (deployment/all_reduce.py).
+
+  Args:
+    ps_hosts: --ps_hosts, comma-separated host:port ('' or None: none).
+    worker_hosts: --worker_hosts.
+    job_name: --job_name ('ps' or 'worker'; None when not given).
+    task: --task.
+    tf_config: the TF_CONFIG environment variable's value, used when no
+      host flag is given.
 
   Returns:
     A `Cluster`, or None when neither the flags nor TF_CONFIG describe one.
 
   Raises:
-    ValueError: as `from_flags`, except for its engine checks.
+    ValueError: for a malformed host list or TF_CONFIG, an unknown job, a
+      task outside its job, or an evaluator task; the message names the
+      flag.
   """
   if ps_hosts or worker_hosts:
     jobs = {PS: _parse_hosts(ps_hosts or '', '--ps_hosts'),
@@ -269,35 +279,8 @@ def describe_cluster(ps_hosts, worker_hosts, job_name, task, tf_config=None):
     raise ValueError('A cluster has at most one chief task.')
   if cluster.num_replicas == 0:
     raise ValueError('The cluster has no worker: give --worker_hosts.')
-  return cluster
-
-
-def from_flags(ps_hosts, worker_hosts, job_name, task, tf_config=None):
-  """The Cluster the flags or TF_CONFIG describe, or None for no cluster.
-
-  Args:
-    ps_hosts: --ps_hosts, comma-separated host:port ('' or None: none).
-    worker_hosts: --worker_hosts.
-    job_name: --job_name ('ps' or 'worker'; None when not given).
-    task: --task.
-    tf_config: the TF_CONFIG environment variable's value, used when no
-      host flag is given.
-
-  Returns:
-    A `Cluster`, or None when neither the flags nor TF_CONFIG describe one.
-
-  Raises:
-    ValueError: for a malformed host list or TF_CONFIG, an unknown job, a
-      task outside its job, an evaluator task, or a cluster training can't
-      run on; the message names the flag.
-  """
-  cluster = describe_cluster(ps_hosts, worker_hosts, job_name, task,
-                             tf_config)
-  if cluster is None:
-    return None
-  if cluster.num_ps == 0 and cluster.num_replicas > 1:
-    raise ValueError('A cluster of several workers needs at least one '
-                     'parameter server: give --ps_hosts.')
+  # Several workers and no parameter server train with all-reduce
+  # (deployment/all_reduce.py).
   return cluster
 
 
@@ -336,11 +319,13 @@ def exposure_warning(cluster):
           '(docs/security.md).')
 
 
-def start_server(cluster):
+def start_server(cluster, config=None):
   """Starts this task's gRPC server; returns the `tf1.train.Server`.
 
   The server listens on its port on every interface (TensorFlow gives no
   choice of address); a cluster with public addresses is warned about.
+  `config` is its default session ConfigProto (None: the cluster's
+  session_config(); all-reduce workers add their group leader).
 
   Raises:
     ValueError: when the server cannot listen on its address (in use, or
@@ -352,7 +337,8 @@ def start_server(cluster):
   try:
     return tf1.train.Server(cluster.cluster_spec(), job_name=cluster.job_name,
                             task_index=cluster.task,
-                            config=cluster.session_config(), start=True)
+                            config=config or cluster.session_config(),
+                            start=True)
   except tf.errors.OpError as e:
     where = cluster.describe(cluster.job_name, cluster.task)
     raise ValueError(

@@ -61,6 +61,9 @@ class DeploymentConfig:
     ps_job_name: job name of the parameter servers.
     worker_task: this replica's task index in `worker_job_name`; default
       `replica_id` (they differ when a separate 'chief' job is replica 0).
+    all_reduce: the replicas keep their own copy of the variables and
+      average their gradients with all-reduce (deployment/all_reduce.py):
+      no parameter server, every device on this task.
 
   Raises:
     ValueError: for inconsistent arguments (named in the message).
@@ -68,10 +71,10 @@ class DeploymentConfig:
 
   def __init__(self, num_clones=1, clone_on_cpu=False, replica_id=0,
                num_replicas=1, num_ps_tasks=0, worker_job_name='worker',
-               ps_job_name='ps', worker_task=None):
+               ps_job_name='ps', worker_task=None, all_reduce=False):
     if num_clones < 1:
       raise ValueError(f'num_clones must be >= 1. Received: {num_clones}.')
-    if num_replicas > 1 and num_ps_tasks < 1:
+    if num_replicas > 1 and num_ps_tasks < 1 and not all_reduce:
       raise ValueError('num_ps_tasks must be positive when num_replicas > 1. '
                        f'Received: num_ps_tasks={num_ps_tasks}.')
     if (num_replicas > 1 or num_ps_tasks > 0) and not (

@@ -13,7 +13,14 @@ its flags into a `DeploymentRequest` and calls:
     with watching_parameter_servers(deployment, on_lost):
       ... train ...
     signal_done_if_finished(deployment, global_step, done_ops, step_limit)
+    log_variables_checksum(deployment, variables)  # all-reduce workers
     failure_message(deployment, error)  # a lost task or chief, as one line
+
+A cluster of several workers and no parameter server trains with
+all-reduce (deployment/all_reduce.py): its Deployment carries the
+`collective` group, the server and sessions name the group leader, a
+worker waits for the other workers (not for parameter servers) at
+start-up, and a step that loses one ends with the line naming it.
 
 It imports no flags and no `image_classifier` (deployment/ sits below it):
 user errors are ValueErrors whose message is the one line to show, and
@@ -28,6 +35,7 @@ import sys
 from absl import logging
 import tensorflow as tf
 
+from deployment import all_reduce
 from deployment import cluster as cluster_lib
 from deployment import model_deploy
 
@@ -35,8 +43,8 @@ tf1 = tf.compat.v1
 
 __all__ = ['DeploymentRequest', 'Deployment', 'CLUSTER_DECIDES', 'resolve',
            'start_worker', 'watching_parameter_servers', 'stall_reporter',
-           'signal_done_if_finished', 'failure_message', 'serve_parameters',
-           'exit_parameter_server']
+           'signal_done_if_finished', 'log_variables_checksum',
+           'failure_message', 'serve_parameters', 'exit_parameter_server']
 
 # The flags a cluster decides, with their defaults: a value other than the
 # default must agree with the cluster.
@@ -58,6 +66,7 @@ class DeploymentRequest:
     given: names of the flags of CLUSTER_DECIDES given on the command line;
       None treats a non-default value as given.
     startup_timeout_secs: --cluster_startup_timeout_secs.
+    all_reduce_timeout_secs: --all_reduce_timeout_secs.
   """
   master: str = ''
   worker_replicas: int = 1
@@ -69,6 +78,7 @@ class DeploymentRequest:
   tf_config: str | None = None
   given: frozenset | None = None
   startup_timeout_secs: float = 300
+  all_reduce_timeout_secs: float = 600
 
 
 @dataclasses.dataclass(frozen=True)
@@ -84,6 +94,8 @@ class Deployment:
       on the other workers, for the chief to initialize the model.
     server: this worker's running tf1.train.Server once `start_worker`
       started it (held here so that it lives as long as the run).
+    collective: the all_reduce.CollectiveGroup of an all-reduce worker,
+      else None.
   """
   cluster: object
   master: str
@@ -92,6 +104,7 @@ class Deployment:
   replica_id: int
   startup_timeout_secs: float = 300
   server: object = dataclasses.field(default=None, compare=False, repr=False)
+  collective: object = None
 
   @property
   def is_chief(self):
@@ -120,6 +133,8 @@ class Deployment:
     if self.cluster is not None:
       placement = dict(worker_job_name=self.cluster.job_name,
                        worker_task=self.cluster.task)
+    if self.collective is not None:
+      placement['all_reduce'] = True
     return model_deploy.DeploymentConfig(
         num_clones=num_clones, clone_on_cpu=clone_on_cpu,
         replica_id=self.replica_id, num_replicas=self.num_replicas,
@@ -127,10 +142,23 @@ class Deployment:
 
   def session_config(self):
     """The session's base ConfigProto (soft placement; a cluster task sees
-    only the parameter servers and itself); the caller adds threads/XLA."""
-    if self.cluster is not None:
-      return self.cluster.session_config(allow_soft_placement=True)
-    return tf1.ConfigProto(allow_soft_placement=True)
+    only the parameter servers and itself; all-reduce workers name their
+    group leader); the caller adds threads/XLA."""
+    if self.cluster is None:
+      return tf1.ConfigProto(allow_soft_placement=True)
+    config = self.cluster.session_config(allow_soft_placement=True)
+    if self.collective is not None:
+      all_reduce.session_config(config, self.collective)
+    return config
+
+  @property
+  def peer_jobs(self):
+    """The jobs whose tasks this worker needs while it trains: the
+    parameter servers, or the other workers of an all-reduce group."""
+    if self.collective is not None:
+      return [job for job in (cluster_lib.CHIEF, cluster_lib.WORKER)
+              if job in self.cluster.jobs]
+    return [cluster_lib.PS]
 
 
 def _without_cluster(request):
@@ -180,12 +208,16 @@ def resolve(request):
   if cluster is None:
     return _without_cluster(request)
   _check_agrees(request, cluster)
+  collective = all_reduce.group_of(cluster, request.all_reduce_timeout_secs,
+                                   request.startup_timeout_secs)
   return Deployment(cluster, '', cluster.num_replicas, cluster.num_ps,
-                    cluster.replica_id, request.startup_timeout_secs)
+                    cluster.replica_id, request.startup_timeout_secs,
+                    collective=collective)
 
 
 def start_worker(deployment):
-  """Starts a cluster worker's server and waits for the parameter servers.
+  """Starts a cluster worker's server and waits for the parameter servers
+  (all-reduce workers: for the other workers).
 
   Returns:
     The Deployment whose master is the started server (unchanged without
@@ -193,18 +225,22 @@ def start_worker(deployment):
 
   Raises:
     ValueError: when the server cannot start on its address.
-    cluster.TaskUnreachable (a ValueError): when a parameter server did not
-      answer within the deployment's startup_timeout_secs.
+    cluster.TaskUnreachable (a ValueError): when a parameter server (or
+      another all-reduce worker) did not answer within the deployment's
+      startup_timeout_secs.
   """
   cluster = deployment.cluster
   if cluster is None:
     return deployment
-  server = cluster_lib.start_server(cluster)
-  logging.info('Started %s (replica %d of %d%s).',
+  server = cluster_lib.start_server(
+      cluster, deployment.session_config()
+      if deployment.collective is not None else None)
+  logging.info('Started %s (replica %d of %d%s%s).',
                cluster.describe(cluster.job_name, cluster.task),
                cluster.replica_id, cluster.num_replicas,
-               ', the chief' if cluster.is_chief else '')
-  cluster_lib.wait_for_tasks(cluster, [cluster_lib.PS],
+               ', the chief' if cluster.is_chief else '',
+               ', all-reduce' if deployment.collective is not None else '')
+  cluster_lib.wait_for_tasks(cluster, deployment.peer_jobs,
                              deployment.startup_timeout_secs)
   return dataclasses.replace(deployment, master=server.target, server=server)
 
@@ -245,6 +281,22 @@ def signal_done_if_finished(deployment, global_step, done_ops, step_limit):
       sess.run(done_ops)
 
 
+def log_variables_checksum(deployment, variables):
+  """Logs all_reduce.CHECKSUM_LINE for an all-reduce worker's `variables`
+  (the workers end with equal lines); nothing for other deployments.
+
+  Run it once training ended: the variables live on this task's server.
+  """
+  if deployment.collective is None or not variables:
+    return
+  graph = variables[0].graph
+  with tf1.Session(deployment.master, graph=graph,
+                   config=deployment.session_config()) as sess:
+    step = tf1.train.get_global_step(graph)
+    logging.info(all_reduce.CHECKSUM_LINE, int(sess.run(step)),
+                 all_reduce.variables_checksum(sess, variables))
+
+
 def _first_line(error):
   detail = (error.message or '').strip().splitlines()
   return detail[0] if detail else type(error).__name__
@@ -252,9 +304,11 @@ def _first_line(error):
 
 def _lost_contact_message(deployment, error):
   """The line for a lost task: the watchdog's line when a parameter server
-  is gone, else the error's first line and what to do."""
+  (or another all-reduce worker) is gone, else the error's first line and
+  what to do."""
   cluster = deployment.cluster
-  lost = cluster and cluster_lib.unreachable_task(cluster, [cluster_lib.PS])
+  lost = cluster and cluster_lib.unreachable_task(cluster,
+                                                  deployment.peer_jobs)
   if lost:
     return cluster_lib.lost_task_message(cluster, *lost)
   if cluster is None:
@@ -280,11 +334,42 @@ def failure_message(deployment, error):
   """
   if not deployment.distributed:
     return None
+  if deployment.collective is not None:
+    return _all_reduce_failure_message(deployment, error)
   if isinstance(error, tf.errors.DeadlineExceededError):
     return f'{error.message} Is the chief (replica 0) running?'
   if isinstance(error, (tf.errors.UnavailableError, tf.errors.AbortedError)):
     return _lost_contact_message(deployment, error)
   return None
+
+
+def _all_reduce_failure_message(deployment, error):
+  """The line for an all-reduce step that failed: the lost worker's, or
+  the step that waited past its timeout for workers that all answer."""
+  if not isinstance(error, (tf.errors.DeadlineExceededError,
+                            tf.errors.UnavailableError,
+                            tf.errors.AbortedError)):
+    return None
+  cluster = deployment.cluster
+  lost = cluster_lib.unreachable_task(cluster, deployment.peer_jobs)
+  if lost:
+    return cluster_lib.lost_task_message(cluster, *lost)
+  if isinstance(error, tf.errors.DeadlineExceededError) and (
+      'all_reduce_broadcast' in (error.message or '')):
+    return (f'The start-up broadcast of the chief\'s variables waited more '
+            f'than {deployment.collective.startup_timeout_secs:g} s '
+            '(--cluster_startup_timeout_secs) for the other workers, which '
+            'all answer: start every worker with the same flags.')
+  if isinstance(error, tf.errors.DeadlineExceededError):
+    return (f'An all-reduce step waited more than '
+            f'{deployment.collective.timeout_secs:g} s '
+            '(--all_reduce_timeout_secs) for the other workers, which all '
+            'answer: one is stuck, or slower than the timeout allows '
+            '(the chief validates and saves checkpoints between steps). '
+            'Restart the workers with the same commands (a larger timeout if '
+            'needed); training resumes from the last checkpoint in '
+            '--train_dir.')
+  return _lost_contact_message(deployment, error)
 
 
 def serve_parameters(deployment, stop):

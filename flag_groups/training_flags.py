@@ -89,6 +89,11 @@ def _define_deployment_flags(module_name):
                        'to wait for the parameter servers (and, on the other '
                        'workers, for the chief to initialize the model) '
                        'before giving up (new).', module_name=module_name)
+  flags.DEFINE_float('all_reduce_timeout_secs', 600, 'Cluster of workers '
+                     'without parameter servers (all-reduce): seconds a '
+                     'step waits for the other workers before it ends naming '
+                     'the lost one; longer than the chief\'s checkpoint and '
+                     'validation pauses (new).', module_name=module_name)
 
 
 def _define_optimizer_flags(module_name):
@@ -366,4 +371,5 @@ def deployment_request(values, given=None):
       ps_hosts=values.ps_hosts, worker_hosts=values.worker_hosts,
       job_name=values.job_name, tf_config=os.environ.get('TF_CONFIG'),
       given=frozenset(given) if given is not None else None,
-      startup_timeout_secs=values.cluster_startup_timeout_secs)
+      startup_timeout_secs=values.cluster_startup_timeout_secs,
+      all_reduce_timeout_secs=values.all_reduce_timeout_secs)

@@ -2,9 +2,10 @@
 
     learning-rate schedule -> optimizer (image_classifier/optimization.py)
       -> loss scaling (float16, slim.precision) -> replica sync
-      -> the clones' gradients -> update, gated on a finite loss (and, for
+      -> the clones' gradients (all-reduce workers: averaged over the
+         workers) -> update, gated on a finite loss (and, for
          asynchronous replicas, on claiming a step below the limit)
-      -> train op
+      -> (all-reduce workers: the statistics averaged) -> train op
 
 `build_optimizer_chain` runs these in the order the graph has always been
 built in; each link is a function of plain values.
@@ -14,6 +15,7 @@ import collections
 import tensorflow as tf
 
 import slim
+from deployment import all_reduce
 from deployment import model_deploy
 from image_classifier import cli
 from image_classifier import optimization
@@ -43,7 +45,8 @@ def moving_average(decay, global_step):
   return tf1.train.ExponentialMovingAverage(decay, global_step)
 
 
-def build_optimizer(chain, num_samples, batch_size, global_step):
+def build_optimizer(chain, num_samples, batch_size, global_step,
+                    batches_per_update=None):
   """The learning-rate tensor and the optimizer that follows it.
 
   Args:
@@ -51,15 +54,19 @@ def build_optimizer(chain, num_samples, batch_size, global_step):
     num_samples: examples per epoch of the training split.
     batch_size: examples per clone and step.
     global_step: the global step variable.
+    batches_per_update: the batches of `batch_size` that one update
+      averages, where the schedule counts them (all-reduce: workers x
+      clones); None: --replicas_to_aggregate with --sync_replicas, else 1.
 
   Returns:
     (learning_rate, optimizer).
   """
+  if batches_per_update is None:
+    batches_per_update = (chain.replicas_to_aggregate
+                          if chain.sync_replicas else 1)
   learning_rate = optimization.configure_learning_rate(
       chain.decay_type, chain.schedule, num_samples, batch_size,
-      global_step,
-      replicas_to_aggregate=(chain.replicas_to_aggregate
-                             if chain.sync_replicas else 1),
+      global_step, replicas_to_aggregate=batches_per_update,
       max_number_of_steps=chain.max_number_of_steps)
   optimizer = optimization.configure_optimizer(
       chain.optimizer, learning_rate, chain.optimizer_params)
@@ -123,6 +130,33 @@ def _apply_gradients(optimizer, grads_and_vars, global_step, checked_loss,
     return optimizer.apply_gradients(grads_and_vars)
 
 
+def _statistics(averages):
+  """The variables a step changes outside the gradients: the model
+  variables that are not trained (batch-norm moving statistics,
+  quantization ranges) and the moving averages of the weights."""
+  trained = {v.ref() for v in tf1.trainable_variables()}
+  model_variables = slim.get_model_variables()
+  found = [v for v in model_variables if v.ref() not in trained]
+  if averages is not None:
+    found += [averages.average(v) for v in model_variables
+              if averages.average(v) is not None]
+  return found
+
+
+def _step_updates(update_ops, placement, averages):
+  """The op of a step's updates; on all-reduce workers, followed by the
+  average over the workers of the statistics the updates changed, so
+  that every variable stays the same on every worker."""
+  updates = tf.group(*update_ops)
+  if placement.collective is None:
+    return updates
+  with tf.control_dependencies([updates]):
+    synced = all_reduce.mean_in_place(_statistics(averages),
+                                      placement.collective,
+                                      placement.config.optimizer_device())
+  return updates if synced is None else synced
+
+
 OptimizerChain = collections.namedtuple('OptimizerChain', [
     'train_tensor', 'learning_rate', 'sync_optimizer', 'moving_average',
     'summaries'])
@@ -154,9 +188,13 @@ def build_optimizer_chain(clones, global_step, chain, model, num_samples,
   update_ops = tf1.get_collection(tf1.GraphKeys.UPDATE_OPS,
                                   config.clone_scope(0))
   averages = moving_average(model.moving_average_decay, global_step)
+  batches_per_update = None
+  if placement.collective is not None:
+    batches_per_update = placement.collective.size * config.num_clones
   with tf1.device(config.optimizer_device()):
     learning_rate, optimizer = build_optimizer(chain, num_samples,
-                                               batch_size, global_step)
+                                               batch_size, global_step,
+                                               batches_per_update)
     summaries = {train_summaries.learning_rate_summary(learning_rate)}
   optimizer, sync_optimizer = wrap_optimizer(
       optimizer, model.precision, chain, placement.num_replicas, averages,
@@ -168,12 +206,18 @@ def build_optimizer_chain(clones, global_step, chain, model, num_samples,
   summaries |= train_summaries.loss_summaries(
       total_loss, clones_gradients if summarize_gradients else None)
   checked_loss = slim.learning.check_loss_numerics(total_loss)
+  if placement.collective is not None:
+    # After the summaries, which must not wait for the other workers.
+    clones_gradients = all_reduce.mean_gradients(
+        clones_gradients, placement.collective, after=checked_loss,
+        device=config.optimizer_device())
   exact_stop = (placement.distributed and not chain.sync_replicas
                 and chain.max_number_of_steps)
   update_ops.append(_apply_gradients(
       optimizer, clones_gradients, global_step, checked_loss, learning_rate,
       chain.max_number_of_steps if exact_stop else None))
-  with tf.control_dependencies([tf.group(*update_ops)]):
+  with tf.control_dependencies([_step_updates(update_ops, placement,
+                                               averages)]):
     train_tensor = tf.identity(checked_loss, name='train_op')
   return OptimizerChain(train_tensor, learning_rate, sync_optimizer,
                         averages, summaries)

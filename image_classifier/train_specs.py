@@ -144,12 +144,15 @@ class Placement:
     num_replicas: the number of worker replicas.
     distributed: several replicas or parameter servers share the model.
     cluster: the deployment.cluster.Cluster, or None without one.
+    collective: the deployment.all_reduce.CollectiveGroup of an all-reduce
+      worker (its gradients averaged with the other workers'), else None.
   """
   config: model_deploy.DeploymentConfig
   replica_id: int = 0
   num_replicas: int = 1
   distributed: bool = False
   cluster: object = None
+  collective: object = None
 
   @property
   def is_chief(self):

@@ -7,6 +7,7 @@
          learning rate, the total loss and the gradients)
       -> train_summaries.merge_summaries
       -> fine_tune_init_fn -> done_ops -> build_validation
+      -> (all-reduce workers) add_initial_sync
 
 Each stage takes plain values and records (image_classifier/specs.py's and
 train_specs.py's) and returns what the next stage needs, so a test builds
@@ -25,6 +26,7 @@ from absl import logging
 import tensorflow as tf
 
 import slim
+from deployment import all_reduce
 from deployment import cluster as cluster_lib
 from deployment import model_deploy
 from deployment import training_cluster
@@ -46,13 +48,14 @@ tf1 = tf.compat.v1
 TrainingGraph = collections.namedtuple('TrainingGraph', [
     'train_tensor', 'summary_op', 'init_fn', 'data_files', 'global_step',
     'sync_optimizer', 'done_ops', 'learning_rate', 'validation',
-    'bad_records'], defaults=(None, None, None))
+    'bad_records', 'worker_variables'], defaults=(None, None, None, None))
 TrainingGraph.__doc__ = """What train() runs: the train op, the summary op,
 the fine-tuning init_fn (or None), the record files read, the global step,
 the SyncReplicasOptimizer (or None), the ops that tell the parameter
 servers this worker finished ([] without a cluster), the learning rate
-tensor, the validation_lib.ValidationGraph (or None) and the
-inputs.BadRecords of the training input (--max_bad_records)."""
+tensor, the validation_lib.ValidationGraph (or None), the
+inputs.BadRecords of the training input (--max_bad_records) and, on
+all-reduce workers, the variables every worker holds alike (else None)."""
 
 
 # ------------------------------------------------------------------- checks
@@ -92,6 +95,19 @@ def check_validation(validation):
     cli.fail('--keep_best_checkpoints ranks checkpoints by validation '
              'accuracy (mAP on multi-label data): give '
              '--validation_split_name too (e.g. validation).')
+
+
+def check_placement(spec, placement):
+  """Fails with one line for settings the placement cannot train with.
+
+  Args:
+    spec: a train_specs.TrainingSpec.
+    placement: a train_specs.Placement.
+  """
+  if placement.collective is not None and spec.optimization.sync_replicas:
+    cli.fail('--sync_replicas aggregates gradients on parameter servers; '
+             'workers without --ps_hosts already train synchronously, with '
+             'all-reduce: leave it out.')
 
 
 # ------------------------------------------------------------------- inputs
@@ -217,6 +233,28 @@ def done_ops(cluster, device=''):
     return cluster_lib.done_signal_ops(cluster)
 
 
+def add_initial_sync(variables, collective, device=''):
+  """Makes the session's local init op give every all-reduce worker the
+  chief's `variables` (all_reduce.initial_sync_op), after the chief's
+  restore or initialization; it also initializes the local variables and
+  tables, as the default local init op does. The other workers run it
+  without waiting for their variables to be initialized (by a chief, on
+  parameter servers): it initializes them.
+
+  Args:
+    variables: the variables every worker holds, in the same order on each
+      (the chief's validation variables left out).
+    collective: the all_reduce.CollectiveGroup.
+    device: where the broadcast runs.
+  """
+  tf1.add_to_collection(tf1.GraphKeys.LOCAL_INIT_OP, tf.group(
+      tf1.local_variables_initializer(), tf1.tables_initializer(),
+      all_reduce.initial_sync_op(variables, collective, device)))
+  tf1.add_to_collection(tf1.GraphKeys.READY_FOR_LOCAL_INIT_OP,
+                        tf.constant([], tf.string,
+                                    name='ready_for_initial_sync'))
+
+
 def build_validation(spec, num_classes, averages=None, device=''):
   """The validation_lib.ValidationGraph of spec.validation's split, or None.
 
@@ -246,6 +284,7 @@ def build_training_graph(spec, placement):
     A TrainingGraph.
   """
   check_settings(spec)
+  check_placement(spec, placement)
   if spec.seed is not None:
     tf1.set_random_seed(spec.seed)
   config = placement.config
@@ -271,15 +310,21 @@ def build_training_graph(spec, placement):
                                                first_clone_scope)
   init_fn = fine_tune_init_fn(spec.fine_tune, spec.train_dir)
   done = done_ops(placement.cluster, config.inputs_device())
+  # Before the chief's validation graph: the same list on every worker.
+  worker_variables = (tf1.global_variables()
+                      if placement.collective is not None else None)
   validation = None
   if placement.is_chief:
     validation = build_validation(spec, split.num_classes,
                                   chain.moving_average,
                                   config.inputs_device())
+  if worker_variables is not None:
+    add_initial_sync(worker_variables, placement.collective,
+                     config.optimizer_device())
   return TrainingGraph(
       chain.train_tensor, summary_op, init_fn, split.provider.data_files,
       global_step, chain.sync_optimizer, done, chain.learning_rate,
-      validation, split.bad_records)
+      validation, split.bad_records, worker_variables)
 
 
 # ------------------------------------------------- the training loop's helpers

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# A parameter-server cluster on this machine: 1 ps + 2 workers on free
-# 127.0.0.1 ports train CifarNet on the shapes data, then the model is
-# evaluated. Every process it starts is stopped when it ends (or on Ctrl-C),
+# A cluster on this machine: 1 ps + 2 workers (or, with MODE=allreduce, 2
+# workers and no ps) on free 127.0.0.1 ports train CifarNet on the shapes
+# data, then the model is evaluated. Every process it starts is stopped when it ends (or on Ctrl-C),
 # and when any of them fails (the script then names it and exits with its
 # status).
 # On real machines, run the same train_image_classifier.py command on each
@@ -13,8 +13,10 @@
 # Expected: "Accuracy: 0.9x" (5 classes, chance is 0.2).
 #
 # Usage: bash scripts/train_local_cluster.sh [WORK_DIR]  (default
-#   /tmp/slim-cluster); MODE=sync for synchronous replicas, STEPS=N for the
-#   global step limit (default 800).
+#   /tmp/slim-cluster); MODE=sync for synchronous replicas, MODE=allreduce
+#   for synchronous all-reduce workers without a parameter server (each
+#   logs the checksum of its variables at the end: the two lines match),
+#   STEPS=N for the global step limit (default 800).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-.venv/bin/python}
@@ -61,11 +63,22 @@ print(*[s.getsockname()[1] for s in socks])')
 CLUSTER="--ps_hosts=localhost:$PS0 --worker_hosts=localhost:$W0,localhost:$W1"
 SYNC=""
 [ "$MODE" = sync ] && SYNC="--sync_replicas --replicas_to_aggregate=2"
+names=(ps0 worker0 worker1)
+if [ "$MODE" = allreduce ]; then
+  # No parameter server: the workers average their gradients themselves.
+  CLUSTER="--worker_hosts=localhost:$W0,localhost:$W1"
+  SYNC="--all_reduce_timeout_secs=120"
+  names=(worker0 worker1)
+fi
 
-echo "== 2/3 Train ($MODE): ps on :$PS0, workers on :$W0 and :$W1 (logs in $LOGS)"
-$PY train_image_classifier.py $CLUSTER --job_name=ps --task=0 \
-  >"$LOGS/ps0.log" 2>&1 &
-pids+=($!)
+WHERE="ps on :$PS0, workers"
+[ "$MODE" = allreduce ] && WHERE="no ps, workers"
+echo "== 2/3 Train ($MODE): $WHERE on :$W0 and :$W1 (logs in $LOGS)"
+if [ "$MODE" != allreduce ]; then
+  $PY train_image_classifier.py $CLUSTER --job_name=ps --task=0 \
+    >"$LOGS/ps0.log" 2>&1 &
+  pids+=($!)
+fi
 for task in 0 1; do
   $PY train_image_classifier.py $CLUSTER --job_name=worker --task=$task \
     --train_dir="$TRAIN" --dataset_name=shapes --dataset_split_name=train \
@@ -79,11 +92,10 @@ done
 # Any process that fails ends the run: a dead worker would otherwise leave
 # the parameter server (and, with MODE=sync, the other worker) waiting for
 # it forever. The others are stopped, and the script says which one failed.
-names=(ps0 worker0 worker1)
-running=3
+running=${#pids[@]}
 while [ "$running" -gt 0 ]; do
   sleep 1
-  for i in 0 1 2; do
+  for i in "${!pids[@]}"; do
     [ -n "${pids[$i]}" ] && ! kill -0 "${pids[$i]}" 2>/dev/null || continue
     status=0
     wait "${pids[$i]}" || status=$?
@@ -98,6 +110,9 @@ while [ "$running" -gt 0 ]; do
   done
 done
 grep -h "Finished training" "$LOGS"/worker*.log
+if [ "$MODE" = allreduce ]; then
+  grep -ho "Variables checksum at .*" "$LOGS"/worker*.log
+fi
 
 echo "== 3/3 Evaluate on the validation split"
 $PY eval_image_classifier.py --checkpoint_path="$TRAIN" \

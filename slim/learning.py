@@ -614,8 +614,11 @@ def train(train_op, logdir, train_step_fn=train_step,
     init_op: Op that initializes a fresh model; defaults to the
       `INIT_OP` collection or `global_variables_initializer()`.
     init_feed_dict: Feed dict for `init_op`.
-    local_init_op: Op run on every new session; defaults to initializing
-      local variables and tables.
+    local_init_op: Op run on every new session; defaults to the
+      `LOCAL_INIT_OP` collection or initializing local variables and
+      tables. A non-chief worker runs it once the global variables are
+      initialized, or once the `READY_FOR_LOCAL_INIT_OP` collection's op
+      reports nothing missing, when the graph has one.
     init_fn: `fn(sess)` called after `init_op` on a fresh start only.
     ready_op: Op reporting uninitialized variables; defaults to
       `report_uninitialized_variables()`.
@@ -791,8 +794,11 @@ def _session_ops(init_op, ready_op, local_init_op, sync_list, is_chief):
       init_tokens_ops = [o.get_init_tokens_op() for o in sync_list]
       chief_queue_runners = [o.get_chief_queue_runner() for o in sync_list]
   elif local_init_op is not None:
-    ready_for_local_init_op = tf1.report_uninitialized_variables(
-        tf1.global_variables())
+    # What the local init op needs first: the graph's own (as a Scaffold
+    # reads it), else every global variable initialized (by the chief).
+    ready_for_local_init_op = _op_or_default(
+        _USE_DEFAULT, tf1.GraphKeys.READY_FOR_LOCAL_INIT_OP,
+        lambda: tf1.report_uninitialized_variables(tf1.global_variables()))
   return _SessionOps(init_op, ready_op, local_init_op,
                      ready_for_local_init_op, init_tokens_ops,
                      chief_queue_runners)

@@ -74,7 +74,7 @@ def test_every_launcher_fixture_is_checked():
     n for n, expected in EXPECTED.items() if expected))
 def test_launchers_tf_config_describes_its_cluster(name):
   jobs, job_name, task, replica_id, is_chief = EXPECTED[name]
-  cluster = cluster_lib.describe_cluster('', '', None, 0, _fixture(name))
+  cluster = cluster_lib.from_flags('', '', None, 0, _fixture(name))
   assert cluster.jobs == jobs
   assert (cluster.job_name, cluster.task) == (job_name, task)
   assert (cluster.replica_id, cluster.is_chief) == (replica_id, is_chief)
@@ -104,12 +104,12 @@ def test_a_cluster_without_parameter_servers_is_described():
   """Workers only (Ray Train) or a chief and workers: the all-reduce
   engine's clusters, told apart by has_parameter_servers."""
   for name in ('ray_train_worker_1', 'kubeflow_tfjob_all_reduce_chief_0'):
-    cluster = cluster_lib.describe_cluster('', '', None, 0, _fixture(name))
+    cluster = cluster_lib.from_flags('', '', None, 0, _fixture(name))
     assert not cluster.has_parameter_servers and cluster.num_ps == 0
   single = cluster_lib.from_flags(
       '', '', None, 0, _fixture('vertex_ai_single_replica_chief_0'))
   assert (single.num_replicas, single.is_chief) == (1, True)
-  flags = cluster_lib.describe_cluster('', 'a:1,b:1', 'worker', 1)
+  flags = cluster_lib.from_flags('', 'a:1,b:1', 'worker', 1)
   assert flags.jobs == {'worker': ['a:1', 'b:1']}
   assert not flags.has_parameter_servers
 
@@ -120,7 +120,7 @@ def test_a_cluster_without_parameter_servers_is_described():
 def test_training_on_an_evaluator_task_says_to_run_the_eval_script(
     monkeypatch, name):
   with pytest.raises(ValueError) as raised:
-    cluster_lib.describe_cluster('', '', None, 0, _fixture(name))
+    cluster_lib.from_flags('', '', None, 0, _fixture(name))
   assert str(raised.value) == cluster_lib.EVALUATOR_TASK_MESSAGE
   assert 'eval_image_classifier.py --wait_for_checkpoints' in str(
       raised.value)
@@ -187,12 +187,12 @@ def _with(name, **changes):
 
 
 def test_unknown_fields_are_ignored():
-  plain = cluster_lib.describe_cluster('', '', None, 0,
+  plain = cluster_lib.from_flags('', '', None, 0,
                                        _fixture('ray_train_worker_1'))
   task = {'type': 'worker', 'index': 1, 'trial': '7', 'future': [1]}
   noisy = _with('ray_train_worker_1', environment='google', rpc_layer='grpc',
                 job='{"a": 1}', task=task, anything={'x': None})
-  assert cluster_lib.describe_cluster('', '', None, 0, noisy) == plain
+  assert cluster_lib.from_flags('', '', None, 0, noisy) == plain
 
 
 @pytest.mark.parametrize('changes, message', [
@@ -218,6 +218,6 @@ def test_unknown_fields_are_ignored():
 ])
 def test_malformed_tf_config_is_named_in_one_line(changes, message):
   with pytest.raises(ValueError) as raised:
-    cluster_lib.describe_cluster('', '', None, 0,
+    cluster_lib.from_flags('', '', None, 0,
                                  _with('ray_train_worker_1', **changes))
   assert str(raised.value) == message

@@ -212,7 +212,7 @@ def test_pods_tf_config_is_the_fixture_and_accepted(manifest):
   tf_config = json.loads(result.stdout)
   with open(FIXTURE, encoding='utf-8') as f:
     assert tf_config == json.load(f)
-  cluster = cluster_lib.describe_cluster('', '', None, 0, result.stdout)
+  cluster = cluster_lib.from_flags('', '', None, 0, result.stdout)
   num_workers = int(env['NUM_WORKERS'])
   assert cluster.jobs == {'worker': [
       f'image-classifier-train-{i}.image-classifier:{env["PORT"]}'
@@ -227,7 +227,7 @@ def test_pod_zero_is_the_chief():
   env = dict(PATH=os.environ['PATH'], JOB_COMPLETION_INDEX='0',
              JOB_NAME='t', SERVICE_NAME='s', NUM_WORKERS='3')
   result = _run_script(env, 'sh', '-c', 'printf %s "$TF_CONFIG"')
-  cluster = cluster_lib.describe_cluster('', '', None, 0, result.stdout)
+  cluster = cluster_lib.from_flags('', '', None, 0, result.stdout)
   assert cluster.jobs == {'worker': ['t-0.s:2222', 't-1.s:2222',
                                      't-2.s:2222']}
   assert cluster.is_chief
