@@ -62,6 +62,13 @@ MODEL_ALIASES = {
     'nasnet_large': 'inception',
     'pnasnet_large': 'inception',
     'pnasnet_mobile': 'inception',
+    'efficientnet_v2_b0': 'center_crop',
+    'efficientnet_v2_b1': 'center_crop',
+    'efficientnet_v2_b2': 'center_crop',
+    'efficientnet_v2_b3': 'center_crop',
+    'efficientnet_v2_s': 'center_crop',
+    'efficientnet_v2_m': 'center_crop',
+    'efficientnet_v2_l': 'center_crop',
 }
 
 
