@@ -15,6 +15,7 @@ knows a network.
 import importlib
 
 FAMILIES = (
+    'mobilenet_v1',
     'efficientnet_v2',
 )
 

@@ -73,3 +73,17 @@ class Fixed:
   """
   value: object = None
   atol: float = 1e-6
+
+
+def batch_norm(scope, scale=True):
+  """Our batch norm's variables under `scope`, in Keras' weight order
+  (gamma where it has a scale, beta, moving mean, moving variance)."""
+  names = ('gamma',) if scale else ()
+  names += ('beta', 'moving_mean', 'moving_variance')
+  return tuple(f'{scope}/{name}' for name in names)
+
+
+def conv(scope, bias=True):
+  """Our convolution's (or fully connected layer's) variables under
+  `scope`, in Keras' order (kernel, bias)."""
+  return (f'{scope}/weights',) + ((f'{scope}/biases',) if bias else ())
