@@ -251,26 +251,36 @@ def efficientnet_v2_base(inputs,
   Raises:
     ValueError: for an unknown variant or final_endpoint.
   """
+  _check_variant(variant)
+  zoo.check_final_endpoint(final_endpoint, _end_point_names(variant),
+                           'efficientnet_v2_base')
+  with tf1.variable_scope(scope, 'efficientnet_v2', [inputs]):
+    return _body(inputs, variant, final_endpoint, drop_path_rate,
+                 is_training)
+
+
+def _check_variant(variant):
   if variant not in VARIANTS:
     raise ValueError(f'efficientnet_v2: unknown variant {variant!r}. Valid '
                      f'values: {", ".join(VARIANTS)}.')
-  zoo.check_final_endpoint(final_endpoint, _end_point_names(variant),
-                           'efficientnet_v2_base')
+
+
+def _body(inputs, variant, final_endpoint, drop_path_rate, is_training):
+  """The body in the current variable scope: (net, end_points)."""
   end_points = zoo.EndPoints(final_endpoint=final_endpoint)
-  with tf1.variable_scope(scope, 'efficientnet_v2', [inputs]):
-    net = _scale_input(inputs, VARIANTS[variant].input_scaling)
-    net = slim.conv2d(net, _stem_depth(variant), [3, 3], stride=2,
-                      scope='stem')
-    if end_points.add('stem', net):
-      return net, end_points
-    for block in block_plan(variant, drop_path_rate):
-      with tf1.variable_scope(block.name):
-        net = _block(net, block, is_training)
-      if end_points.add(block.name, net):
-        return net, end_points
-    net = slim.conv2d(net, _top_depth(variant), [1, 1], scope='top')
-    end_points.add('top', net)
+  net = _scale_input(inputs, VARIANTS[variant].input_scaling)
+  net = slim.conv2d(net, _stem_depth(variant), [3, 3], stride=2,
+                    scope='stem')
+  if end_points.add('stem', net):
     return net, end_points
+  for block in block_plan(variant, drop_path_rate):
+    with tf1.variable_scope(block.name):
+      net = _block(net, block, is_training)
+    if end_points.add(block.name, net):
+      return net, end_points
+  net = slim.conv2d(net, _top_depth(variant), [1, 1], scope='top')
+  end_points.add('top', net)
+  return net, end_points
 
 
 def efficientnet_v2(inputs,
@@ -311,13 +321,13 @@ def efficientnet_v2(inputs,
   if len(input_shape) != 4:
     raise ValueError('inputs must be of rank 4 [batch, height, width, '
                      f'channels]. Received shape: {input_shape}.')
+  _check_variant(variant)
   with tf1.variable_scope(scope, f'efficientnet_v2_{variant}', [inputs],
-                          reuse=reuse) as sc, \
+                          reuse=reuse), \
        slim.arg_scope([slim.batch_norm, slim.dropout],
                       is_training=is_training):
-    net, end_points = efficientnet_v2_base(
-        inputs, variant, drop_path_rate=drop_path_rate,
-        is_training=is_training, scope=sc)
+    net, end_points = _body(inputs, variant, 'top', drop_path_rate,
+                            is_training)
     # Keras' DENSE_KERNEL_INITIALIZER for the logits.
     with tf1.variable_scope('Logits'), slim.arg_scope(
         [slim.conv2d], weights_initializer=tf1.variance_scaling_initializer(

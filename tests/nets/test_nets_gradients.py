@@ -63,6 +63,9 @@ _SAME_CODE_AS = {
     'mobilenet_v3_large_minimalistic': 'mobilenet_v3_small_minimalistic',
     'nasnet_large': 'nasnet_mobile', 'pnasnet_large': 'pnasnet_mobile',
     'vgg_a': 'vgg_16', 'vgg_19': 'vgg_16',
+    # EfficientNetV2: other widths, depths and stage tables of b0's blocks.
+    **{f'efficientnet_v2_{variant}': 'efficientnet_v2_b0'
+       for variant in ('b1', 'b2', 'b3', 's', 'm', 'l')},
 }
 
 
