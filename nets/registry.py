@@ -83,7 +83,7 @@ _NO_BATCH_NORM = (None, None)
 _BN_0_9997 = ('batch_norm_decay', 0.9997)  # Inception, MobileNet v1, NASNet.
 _BN_0_999 = ('batch_norm_decay', 0.999)  # I3D, S3D-G.
 _BN_0_997 = ('batch_norm_decay', 0.997)  # ResNet.
-_BN_0_9 = ('batch_norm_decay', 0.9)  # NASNet CIFAR.
+_BN_0_9 = ('batch_norm_decay', 0.9)  # NASNet CIFAR, EfficientNetV2.
 _MOBILENET_BN = ('bn_decay', 0.997)  # MobileNet v2, v3, EdgeTPU.
 
 
@@ -145,6 +145,13 @@ NETWORKS = {
     'convnext_base': _spec('convnext', 'convnext_base', 'convnext_arg_scope', 224, 'center_crop', _NO_BATCH_NORM),
     'convnext_large': _spec('convnext', 'convnext_large', 'convnext_arg_scope', 224, 'center_crop', _NO_BATCH_NORM),
     'convnext_xlarge': _spec('convnext', 'convnext_xlarge', 'convnext_arg_scope', 224, 'center_crop', _NO_BATCH_NORM),
+    'efficientnet_v2_b0': _spec('efficientnet_v2', 'efficientnet_v2_b0', 'efficientnet_v2_arg_scope', 224, 'center_crop', _BN_0_9),
+    'efficientnet_v2_b1': _spec('efficientnet_v2', 'efficientnet_v2_b1', 'efficientnet_v2_arg_scope', 240, 'center_crop', _BN_0_9),
+    'efficientnet_v2_b2': _spec('efficientnet_v2', 'efficientnet_v2_b2', 'efficientnet_v2_arg_scope', 260, 'center_crop', _BN_0_9),
+    'efficientnet_v2_b3': _spec('efficientnet_v2', 'efficientnet_v2_b3', 'efficientnet_v2_arg_scope', 300, 'center_crop', _BN_0_9),
+    'efficientnet_v2_s': _spec('efficientnet_v2', 'efficientnet_v2_s', 'efficientnet_v2_arg_scope', 384, 'center_crop', _BN_0_9),
+    'efficientnet_v2_m': _spec('efficientnet_v2', 'efficientnet_v2_m', 'efficientnet_v2_arg_scope', 480, 'center_crop', _BN_0_9),
+    'efficientnet_v2_l': _spec('efficientnet_v2', 'efficientnet_v2_l', 'efficientnet_v2_arg_scope', 480, 'center_crop', _BN_0_9),
 }
 
 

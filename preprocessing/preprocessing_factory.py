@@ -67,6 +67,13 @@ MODEL_ALIASES = {
     'convnext_base': 'center_crop',
     'convnext_large': 'center_crop',
     'convnext_xlarge': 'center_crop',
+    'efficientnet_v2_b0': 'center_crop',
+    'efficientnet_v2_b1': 'center_crop',
+    'efficientnet_v2_b2': 'center_crop',
+    'efficientnet_v2_b3': 'center_crop',
+    'efficientnet_v2_s': 'center_crop',
+    'efficientnet_v2_m': 'center_crop',
+    'efficientnet_v2_l': 'center_crop',
 }
 
 

@@ -66,6 +66,9 @@ _SAME_CODE_AS = {
     'vgg_a': 'vgg_16', 'vgg_19': 'vgg_16',
     'convnext_small': 'convnext_tiny', 'convnext_base': 'convnext_tiny',
     'convnext_large': 'convnext_tiny', 'convnext_xlarge': 'convnext_tiny',
+    # EfficientNetV2: other widths, depths and stage tables of b0's blocks.
+    **{f'efficientnet_v2_{variant}': 'efficientnet_v2_b0'
+       for variant in ('b1', 'b2', 'b3', 's', 'm', 'l')},
 }
 
 

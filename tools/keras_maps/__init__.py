@@ -23,6 +23,7 @@ FAMILIES = (
     'mobilenet_v2',
     'mobilenet_v3',
     'vgg',
+    'efficientnet_v2',
 )
 
 
