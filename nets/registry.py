@@ -85,6 +85,7 @@ _BN_0_999 = ('batch_norm_decay', 0.999)  # I3D, S3D-G.
 _BN_0_997 = ('batch_norm_decay', 0.997)  # ResNet.
 _BN_0_9 = ('batch_norm_decay', 0.9)  # NASNet CIFAR.
 _MOBILENET_BN = ('bn_decay', 0.997)  # MobileNet v2, v3, EdgeTPU.
+_BN_0_99 = ('batch_norm_decay', 0.99)  # EfficientNet (Keras' momentum).
 
 
 def _spec(module, function, arg_scope, size, preprocessing, batch_norm,
@@ -140,6 +141,14 @@ NETWORKS = {
     'nasnet_large': _spec('nasnet.nasnet', 'build_nasnet_large', 'nasnet_large_arg_scope', 331, 'inception', _BN_0_9997),
     'pnasnet_large': _spec('nasnet.pnasnet', 'build_pnasnet_large', 'pnasnet_large_arg_scope', 331, 'inception', _BN_0_9997),
     'pnasnet_mobile': _spec('nasnet.pnasnet', 'build_pnasnet_mobile', 'pnasnet_mobile_arg_scope', 224, 'inception', _BN_0_9997),
+    'efficientnet_b0': _spec('efficientnet', 'efficientnet_b0', 'efficientnet_arg_scope', 224, 'center_crop', _BN_0_99),
+    'efficientnet_b1': _spec('efficientnet', 'efficientnet_b1', 'efficientnet_arg_scope', 240, 'center_crop', _BN_0_99),
+    'efficientnet_b2': _spec('efficientnet', 'efficientnet_b2', 'efficientnet_arg_scope', 260, 'center_crop', _BN_0_99),
+    'efficientnet_b3': _spec('efficientnet', 'efficientnet_b3', 'efficientnet_arg_scope', 300, 'center_crop', _BN_0_99),
+    'efficientnet_b4': _spec('efficientnet', 'efficientnet_b4', 'efficientnet_arg_scope', 380, 'center_crop', _BN_0_99),
+    'efficientnet_b5': _spec('efficientnet', 'efficientnet_b5', 'efficientnet_arg_scope', 456, 'center_crop', _BN_0_99),
+    'efficientnet_b6': _spec('efficientnet', 'efficientnet_b6', 'efficientnet_arg_scope', 528, 'center_crop', _BN_0_99),
+    'efficientnet_b7': _spec('efficientnet', 'efficientnet_b7', 'efficientnet_arg_scope', 600, 'center_crop', _BN_0_99),
 }
 
 

@@ -15,6 +15,7 @@ knows a network.
 import importlib
 
 FAMILIES = (
+    'efficientnet',
 )
 
 
