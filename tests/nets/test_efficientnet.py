@@ -212,3 +212,30 @@ def test_keras_rounding_of_widths_and_depths():
   assert efficientnet.round_filters(32, 1.1) == 32
   assert efficientnet.round_filters(16, 1.4) == 24
   assert efficientnet.round_repeats(1, 3.1) == 4
+
+
+# The scripts, unchanged, on a tiny dataset ---------------------------------
+
+
+@pytest.mark.slow
+def test_train_and_eval_scripts_run_efficientnet_b0(tmp_path):
+  # Two steps at 32 x 32 with the network's own preprocessing (center_crop),
+  # then one evaluation batch of the checkpoint.
+  import math  # pylint: disable=g-import-not-at-top
+  from tests import cli_harness as h  # pylint: disable=g-import-not-at-top
+  train = h.script_module('train_image_classifier')
+  evaluate = h.script_module('eval_image_classifier')
+  data = h.make_shapes(tmp_path / 'shapes', train=8, validation=4)
+  train_dir = tmp_path / 'train'
+  loss = train.train(h.train_values(
+      data, train_dir, model_name='efficientnet_b0', preprocessing_name=None,
+      train_image_size=32, batch_size=2, max_number_of_steps=2))
+  assert math.isfinite(loss)
+  assert h.checkpoint_step(train_dir) == 2
+  result = evaluate.evaluate(
+      h.eval_values(data, tmp_path / 'eval', model_name='efficientnet_b0',
+                    preprocessing_name=None, eval_image_size=32,
+                    batch_size=4, max_num_batches=1),
+      tf.train.latest_checkpoint(str(train_dir)))
+  assert 0.0 <= result['Accuracy'] <= 1.0
+  assert result['global_step'] == 2
