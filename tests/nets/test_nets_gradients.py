@@ -63,6 +63,8 @@ _SAME_CODE_AS = {
     'mobilenet_v3_large_minimalistic': 'mobilenet_v3_small_minimalistic',
     'nasnet_large': 'nasnet_mobile', 'pnasnet_large': 'pnasnet_mobile',
     'vgg_a': 'vgg_16', 'vgg_19': 'vgg_16',
+    # EfficientNet B1-B7 scale B0's blocks in width and repeats.
+    **{f'efficientnet_b{i}': 'efficientnet_b0' for i in range(1, 8)},
 }
 
 
