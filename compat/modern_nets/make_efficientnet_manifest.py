@@ -25,14 +25,16 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
 sys.path.insert(0, ROOT)
 os.environ.setdefault('KERAS_BACKEND', 'tensorflow')
 
-import keras  # pylint: disable=g-import-not-at-top
-import numpy as np  # pylint: disable=g-import-not-at-top
-import tensorflow as tf  # pylint: disable=g-import-not-at-top
+# pylint: disable=g-import-not-at-top
+import keras
+import numpy as np
+import tensorflow as tf
 
-from nets import nets_factory  # pylint: disable=g-import-not-at-top
-from nets.registry import NETWORKS  # pylint: disable=g-import-not-at-top
-from tools.keras_maps import efficientnet as keras_map  # pylint: disable=g-import-not-at-top
-from tools.keras_maps import records  # pylint: disable=g-import-not-at-top
+from nets import nets_factory
+from nets.registry import NETWORKS
+from tools.keras_maps import efficientnet as keras_map
+from tools.keras_maps import records
+# pylint: enable=g-import-not-at-top
 
 tf1 = tf.compat.v1
 NUM_CLASSES = 1001

@@ -80,6 +80,10 @@ def make_twin(constructor, tmpdir, seed=0, constants=None, **kwargs):
     A KerasTwin whose model was built with weights='imagenet' from the
     legacy file.
   """
+  # A fresh session restarts Keras' automatic layer names: a second model
+  # in one process would otherwise have `normalization_1`, a layer name the
+  # published files do not have.
+  keras.backend.clear_session()
   keras.utils.set_random_seed(seed)
   kwargs.setdefault('classifier_activation', None)
   source = constructor(weights=None, **kwargs)

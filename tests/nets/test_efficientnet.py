@@ -29,7 +29,8 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 
 
 def _published_constants():
-  from keras.src.applications import efficientnet as keras_efficientnet  # pylint: disable=g-import-not-at-top
+  # pylint: disable=g-import-not-at-top
+  from keras.src.applications import efficientnet as keras_efficientnet
   stddev = keras_efficientnet.IMAGENET_STDDEV_RGB
   return {'normalization': [np.array(IMAGENET_MEAN, np.float32),
                             np.array(stddev, np.float32), np.array(0)]}
@@ -79,8 +80,9 @@ def _reduced_twin(name, size, tmp_path):
   """The twin built with weights='imagenet' at `size` x `size`: Keras
   refuses another input shape with the top and the ImageNet weights, a
   check (not a limit of the network) that this skips."""
-  from unittest import mock  # pylint: disable=g-import-not-at-top
-  from keras.src.applications import imagenet_utils  # pylint: disable=g-import-not-at-top
+  # pylint: disable=g-import-not-at-top
+  from unittest import mock
+  from keras.src.applications import imagenet_utils
   with mock.patch.object(imagenet_utils, 'obtain_input_shape',
                          lambda *args, **kwargs: (size, size, 3)):
     return _twin(name, tmp_path)
@@ -140,7 +142,8 @@ def test_drop_path_only_in_training_with_keras_rates():
     _build(size=32, is_training=False)
     assert _drop_path_ops(graph) == []
     assert not [op for op in graph.get_operations()
-                if op.type == 'RandomUniform' and '/Initializer/' not in op.name]
+                if op.type == 'RandomUniform'
+                and '/Initializer/' not in op.name]
 
 
 def test_training_graph_runs_and_drops_examples():
