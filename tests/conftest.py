@@ -41,3 +41,20 @@ def random_cifarnet(tmp_path_factory):
   from tests import cifarnet_checkpoints  # pylint: disable=import-outside-toplevel
   return cifarnet_checkpoints.save_random_cifarnet(
       tmp_path_factory.mktemp('random_cifarnet'))
+
+
+# Tests marked `heavy` (full-size parity of the larger members of a network
+# family, multi-process accuracy runs) repeat code the default run already
+# covers with a smaller member or a shorter run; they run with
+# SLIM_HEAVY_TESTS=1 (`make test-heavy`), keeping `make test` in budget.
+HEAVY_TESTS = os.environ.get('SLIM_HEAVY_TESTS') == '1'
+
+
+def pytest_collection_modifyitems(config, items):  # pylint: disable=unused-argument
+  if HEAVY_TESTS:
+    return
+  skip = pytest.mark.skip(reason='heavy: SLIM_HEAVY_TESTS=1 (make '
+                          'test-heavy) runs it')
+  for item in items:
+    if 'heavy' in item.keywords:
+      item.add_marker(skip)

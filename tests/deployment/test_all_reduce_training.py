@@ -124,6 +124,7 @@ def test_a_killed_worker_ends_the_other_then_both_resume(data, tmp_path,
   assert steps[0] > saved and steps[-1] == 80, steps
 
 
+@pytest.mark.heavy
 def test_local_cluster_script_trains_with_all_reduce(tmp_path):
   work = tmp_path / 'work'
   result = subprocess.run(
@@ -141,6 +142,7 @@ def test_local_cluster_script_trains_with_all_reduce(tmp_path):
   assert not (work / 'logs' / 'ps0.log').exists()
 
 
+@pytest.mark.heavy
 def test_all_reduce_reaches_the_accuracy_of_one_process(tmp_path,
                                                         make_cluster):
   """CifarNet on shapes, 300 steps of a global batch of 32: one process

@@ -38,7 +38,7 @@ def test_tiny_matches_keras_through_both_weight_files(tmp_path):
   _assert_parity('convnext_tiny', 'ConvNeXtTiny', tmp_path)
 
 
-@pytest.mark.slow
+@pytest.mark.heavy
 def test_small_matches_keras_through_both_weight_files(tmp_path):
   # Small differs from tiny by its third stage (27 blocks); base, large and
   # xlarge only by widths, which the manifest checks against Keras.

@@ -7,7 +7,6 @@ plus a forward pass of each twin at a reduced input (64 x 64, and an odd
 65 x 65 for B1 to check Keras' asymmetric padding), which Keras allows
 for weights loaded with include_top.
 """
-import os
 
 import numpy as np
 import pytest
@@ -88,17 +87,14 @@ def _reduced_twin(name, size, tmp_path):
     return _twin(name, tmp_path)
 
 
-# B1 at an odd size (Keras' correct_pad pads odd and even maps differently)
-# and B2 (the first member whose width rounds) run by default; B3-B7 take
-# 1-3 minutes each on two cores and run with EFFICIENTNET_ALL_PARITY=1.
-_ALL_PARITY = os.environ.get('EFFICIENTNET_ALL_PARITY') == '1'
-_REDUCED = [('efficientnet_b1', 65), ('efficientnet_b2', 64)] + [
-    pytest.param(name, 64, marks=pytest.mark.skipif(
-        not _ALL_PARITY, reason='EFFICIENTNET_ALL_PARITY=1 runs it'))
-    for name in MEMBERS[3:]]
+# B1 at an odd size (Keras' correct_pad pads odd and even maps differently),
+# B2 (the first member whose width rounds) and B3-B7 (1-3 minutes each on
+# two cores): heavy tests, run by make test-heavy; B0 at full size covers
+# the code in the default run.
+_REDUCED = [('efficientnet_b1', 65)] + [(name, 64) for name in MEMBERS[2:]]
 
 
-@pytest.mark.slow
+@pytest.mark.heavy
 @pytest.mark.parametrize('name,size', _REDUCED)
 def test_larger_members_parity_at_reduced_size(name, size, tmp_path):
   _parity(_reduced_twin(name, size, tmp_path), name, size, tmp_path,

@@ -62,6 +62,7 @@ def _damp_residual_branches(model, factor=0.2):
           weight.assign(weight.numpy() * factor)
 
 
+@pytest.mark.heavy
 @pytest.mark.parametrize('model_name, application', [
     ('efficientnet_v2_b3', 'EfficientNetV2B3'),
     ('efficientnet_v2_s', 'EfficientNetV2S'),

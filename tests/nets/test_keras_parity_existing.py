@@ -27,8 +27,8 @@ def test_mobilenet_v1(model_name, alpha, size, tmp_path):
 
 @pytest.mark.parametrize('model_name, alpha, size', [
     ('mobilenet_v2', 1.0, 224),
-    pytest.param('mobilenet_v2_140', 1.4, 96, marks=pytest.mark.slow),
-    pytest.param('mobilenet_v2_035', 0.35, 96, marks=pytest.mark.slow),
+    pytest.param('mobilenet_v2_140', 1.4, 96, marks=pytest.mark.heavy),
+    pytest.param('mobilenet_v2_035', 0.35, 96, marks=pytest.mark.heavy),
 ])
 def test_mobilenet_v2(model_name, alpha, size, tmp_path):
   twin = keras_twins.make_twin(keras.applications.MobileNetV2, tmp_path,
@@ -41,9 +41,9 @@ def test_mobilenet_v2(model_name, alpha, size, tmp_path):
     ('mobilenet_v3_large', 'MobileNetV3Large', {}),
     ('mobilenet_v3_small', 'MobileNetV3Small', {}),
     pytest.param('mobilenet_v3_large_minimalistic', 'MobileNetV3Large',
-                 {'minimalistic': True}, marks=pytest.mark.slow),
+                 {'minimalistic': True}, marks=pytest.mark.heavy),
     pytest.param('mobilenet_v3_small_minimalistic', 'MobileNetV3Small',
-                 {'minimalistic': True}, marks=pytest.mark.slow),
+                 {'minimalistic': True}, marks=pytest.mark.heavy),
 ])
 def test_mobilenet_v3(model_name, constructor, kwargs, tmp_path):
   """Keras rescales [0, 255] inside; ours takes the result, in [-1, 1]."""
@@ -61,7 +61,7 @@ def test_inception_v3(tmp_path):
                                 keras_parity.random_images(299), tmp_path)
 
 
-@pytest.mark.slow
+@pytest.mark.heavy
 def test_inception_resnet_v2(tmp_path):
   twin = keras_twins.make_twin(keras.applications.InceptionResNetV2, tmp_path)
   keras_parity.check_both_files('inception_resnet_v2', twin,
@@ -81,6 +81,6 @@ def test_vgg_16(tmp_path):
   _vgg_parity('vgg_16', keras.applications.VGG16, tmp_path)
 
 
-@pytest.mark.slow
+@pytest.mark.heavy
 def test_vgg_19(tmp_path):
   _vgg_parity('vgg_19', keras.applications.VGG19, tmp_path)
