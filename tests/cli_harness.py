@@ -36,8 +36,8 @@ SCRIPTS = ('train_image_classifier', 'eval_image_classifier',
            'export_inference_graph', 'tools.freeze_graph',
            'tools.label_image', 'tools.summarize_graph', 'tools.dump_images',
            'tools.export_saved_model', 'tools.download_checkpoint',
-           'tools.import_keras_weights', 'download_and_convert_data',
-           'classify_images')
+           'tools.import_keras_weights', 'tools.score_classifications',
+           'download_and_convert_data', 'classify_images')
 
 _DEFAULTS = {}
 
