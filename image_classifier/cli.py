@@ -208,6 +208,16 @@ def _interrupted_by_sigterm(received):
     yield
 
 
+def _load_filesystem_plugins():
+  """Makes the command line's s3:// or hdfs:// paths reachable
+  (fileio.load_filesystem_plugins), or ends in one line saying what to
+  install."""
+  try:
+    fileio.load_filesystem_plugins(sys.argv[1:])
+  except OSError as e:
+    raise UserError(e.strerror) from None
+
+
 def run(main, extra_user_errors=(), output_flag=None, resumable=False):
   """absl.app.run(main), reporting user errors as one line and exit 2.
 
@@ -230,6 +240,7 @@ def run(main, extra_user_errors=(), output_flag=None, resumable=False):
     quiet_logs(flags.FLAGS.verbosity)
     received = []
     try:
+      _load_filesystem_plugins()
       with (_interrupted_by_sigterm(received) if resumable
             else contextlib.nullcontext()):
         return main(argv)

@@ -64,6 +64,44 @@ def local_path(path):
   return path[len('file://'):] if path.lower().startswith('file://') else path
 
 
+# Schemes whose filesystems the tensorflow-io package registers when it is
+# imported (TensorFlow itself dropped them; gs:// and ram:// are built in).
+PLUGIN_SCHEMES = ('s3', 'hdfs', 'viewfs', 'har', 'az')
+_PLUGIN_PATH = re.compile(
+    r'(?:^|[=,\s])(%s)://' % '|'.join(PLUGIN_SCHEMES), re.IGNORECASE)
+
+
+def load_filesystem_plugins(args):
+  """Imports tensorflow-io when a command-line argument names a path on a
+  filesystem only it provides (`--train_dir=s3://...`), so that
+  `tf.io.gfile` reaches it; nothing otherwise.
+
+  Args:
+    args: the command line (flags as `--name=value`).
+
+  Returns:
+    The scheme that needed the plugin, or None.
+
+  Raises:
+    OSError: (ENOPROTOOPT) tensorflow-io is not installed; the message
+      says how to install it.
+  """
+  for arg in args:
+    match = _PLUGIN_PATH.search(arg)
+    if match:
+      try:
+        import tensorflow_io  # pylint: disable=import-outside-toplevel,unused-import
+      except ImportError:
+        raise OSError(
+            errno.ENOPROTOOPT,
+            f'{match.group(1)}:// paths need the tensorflow-io package '
+            '(pip install tensorflow-io), whose file systems tf.io.gfile '
+            'then reaches; TensorFlow alone reads local, gs:// and ram:// '
+            f'paths ({arg})') from None
+      return match.group(1).lower()
+  return None
+
+
 def remote_parent(path):
   """The folder of a remote `path`, or '' for one at a filesystem's root
   (`ram://x`, whose parent `os.path.dirname` would make 'ram:')."""

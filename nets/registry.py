@@ -85,6 +85,7 @@ _BN_0_999 = ('batch_norm_decay', 0.999)  # I3D, S3D-G.
 _BN_0_997 = ('batch_norm_decay', 0.997)  # ResNet.
 _BN_0_9 = ('batch_norm_decay', 0.9)  # NASNet CIFAR, EfficientNetV2.
 _MOBILENET_BN = ('bn_decay', 0.997)  # MobileNet v2, v3, EdgeTPU.
+_BN_0_99 = ('batch_norm_decay', 0.99)  # EfficientNet (Keras' momentum).
 
 
 def _spec(module, function, arg_scope, size, preprocessing, batch_norm,
@@ -152,6 +153,14 @@ NETWORKS = {
     'efficientnet_v2_s': _spec('efficientnet_v2', 'efficientnet_v2_s', 'efficientnet_v2_arg_scope', 384, 'center_crop', _BN_0_9),
     'efficientnet_v2_m': _spec('efficientnet_v2', 'efficientnet_v2_m', 'efficientnet_v2_arg_scope', 480, 'center_crop', _BN_0_9),
     'efficientnet_v2_l': _spec('efficientnet_v2', 'efficientnet_v2_l', 'efficientnet_v2_arg_scope', 480, 'center_crop', _BN_0_9),
+    'efficientnet_b0': _spec('efficientnet', 'efficientnet_b0', 'efficientnet_arg_scope', 224, 'center_crop', _BN_0_99),
+    'efficientnet_b1': _spec('efficientnet', 'efficientnet_b1', 'efficientnet_arg_scope', 240, 'center_crop', _BN_0_99),
+    'efficientnet_b2': _spec('efficientnet', 'efficientnet_b2', 'efficientnet_arg_scope', 260, 'center_crop', _BN_0_99),
+    'efficientnet_b3': _spec('efficientnet', 'efficientnet_b3', 'efficientnet_arg_scope', 300, 'center_crop', _BN_0_99),
+    'efficientnet_b4': _spec('efficientnet', 'efficientnet_b4', 'efficientnet_arg_scope', 380, 'center_crop', _BN_0_99),
+    'efficientnet_b5': _spec('efficientnet', 'efficientnet_b5', 'efficientnet_arg_scope', 456, 'center_crop', _BN_0_99),
+    'efficientnet_b6': _spec('efficientnet', 'efficientnet_b6', 'efficientnet_arg_scope', 528, 'center_crop', _BN_0_99),
+    'efficientnet_b7': _spec('efficientnet', 'efficientnet_b7', 'efficientnet_arg_scope', 600, 'center_crop', _BN_0_99),
 }
 
 

@@ -1,8 +1,9 @@
 """Contains a factory for building various models.
 
-Maps preprocessing family names ('cifarnet', 'inception', 'lenet', 'vgg')
-to their modules. It knows no network: image_classifier picks a network's
-family from its record in nets/registry.py (`network.preprocessing_for`).
+Maps preprocessing family names ('center_crop', 'cifarnet', 'inception',
+'lenet', 'vgg') to their modules. It knows no network: image_classifier
+picks a network's family from its record in nets/registry.py
+(`network.preprocessing_for`).
 For code written against slim's original factory, which took network names
 too (`get_preprocessing('inception_v3')`), `MODEL_ALIASES` keeps that
 mapping: the original's 32 network names plus the eight it missed
@@ -14,6 +15,7 @@ import importlib
 
 # Preprocessing families and the module that implements each.
 PREPROCESSING_FAMILIES = {
+    'center_crop': 'preprocessing.center_crop_preprocessing',
     'cifarnet': 'preprocessing.cifarnet_preprocessing',
     'inception': 'preprocessing.inception_preprocessing',
     'lenet': 'preprocessing.lenet_preprocessing',
@@ -74,6 +76,14 @@ MODEL_ALIASES = {
     'efficientnet_v2_s': 'center_crop',
     'efficientnet_v2_m': 'center_crop',
     'efficientnet_v2_l': 'center_crop',
+    'efficientnet_b0': 'center_crop',
+    'efficientnet_b1': 'center_crop',
+    'efficientnet_b2': 'center_crop',
+    'efficientnet_b3': 'center_crop',
+    'efficientnet_b4': 'center_crop',
+    'efficientnet_b5': 'center_crop',
+    'efficientnet_b6': 'center_crop',
+    'efficientnet_b7': 'center_crop',
 }
 
 
@@ -116,8 +126,8 @@ def get_preprocessing(name, is_training=False, use_grayscale=False):
   """Returns preprocessing_fn(image, height, width, **kwargs).
 
   Args:
-    name: The name of the preprocessing function: a family ('cifarnet',
-      'inception', 'lenet', 'vgg') or, as in the original, a network name
+    name: The name of the preprocessing function: a family ('center_crop',
+      'cifarnet', 'inception', 'lenet', 'vgg') or, as in the original, a network name
       (`MODEL_ALIASES`).
     is_training: `True` if the model is being used for training and `False`
       otherwise.

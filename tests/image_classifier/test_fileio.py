@@ -136,3 +136,23 @@ def test_append_text_local_and_remote(tmp_path, ram_dir):
     fileio.append_text(path, 'one\n')
     fileio.append_text(path, 'two\n')
     assert fileio.read_text(path) == 'one\ntwo\n'
+
+
+def test_filesystem_plugins_load_only_for_their_schemes(monkeypatch):
+  import builtins
+  imported = []
+  real_import = builtins.__import__
+
+  def fake_import(name, *args, **kwargs):
+    if name == 'tensorflow_io':
+      imported.append(name)
+      raise ImportError(name)
+    return real_import(name, *args, **kwargs)
+
+  monkeypatch.setattr(builtins, '__import__', fake_import)
+  assert fileio.load_filesystem_plugins(
+      ['--train_dir=/tmp/x', '--dataset_dir=gs://b/d', 'ram://y']) is None
+  assert not imported
+  with pytest.raises(OSError, match=r'^.*s3:// paths need the tensorflow-io'):
+    fileio.load_filesystem_plugins(['--train_dir=s3://bucket/train'])
+  assert imported == ['tensorflow_io']

@@ -65,23 +65,32 @@ def _randomise(model, seed):
         weight.assign(rng.uniform(0.1, 1.0, weight.shape).astype('float32'))
 
 
-def make_twin(constructor, tmpdir, seed=0, **kwargs):
+def make_twin(constructor, tmpdir, seed=0, constants=None, **kwargs):
   """Builds a `keras.applications` twin with seeded random weights.
 
   Args:
     constructor: e.g. `keras.applications.EfficientNetB0`.
     tmpdir: a folder for the two weight files.
     seed: seeds Keras' initialisers and the randomised weights.
+    constants: {Keras layer name: [arrays]}, weights the published files
+      hold at fixed values, set as they are there (EfficientNet's input
+      `normalization`: ImageNet's mean and stddev, and a count).
     **kwargs: more arguments of the constructor (input_shape, alpha, ...).
 
   Returns:
     A KerasTwin whose model was built with weights='imagenet' from the
     legacy file.
   """
+  # A fresh session restarts Keras' automatic layer names: a second model
+  # in one process would otherwise have `normalization_1`, a layer name the
+  # published files do not have.
+  keras.backend.clear_session()
   keras.utils.set_random_seed(seed)
   kwargs.setdefault('classifier_activation', None)
   source = constructor(weights=None, **kwargs)
   _randomise(source, seed)
+  for layer_name, arrays in (constants or {}).items():
+    source.get_layer(layer_name).set_weights(arrays)
   legacy_h5 = os.path.join(str(tmpdir), f'{source.name}_legacy.h5')
   with h5py.File(legacy_h5, 'w') as f:
     legacy_h5_format.save_weights_to_hdf5_group(f, source)

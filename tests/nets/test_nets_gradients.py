@@ -69,6 +69,8 @@ _SAME_CODE_AS = {
     # EfficientNetV2: other widths, depths and stage tables of b0's blocks.
     **{f'efficientnet_v2_{variant}': 'efficientnet_v2_b0'
        for variant in ('b1', 'b2', 'b3', 's', 'm', 'l')},
+    # EfficientNet B1-B7 scale B0's blocks in width and repeats.
+    **{f'efficientnet_b{i}': 'efficientnet_b0' for i in range(1, 8)},
 }
 
 

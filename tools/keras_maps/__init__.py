@@ -24,6 +24,7 @@ FAMILIES = (
     'mobilenet_v3',
     'vgg',
     'efficientnet_v2',
+    'efficientnet',
 )
 
 
