@@ -2,8 +2,9 @@
 eval, export_inference_graph + freeze, SavedModel, TFLite float and int8,
 classify images, --precision=bfloat16 and --quantize_delay.
 
-One small network of each family (ConvNeXt, EfficientNetV2), at 64x64 on a
-tiny shapes dataset: the wiring is what is tested here (the functions are
+The smallest network of each family (ConvNeXt, EfficientNet,
+EfficientNetV2), at 64x64 on a tiny shapes dataset, with the families'
+'center_crop' preprocessing: the wiring is what is tested here (the functions are
 tested against Keras in tests/nets/). The trained checkpoint is
 shared by the tests of its network; its exports are checked against each
 other: the frozen graph, the SavedModel and the float TFLite model give the
@@ -33,14 +34,13 @@ export_inference_graph = h.script_module('export_inference_graph')
 freeze_graph = h.script_module('tools.freeze_graph')
 export_saved_model = h.script_module('tools.export_saved_model')
 
-MODELS = ('convnext_tiny', 'efficientnet_v2_b0')
+MODELS = ('convnext_tiny', 'efficientnet_b0', 'efficientnet_v2_b0')
 # At 32x32 EfficientNetV2's last stage is 1x1: batch norm over 2 values a
 # channel at batch 2, whose gradients blow the weights up to ~1e8 in two
 # steps (and its activations to inf); 64x64 keeps them sane.
 IMAGE_SIZE = 64
-# The networks take [0, 255] pixels and normalise inside; any preprocessing
-# wires them up the same way.
-PREPROCESSING = 'inception'
+# The networks' own ('center_crop': [0, 255] pixels, normalised inside).
+PREPROCESSING = None
 # Float exports against each other. The frozen graph's weights are
 # constants, which Grappler's remapper fuses into other oneDNN kernels than
 # the variables' graph gets: ConvNeXt's probabilities then move by ~1.4e-4
