@@ -45,12 +45,19 @@ from nets.registry import NETWORKS
 tf1 = tf.compat.v1
 
 # keras.applications models of the same architecture (1000 classes there;
-# the class count changes nothing measurable).
+# the class count changes nothing measurable). The EfficientNets and
+# ConvNeXts normalise their [0, 255] input inside, on both sides.
 KERAS_MODELS = {
     'resnet_v1_50': 'ResNet50', 'mobilenet_v1': 'MobileNet',
     'mobilenet_v2': 'MobileNetV2', 'inception_v3': 'InceptionV3',
     'vgg_16': 'VGG16', 'vgg_19': 'VGG19', 'nasnet_mobile': 'NASNetMobile',
     'nasnet_large': 'NASNetLarge',
+    **{f'efficientnet_b{i}': f'EfficientNetB{i}' for i in range(8)},
+    **{f'efficientnet_v2_{v}': f'EfficientNetV2{v.upper()}'
+       for v in ('b0', 'b1', 'b2', 'b3', 's', 'm', 'l')},
+    'convnext_tiny': 'ConvNeXtTiny', 'convnext_small': 'ConvNeXtSmall',
+    'convnext_base': 'ConvNeXtBase', 'convnext_large': 'ConvNeXtLarge',
+    'convnext_xlarge': 'ConvNeXtXLarge',
 }
 
 

@@ -41,14 +41,29 @@ flags.DEFINE_string('output_checkpoint', None, 'The checkpoint to write '
 FLAGS = flags.FLAGS
 
 
-def head_scopes(model_name, values):
+def head_scopes(model_name, shapes):
   """The scopes to exclude when fine-tuning on other classes: the layers
   whose variables end in the weights' class count, and the scopes the import
-  filled with initial values."""
+  filled with initial values.
+
+  Args:
+    model_name: an importable network.
+    shapes: {variable name: shape} of the imported checkpoint.
+  """
   weights = keras_maps.importable()[model_name]
-  heads = sorted({name.rsplit('/', 1)[0] for name, value in values.items()
-                  if value.ndim and value.shape[-1] == weights.num_classes})
+  heads = sorted({name.rsplit('/', 1)[0] for name, shape in shapes.items()
+                  if len(shape) and shape[-1] == weights.num_classes})
   return heads + list(weights.fresh_scopes)
+
+
+def checkpoint_head_scopes(model_name, checkpoint):
+  """`head_scopes` of a checkpoint written by the import (or by
+  tools/download_checkpoint.py), read from its index: what
+  scripts/finetune_on_image_folder.sh passes to
+  --checkpoint_exclude_scopes."""
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  reader = tf.train.load_checkpoint(checkpoint)
+  return head_scopes(model_name, reader.get_variable_to_shape_map())
 
 
 def usage(model_name, checkpoint, values):
@@ -62,7 +77,8 @@ def usage(model_name, checkpoint, values):
       f'--labels_offset={weights.labels_offset}',
       'Fine-tune on your classes:',
       f'  --model_name={model_name} --checkpoint_path={checkpoint} '
-      f'--checkpoint_exclude_scopes={",".join(head_scopes(model_name, values))}',
+      '--checkpoint_exclude_scopes=' + ','.join(head_scopes(
+          model_name, {name: value.shape for name, value in values.items()})),
   ]
   if weights.notes:
     lines.append(f'Note: {weights.notes}')
