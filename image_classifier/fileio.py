@@ -102,6 +102,14 @@ def load_filesystem_plugins(args):
   return None
 
 
+def parent(path):
+  """The folder `path` is in: absolute for a local path, the remote folder
+  (`remote_parent`) for one with a scheme."""
+  if is_local(path):
+    return os.path.dirname(os.path.abspath(local_path(path)))
+  return remote_parent(path)
+
+
 def remote_parent(path):
   """The folder of a remote `path`, or '' for one at a filesystem's root
   (`ram://x`, whose parent `os.path.dirname` would make 'ram:')."""

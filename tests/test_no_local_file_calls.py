@@ -52,7 +52,6 @@ _LOCAL_LOCK = ('the train_dir lock on a local disk (O_EXCL file, pid); '
                'remote train_dirs take the gfile lock')
 _CHECKPOINTS = ('tools/download_checkpoint.py downloads and extracts '
                 'published checkpoints into a local --checkpoint_dir')
-_NOT_YET = 'not converted yet (its owners\' module); a user path'
 
 # (file, enclosing function or class.method, the uses, why it is sound).
 ALLOWED = (
@@ -131,6 +130,7 @@ ALLOWED = (
      _LOCAL_BRANCH),
     ('image_classifier/cli.py', 'check_output_file',
      'os.path.isdir os.path.abspath', _LOCAL_BRANCH),
+    ('image_classifier/fileio.py', 'parent', 'os.path.abspath', _LOCAL_BRANCH),
     ('image_classifier/fileio.py', '_write_local_atomic',
      'os.path.abspath os.makedirs tempfile.mkstemp os.fdopen os.chmod '
      'os.replace os.path.exists os.unlink', _LOCAL_BRANCH),
@@ -168,8 +168,10 @@ ALLOWED = (
      _LOCAL_BRANCH),
     ('tools/export_saved_model.py', '_staging_prefix', 'os.path.abspath',
      _LOCAL_BRANCH),
-    ('tools/keras_import.py', 'write_checkpoint', 'os.path.abspath',
-     _NOT_YET),
+    ('tools/download_checkpoint.py', 'download_keras_checkpoint',
+     'os.path.exists os.remove', _CHECKPOINTS),
+    ('tools/import_keras_weights.py', 'check_flags', 'os.path.isfile',
+     'h5py reads --keras_weights from a local file'),
     ('tools/label_image.py', '_exists', 'os.path.lexists', _LOCAL_BRANCH),
 )
 

@@ -18,12 +18,12 @@ the Keras model lacks and no logit reads (an auxiliary head), written with
 their initial values.
 """
 import functools
-import os
 
 import numpy as np
 import tensorflow as tf
 
 import slim
+from image_classifier import fileio
 from nets import nets_factory
 from tools import keras_maps
 from tools.keras_maps import records
@@ -224,8 +224,9 @@ def write_checkpoint(values, checkpoint_path):
   are fed, not embedded, so the largest networks stay under the 2 GB graph
   limit.
   """
-  folder = os.path.dirname(os.path.abspath(checkpoint_path))
-  tf.io.gfile.makedirs(folder)
+  folder = fileio.parent(checkpoint_path)
+  if folder:
+    tf.io.gfile.makedirs(folder)
   partial = f'{checkpoint_path}.partial'
   with tf.Graph().as_default():
     feeds, variables = {}, []

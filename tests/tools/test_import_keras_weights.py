@@ -8,11 +8,14 @@ tests/nets/test_keras_parity_existing.py's.
 """
 import os
 import shutil
+import uuid
 
 import h5py
 import numpy as np
 import pytest
+import tensorflow as tf
 
+import slim
 from image_classifier import cli
 from tests import cli_harness
 from tests.nets import keras_twins
@@ -143,3 +146,19 @@ def test_truncated_file_is_one_line_on_the_command_line(twin, tmp_path):
   message = cli_harness.user_error(result, SCRIPT)
   assert str(truncated) in message and 'truncated' in message
   assert not os.listdir(tmp_path / 'out')  # Made writable, nothing written.
+
+
+@pytest.mark.parametrize('where', ['local', 'ram'])
+def test_write_checkpoint_anywhere_leaves_no_partial_files(where, tmp_path):
+  """The checkpoint lands under its name on a local disk and on ram:// (a
+  remote filesystem), and its `.partial` files are renamed away."""
+  folder = (str(tmp_path) if where == 'local'
+            else f'ram://keras_import_{uuid.uuid4().hex}')
+  values = {'net/conv/weights': np.arange(24, dtype=np.float32).reshape(
+      [1, 2, 3, 4]), 'net/conv/biases': np.ones([4], np.float32)}
+  keras_import.write_checkpoint(values, folder + '/imported/model.ckpt')
+  reader = slim.variables.checkpoint_reader(folder + '/imported/model.ckpt')
+  for name, value in values.items():
+    np.testing.assert_array_equal(reader.get_tensor(name), value)
+  assert sorted(tf.io.gfile.listdir(folder + '/imported')) == [
+      'model.ckpt.data-00000-of-00001', 'model.ckpt.index']
