@@ -10,7 +10,7 @@
   `_damp_residual_branches`), imported from its .weights.h5 (b0 covers the
   legacy layout). b1, b2, m and l share this code; their
   variable names and shapes are checked against Keras by the manifest
-  (compat/modern_nets/make_efficientnet_v2_manifest.py, test_nets_contract).
+  (tests/nets/modern_manifests/make_efficientnet_v2_manifest.py, test_nets_contract).
 * Stochastic depth: Keras' per-block rates, and random ops only in training.
 """
 import numpy as np

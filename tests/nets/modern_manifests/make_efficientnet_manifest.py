@@ -1,6 +1,6 @@
 """Writes efficientnet_manifest.json and efficientnet_output_nodes.json.
 
-    .venv/bin/python compat/modern_nets/make_efficientnet_manifest.py
+    .venv/bin/python tests/nets/modern_manifests/make_efficientnet_manifest.py
 
 (about 6 minutes on two busy cores: it builds the eight Keras models and
 ours.)
@@ -20,8 +20,8 @@ import json
 import os
 import sys
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__))))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))))
 sys.path.insert(0, ROOT)
 os.environ.setdefault('KERAS_BACKEND', 'tensorflow')
 
@@ -38,7 +38,9 @@ from tools.keras_maps import records
 
 tf1 = tf.compat.v1
 NUM_CLASSES = 1001
-HERE = os.path.dirname(os.path.abspath(__file__))
+# The manifests live in the compatibility spec; this generator imports
+# Keras, which only tests may.
+HERE = os.path.join(ROOT, 'compat', 'modern_nets')
 
 
 def keras_variables(model_name):

@@ -10,7 +10,7 @@ shape (a Dense kernel [in, out] becomes our 1x1 logits convolution's
 the variables; only the end points and the output node names are read from
 our graph (built like tests/nets/test_nets_contract.py builds it).
 
-    .venv/bin/python compat/modern_nets/make_efficientnet_v2_manifest.py
+    .venv/bin/python tests/nets/modern_manifests/make_efficientnet_v2_manifest.py
 
 takes a few minutes on 2 cores (Keras builds EfficientNetV2-L's 79 blocks).
 """
@@ -18,8 +18,8 @@ import json
 import os
 import sys
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__))))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))))
 sys.path[:0] = [ROOT, os.path.join(ROOT, 'compat')]
 os.environ.setdefault('KERAS_BACKEND', 'tensorflow')
 
@@ -33,7 +33,9 @@ from tools.keras_maps import records  # pylint: disable=g-import-not-at-top
 
 tf1 = tf.compat.v1
 
-FOLDER = os.path.dirname(os.path.abspath(__file__))
+# The manifests live in the compatibility spec; this generator imports
+# Keras, which only tests may.
+FOLDER = os.path.join(ROOT, 'compat', 'modern_nets')
 NUM_CLASSES = 1001
 
 

@@ -1,6 +1,6 @@
 """The ConvNeXt manifests, from the Keras twins: what our networks must be.
 
-    .venv/bin/python compat/modern_nets/make_convnext_manifest.py
+    .venv/bin/python tests/nets/modern_manifests/make_convnext_manifest.py
     # rewrites convnext_manifest.json and convnext_output_nodes.json (about
     # 2 minutes on 2 cores, most of it building Keras' ConvNeXtXLarge)
 
@@ -27,8 +27,8 @@ import sys
 
 import numpy as np
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__))))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))))
 sys.path.insert(0, ROOT)
 os.environ.setdefault('KERAS_BACKEND', 'tensorflow')
 
@@ -40,7 +40,9 @@ from tools.keras_maps import records  # pylint: disable=g-import-not-at-top
 
 tf1 = tf.compat.v1
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+# The manifests live in the compatibility spec; this generator imports
+# Keras, which only tests may.
+HERE = os.path.join(ROOT, 'compat', 'modern_nets')
 NUM_CLASSES = 1001
 SIZE = 224
 
